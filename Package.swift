@@ -1,0 +1,57 @@
+// swift-tools-version: 6.0
+//
+// FlowForge: a hardened process supervisor that stops runaway workers.
+// Dependencies point one way: executables -> feature libraries -> FlowForgeWire/FlowForgeSystem -> CFlowForgeSys.
+// The reaper (FlowForgeReaper, flowforge-reaper) links only Wire, System and the C shim: no Foundation.
+import PackageDescription
+
+let strictC: [CSetting] = [
+    .unsafeFlags(["-Wall", "-Wextra", "-Werror", "-fstack-protector-strong"]),
+    .define("_GNU_SOURCE"),
+    .define("_FORTIFY_SOURCE", to: "2"),
+]
+
+let package = Package(
+    name: "FlowForge",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "flowforge", targets: ["flowforge"]),
+        .executable(name: "flowforge-reaper", targets: ["flowforge-reaper"]),
+        .executable(name: "flowforge-detector", targets: ["flowforge-detector"]),
+        .executable(name: "flowforge-api", targets: ["flowforge-api"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The only C: variadic calls, GNU-only symbols and the code between clone and exec.
+        .target(
+            name: "CFlowForgeSys",
+            cSettings: strictC,
+            linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]
+        ),
+        .target(name: "FlowForgeSystem", dependencies: ["CFlowForgeSys"]),
+        .target(name: "FlowForgeWire"),
+        .target(name: "FlowForgeReaper", dependencies: ["FlowForgeWire", "FlowForgeSystem"]),
+        .target(name: "FlowForgeAgent", dependencies: ["FlowForgeWire", "FlowForgeSystem"]),
+        .target(name: "FlowForgeDetector", dependencies: ["FlowForgeAgent", "FlowForgeWire", "FlowForgeSystem"]),
+        .target(
+            name: "FlowForgeCLI",
+            dependencies: [
+                "FlowForgeSystem",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "flowforge", dependencies: ["FlowForgeCLI"]),
+        .executableTarget(name: "flowforge-reaper", dependencies: ["FlowForgeReaper"]),
+        .executableTarget(name: "flowforge-detector", dependencies: ["FlowForgeDetector"]),
+        .executableTarget(name: "flowforge-api", dependencies: ["FlowForgeAgent"]),
+        .testTarget(name: "FlowForgeWireTests", dependencies: ["FlowForgeWire"]),
+        .testTarget(name: "FlowForgeReaperTests", dependencies: ["FlowForgeReaper", "FlowForgeWire"]),
+        .testTarget(
+            name: "FlowForgeIntegrationTests",
+            dependencies: ["FlowForgeSystem", "FlowForgeWire"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
