@@ -6,7 +6,7 @@
 import PackageDescription
 
 let strictC: [CSetting] = [
-    .unsafeFlags(["-Wall", "-Wextra", "-Werror", "-fstack-protector-strong"]),
+    .unsafeFlags(["-Wall", "-Wextra", "-Werror", "-Wno-missing-field-initializers", "-fstack-protector-strong"]),
     .define("_GNU_SOURCE"),
     .define("_FORTIFY_SOURCE", to: "2"),
 ]

@@ -1,0 +1,343 @@
+// FlowForge — C shim implementation. Each helper is one call plus the reason it lives in C.
+// SPDX-License-Identifier: Apache-2.0
+#include "CFlowForgeSys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3 // glibc < 2.36 headers
+#endif
+#ifndef PIDFD_SIGNAL_PROCESS_GROUP
+#define PIDFD_SIGNAL_PROCESS_GROUP (1U << 2) // Linux 6.9 uapi
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x00000008
+#endif
+
+// prctl is variadic, so Swift cannot call it.
+int ffsys_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+int ffsys_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }
+int ffsys_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
+int ffsys_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on ? 1 : 0, 0, 0, 0); }
+int ffsys_clear_ambient_caps(void) { return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); }
+
+// glibc 2.36 has no pidfd_send_signal wrapper visible to Swift; syscall() is variadic.
+int ffsys_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int ffsys_pidfd_send_signal(int pidfd, int sig, int group) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, group ? PIDFD_SIGNAL_PROCESS_GROUP : 0);
+}
+
+int ffsys_pidfd_wait(int pidfd, int nowait, int *exited, int *code, int *signaled) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int flags = WEXITED | WNOHANG | (nowait ? WNOWAIT : 0);
+    if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, flags) != 0) return -1;
+    *exited = info.si_pid != 0;
+    *signaled = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
+    *code = info.si_status;
+    return 0;
+}
+
+pid_t ffsys_reap_any(int *signaled, int *code) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG) != 0) return -1;
+    *signaled = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
+    *code = info.si_status;
+    return info.si_pid;
+}
+
+// struct signalfd_siginfo is GNU-only for Swift.
+int ffsys_signalfd_open(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGQUIT);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    signal(SIGPIPE, SIG_IGN); // a closed stdout reader must surface as EPIPE, not kill the reaper
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int ffsys_signalfd_read(int fd, int32_t *pid) {
+    struct signalfd_siginfo si;
+    ssize_t n = read(fd, &si, sizeof si);
+    if (n < 0) return (errno == EAGAIN) ? 0 : -1;
+    if (n != sizeof si) return 0;
+    *pid = (int32_t)si.ssi_pid;
+    return (int)si.ssi_signo;
+}
+
+void ffsys_reset_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < _NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        (void)sigaction(sig, &sa, NULL); // fails harmlessly for the glibc-reserved signals
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+// pipe2 and accept4-style flags are GNU-only for Swift.
+int ffsys_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+int ffsys_socketpair_seqpacket(int fds[2]) { return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds); }
+
+int ffsys_set_nonblocking(int fd, int on) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+    return fcntl(fd, F_SETFL, flags);
+}
+
+// close_range has no glibc 2.36 wrapper visible to Swift.
+int ffsys_close_from(int lowfd) { return (int)syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0); }
+
+// pwritev2 with RWF_NOWAIT lets the reaper try a write to a blocking stdout it shares with its caller
+// without ever setting O_NONBLOCK on that shared file description.
+ssize_t ffsys_write_nowait(int fd, const void *buf, size_t len) {
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    return pwritev2(fd, &iov, 1, -1, RWF_NOWAIT);
+}
+
+// CMSG_FIRSTHDR/CMSG_DATA are function-like macros.
+ssize_t ffsys_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds, int dontwait) {
+    if (nfds < 0 || nfds > 8) { errno = EINVAL; return -1; }
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    union { char raw[CMSG_SPACE(sizeof(int) * 8)]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfds > 0) {
+        msg.msg_control = control.raw;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+    }
+    return sendmsg(sock, &msg, MSG_NOSIGNAL | (dontwait ? MSG_DONTWAIT : 0));
+}
+
+ssize_t ffsys_recv_with_fds(int sock, void *buf, size_t cap, int *fds, int maxfds, int *nfds, int dontwait) {
+    struct iovec iov = {.iov_base = buf, .iov_len = cap};
+    union { char raw[CMSG_SPACE(sizeof(int) * 8)]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.raw,
+                         .msg_controllen = sizeof control.raw};
+    *nfds = 0;
+    ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | (dontwait ? MSG_DONTWAIT : 0));
+    if (n < 0) return n;
+    int got = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        int tmp[8];
+        if (count > 8) count = 8;
+        memcpy(tmp, CMSG_DATA(c), sizeof(int) * (size_t)count);
+        for (int i = 0; i < count; i++) {
+            if (got < maxfds) fds[got++] = tmp[i];
+            else close(tmp[i]); // never leak what we will not hand to the caller
+        }
+    }
+    *nfds = got;
+    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+        for (int i = 0; i < got; i++) close(fds[i]);
+        *nfds = 0;
+        errno = EMSGSIZE;
+        return -1;
+    }
+    return n;
+}
+
+// setresuid/setresgid are GNU-only for Swift.
+int ffsys_setresuid(uid_t uid) { return setresuid(uid, uid, uid); }
+int ffsys_setresgid(gid_t gid) { return setresgid(gid, gid, gid); }
+int ffsys_setgroups_empty(void) { return setgroups(0, NULL); }
+
+int ffsys_drop_bounding_set(void) {
+    for (int cap = 0; cap <= (int)cap_max_bits() - 1; cap++) {
+        if (cap_drop_bound((cap_value_t)cap) != 0 && errno != EINVAL) return -1;
+    }
+    return 0;
+}
+
+int ffsys_set_caps_only(const int *caps, int n) {
+    cap_t c = cap_init(); // all clear
+    if (c == NULL) return -1;
+    if (n > 0) {
+        cap_value_t values[64];
+        if (n > 64) n = 64;
+        for (int i = 0; i < n; i++) values[i] = (cap_value_t)caps[i];
+        if (cap_set_flag(c, CAP_PERMITTED, n, values, CAP_SET) != 0 ||
+            cap_set_flag(c, CAP_EFFECTIVE, n, values, CAP_SET) != 0) {
+            cap_free(c);
+            return -1;
+        }
+    }
+    int rc = cap_set_proc(c);
+    int saved = errno;
+    cap_free(c);
+    errno = saved;
+    return rc;
+}
+
+// SCMP_ACT_ERRNO(x) and seccomp_rule_add are a macro and a variadic.
+static uint32_t action_value(int action) {
+    switch (action) {
+    case FFSYS_ACT_ALLOW: return SCMP_ACT_ALLOW;
+    case FFSYS_ACT_ERRNO_EPERM: return SCMP_ACT_ERRNO(EPERM);
+    case FFSYS_ACT_ERRNO_ENOSYS: return SCMP_ACT_ERRNO(ENOSYS);
+    case FFSYS_ACT_LOG: return SCMP_ACT_LOG;
+    default: return SCMP_ACT_KILL_PROCESS;
+    }
+}
+
+void *ffsys_seccomp_new(int default_action) {
+    scmp_filter_ctx ctx = seccomp_init(action_value(default_action));
+    if (ctx == NULL) return NULL;
+    // TSYNC: every thread gets the filter (and NNP), not only the caller.
+    if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) != 0) {
+        seccomp_release(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+int ffsys_seccomp_rule(void *ctx, const char *name, int action, int condition) {
+    int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR) return -ENOENT;
+    uint32_t act = action_value(action);
+    switch (condition) {
+    case FFSYS_COND_NO_PROT_EXEC:
+        return seccomp_rule_add(ctx, act, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    case FFSYS_COND_CLONE_THREAD:
+        return seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+    case FFSYS_COND_ARG0_IS_SELF:
+        return seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+    default:
+        return seccomp_rule_add(ctx, act, nr, 0);
+    }
+}
+
+int ffsys_seccomp_load(void *ctx) {
+    int rc = seccomp_load(ctx);
+    seccomp_release(ctx);
+    return rc;
+}
+
+void ffsys_seccomp_release(void *ctx) { seccomp_release(ctx); }
+
+// ---- spawning: everything from here to execve runs in the new process and is async-signal-safe ----
+
+static void child_fail(int errfd) {
+    int e = errno;
+    ssize_t ignored = write(errfd, &e, sizeof e);
+    (void)ignored;
+    _exit(127);
+}
+
+static void child_exec(const ffsys_spawn_spec *s, int errfd) {
+    ffsys_reset_signals();
+    if (s->new_session && setsid() < 0) child_fail(errfd);
+    if (s->cgroup_procs_fd >= 0 && write(s->cgroup_procs_fd, "0", 1) != 1) child_fail(errfd);
+    if (s->set_ids) {
+        if (setgroups(0, NULL) != 0 || setresgid(s->gid, s->gid, s->gid) != 0 ||
+            setresuid(s->uid, s->uid, s->uid) != 0)
+            child_fail(errfd);
+    }
+    // After the credential change: a uid change clears PDEATHSIG.
+    if (s->pdeathsig > 0) {
+        if (prctl(PR_SET_PDEATHSIG, s->pdeathsig, 0, 0, 0) != 0) child_fail(errfd);
+        if (s->expected_parent > 0 && getppid() != s->expected_parent) _exit(127); // parent already gone
+    }
+    // Move every source above the target range first so overlapping maps cannot clobber each other.
+    int tmp[16];
+    int count = s->fd_count > 16 ? 16 : s->fd_count;
+    for (int i = 0; i < count; i++) {
+        tmp[i] = fcntl(s->fd_map[i], F_DUPFD_CLOEXEC, count + 1);
+        if (tmp[i] < 0) child_fail(errfd);
+    }
+    int err2 = fcntl(errfd, F_DUPFD_CLOEXEC, count + 1);
+    if (err2 < 0) child_fail(errfd);
+    errfd = err2;
+    for (int i = 0; i < count; i++) {
+        if (dup2(tmp[i], i) < 0) child_fail(errfd); // dup2 clears FD_CLOEXEC on the target
+    }
+    // Everything else closes at exec, the error pipe included.
+    if (syscall(SYS_close_range, (unsigned)count, ~0U, CLOSE_RANGE_CLOEXEC) != 0) child_fail(errfd);
+    execve(s->path, s->argv, s->envp);
+    child_fail(errfd);
+}
+
+static pid_t spawn_with_clone3(const ffsys_spawn_spec *spec, int *pidfd, uint64_t flags, uint64_t exit_signal) {
+    int errpipe[2];
+    if (pipe2(errpipe, O_CLOEXEC) != 0) return -1;
+    int fd = -1;
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = flags | CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&fd;
+    args.exit_signal = exit_signal; // must be 0 with CLONE_PARENT: the kernel uses the parent's own
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) {
+        int e = errno;
+        close(errpipe[0]);
+        close(errpipe[1]);
+        errno = e;
+        return -1;
+    }
+    if (pid == 0) {
+        close(errpipe[0]);
+        child_exec(spec, errpipe[1]);
+    }
+    close(errpipe[1]);
+    int child_errno = 0;
+    ssize_t n;
+    do { n = read(errpipe[0], &child_errno, sizeof child_errno); } while (n < 0 && errno == EINTR);
+    close(errpipe[0]);
+    if (n == (ssize_t)sizeof child_errno) {
+        // The child failed before exec and exits with 127. A sibling is reaped by our parent; our own child by us.
+        close(fd);
+        if (exit_signal != 0) (void)waitpid((pid_t)pid, NULL, 0);
+        errno = child_errno;
+        return -1;
+    }
+    *pidfd = fd;
+    return (pid_t)pid;
+}
+
+pid_t ffsys_spawn_sibling(const ffsys_spawn_spec *spec, int *pidfd) {
+    return spawn_with_clone3(spec, pidfd, CLONE_PARENT, 0);
+}
+
+pid_t ffsys_spawn_child(const ffsys_spawn_spec *spec, int *pidfd) {
+    return spawn_with_clone3(spec, pidfd, 0, SIGCHLD);
+}
+
+int ffsys_forbidden_syscall(void) { return mkdir("/nonexistent-flowforge-seccomp-probe", 0700); }

@@ -1,0 +1,99 @@
+// FlowForge — what every agent does: drop privileges first, greet the reaper, heartbeat, exit on EOF.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeSystem
+import FlowForgeWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The agent side of a reaper channel (fd 3), shared by the detector and the API agent.
+///
+/// - Important: `start` must run as the first statements of `main`, before any thread exists: capabilities
+///   and no-new-privs are per-thread.
+public struct AgentRuntime {
+    public let role: AgentRole
+    public let channel = Channel(fd: 3)
+    public let logLevel: Int
+    public private(set) var runID = ""
+    public private(set) var reaperPID: Int32 = 0
+    /// Options the agent did not recognise as runtime options, for the role's own parser.
+    public let extraArguments: [String]
+
+    /// Parses `--uid= --gid= --log-level=`, then sandboxes this process with `policy`.
+    public static func start(role: AgentRole, policy: SeccompPolicy, arguments: [String]) -> AgentRuntime {
+        var uid: UInt32 = 65534, gid: UInt32 = 65534, level = 2
+        var extra: [String] = []
+        for arg in arguments {
+            if arg.hasPrefix("--uid="), let v = UInt32(arg.dropFirst(6)) { uid = v }
+            else if arg.hasPrefix("--gid="), let v = UInt32(arg.dropFirst(6)) { gid = v }
+            else if arg.hasPrefix("--log-level=") {
+                level = ["error": 0, "warn": 1, "info": 2, "debug": 3][String(arg.dropFirst(12))] ?? 2
+            } else { extra.append(arg) }
+        }
+        do {
+            try Sandbox.enterAgent(policy: policy, uid: uid, gid: gid)
+        } catch {
+            try? FileIO.writeAll(2, "flowforge[\(role) \(getpid())]: error: cannot sandbox: \(error)\n")
+            exit(111)
+        }
+        return AgentRuntime(role: role, logLevel: level, extraArguments: extra)
+    }
+
+    init(role: AgentRole, logLevel: Int, extraArguments: [String]) {
+        self.role = role
+        self.logLevel = logLevel
+        self.extraArguments = extraArguments
+    }
+
+    public func log(_ level: Int, _ message: @autoclosure () -> String) {
+        guard level <= logLevel else { return }
+        try? FileIO.writeAll(2, "flowforge[\(role) \(getpid())]: \(level == 0 ? "error: " : level == 1 ? "warning: " : "")\(message())\n")
+    }
+
+    public func send(_ message: Message) -> Bool {
+        (try? channel.send(message.encode(), nonBlocking: false)) == true
+    }
+
+    /// Greets the reaper, then calls `handle` for every message and `tick` at least every `tickMillis`.
+    /// Returns when the reaper closes the channel (it exited or dropped us).
+    public mutating func run(tickMillis: Int32 = 1000, handle: (Message) -> Void, tick: () -> Void) {
+        guard send(.hello(role: role, pid: UInt32(getpid()))) else { return }
+        var lastHeartbeat = Clock.monotonicNanos()
+        while true {
+            var pfd = pollfd(fd: channel.fd, events: Int16(POLLIN), revents: 0)
+            let n = poll(&pfd, 1, tickMillis)
+            if n > 0 {
+                while true {
+                    guard let received = try? channel.receive() else { return }
+                    switch received {
+                    case .wouldBlock: break
+                    case .closed: return
+                    case .oversized:
+                        log(0, "oversized frame from the reaper")
+                        return
+                    case .frame(let bytes, let fds):
+                        for fd in fds { FileIO.close(fd) }
+                        guard let message = try? Message.decode(bytes) else {
+                            log(0, "malformed frame from the reaper")
+                            return
+                        }
+                        if case .welcome(let run, let reaper, _, _) = message {
+                            runID = run
+                            reaperPID = Int32(bitPattern: reaper)
+                        }
+                        if case .stopping = message { return }
+                        handle(message)
+                        continue
+                    }
+                    break
+                }
+            }
+            let now = Clock.monotonicNanos()
+            if now &- lastHeartbeat >= 2_000_000_000 {
+                guard send(.heartbeat) else { return }
+                lastHeartbeat = now
+            }
+            tick()
+        }
+    }
+}

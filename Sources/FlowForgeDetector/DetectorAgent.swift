@@ -1,0 +1,28 @@
+// FlowForge — the sampler/detector agent: receives the worker's output copy and lifecycle, keeps counters.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeAgent
+import FlowForgeSystem
+import FlowForgeWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The detector agent's main loop. Detection logic arrives with the runaway-detection work; today it
+/// tracks the worker's generation and the output it was sent.
+public enum DetectorAgent {
+    public static func main(arguments: [String]) -> Never {
+        var runtime = AgentRuntime.start(role: .detector, policy: .detector, arguments: arguments)
+        TestProbe.attemptIfAsked(role: "detector")
+        var outputBytes: UInt64 = 0
+        var generation: UInt32 = 0
+        runtime.run(handle: { message in
+            switch message {
+            case .workerStarted(let g, _, _, _): generation = g
+            case .output(_, _, let bytes): outputBytes &+= UInt64(bytes.count)
+            default: break
+            }
+        }, tick: {})
+        runtime.log(3, "exiting: generation \(generation), \(outputBytes) output bytes analysed")
+        exit(0)
+    }
+}

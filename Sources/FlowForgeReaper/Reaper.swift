@@ -1,0 +1,83 @@
+// FlowForge — the reaper's entry: set up as subreaper, start the spawner, sandbox, then run the loop.
+// SPDX-License-Identifier: Apache-2.0
+import CFlowForgeSys
+import FlowForgeSystem
+import FlowForgeWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `flowforge-reaper` executable: the reaper role by default, the spawner role with `--role=spawner`.
+public enum Reaper {
+    public static func run(arguments: [String]) -> Never {
+        let config: ReaperConfig
+        do { config = try ReaperConfig(arguments: arguments) } catch {
+            try? FileIO.writeAll(2, "flowforge-reaper: \(error)\n")
+            exit(RunExitCode.usage)
+        }
+        switch config.role {
+        case .spawner:
+            var spawner = Spawner(config: config)
+            spawner.run()
+        case .reaper:
+            exit(runReaper(config))
+        }
+    }
+
+    static func runReaper(_ config: ReaperConfig) -> Int32 {
+        let hooks = TestHooks.fromEnvironment()
+        let log = Log(level: config.logLevel, name: "reaper \(getpid())")
+        func fail(_ what: String, _ error: any Error) -> Int32 {
+            log(.error, "\(what): \(error)")
+            return RunExitCode.internalFailure
+        }
+        // 1. Orphans of the worker's tree reparent to us, not to init.
+        guard ffsys_set_child_subreaper() == 0 else { return fail("PR_SET_CHILD_SUBREAPER", SystemError("prctl", errno: errno)) }
+        // 2. Signals become readable events; handlers never run.
+        let signalFD = ffsys_signalfd_open()
+        guard signalFD >= 0 else { return fail("signalfd", SystemError("signalfd", errno: errno)) }
+        do {
+            // 3. The worker's output pipes (kept across generations) and the spawner's channel.
+            let out = try FileIO.pipe()
+            let err = try FileIO.pipe()
+            _ = ffsys_set_nonblocking(out.read, 1)
+            _ = ffsys_set_nonblocking(err.read, 1)
+            let (mine, theirs) = try FileIO.seqpacketPair()
+            // 4. The spawner: the same binary, started before we sandbox ourselves, so what it creates
+            //    inherits neither our filter nor our dropped capabilities.
+            var spawnerConfig = config
+            spawnerConfig.role = .spawner
+            let selfPath = "/proc/self/exe"
+            var spec = SpawnSpec(path: selfPath, arguments: ["flowforge-reaper"] + spawnerConfig.arguments,
+                                 environment: currentEnvironment(), fdMap: [0, 2, 2, theirs, out.write, err.write])
+            // The spawner must outlive us long enough to clean up after a SIGKILL of the reaper: it watches
+            // its channel for EOF instead of dying by PDEATHSIG.
+            spec.parentDeathSignal = nil
+            let spawner = try Spawn.child(spec)
+            FileIO.close(spawner.pidfd)
+            FileIO.close(theirs)
+            FileIO.close(out.write)
+            FileIO.close(err.write)
+            // 5. Drop privileges, then the filter. Everything opened from here on came from the spawner.
+            try Sandbox.enterReaper(enforcement: config.seccompLogOnly ? .log : .kill)
+            if TestHooks.wantsForbiddenSyscall(role: "reaper") {
+                _ = Sandbox.attemptForbiddenSyscall()
+            }
+            let loop = ReaperLoop(config: config, hooks: hooks, signalFD: signalFD, spawner: Channel(fd: mine),
+                                  spawnerPID: spawner.pid, stdoutSource: out.read, stderrSource: err.read)
+            return loop.run()
+        } catch {
+            return fail("startup", error)
+        }
+    }
+}
+
+func currentEnvironment() -> [String] {
+    var env: [String] = []
+    var p = environ
+    while let entry = p.pointee {
+        env.append(String(cString: entry))
+        p += 1
+    }
+    return env
+}

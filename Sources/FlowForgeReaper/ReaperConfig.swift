@@ -1,0 +1,112 @@
+// FlowForge — the reaper's command line, parsed by hand (the reaper links no ArgumentParser).
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeWire
+
+/// What `flowforge run` hands the reaper (and the reaper hands the spawner) on the command line.
+///
+/// The format is internal: `--key=value` options, then `--`, then the worker's absolute path and argv.
+public struct ReaperConfig: Sendable, Equatable {
+    public enum Role: String, Sendable { case reaper, spawner }
+    public enum LogLevel: Int, Sendable, Comparable {
+        case error = 0, warn, info, debug
+        public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    public var role = Role.reaper
+    public var graceNanos: UInt64 = 5_000_000_000
+    public var agentIdentity: (uid: UInt32, gid: UInt32) = (65534, 65534)
+    public var workerIdentity: (uid: UInt32, gid: UInt32)?
+    public var runID = "run"
+    public var logLevel = LogLevel.info
+    public var agents: [AgentRole] = [.detector, .api]
+    public var agentsDirectory: String?
+    public var detectorArguments: [String] = []
+    public var apiArguments: [String] = []
+    public var useCgroup = true
+    public var seccompLogOnly = false
+    /// Worker program (absolute path) and its argv (argv[0] first).
+    public var workerPath = ""
+    public var workerArguments: [String] = []
+
+    public init() {}
+
+    public static func == (a: ReaperConfig, b: ReaperConfig) -> Bool { a.arguments == b.arguments }
+
+    /// Parses the internal command line. Throws a message for anything unknown or malformed.
+    public init(arguments: [String]) throws(ConfigError) {
+        var i = 0
+        while i < arguments.count {
+            let arg = arguments[i]
+            i += 1
+            if arg == "--" { break }
+            guard arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") else { throw ConfigError("unexpected argument '\(arg)'") }
+            let key = String(arg[arg.index(arg.startIndex, offsetBy: 2)..<eq])
+            let value = String(arg[arg.index(after: eq)...])
+            switch key {
+            case "role":
+                guard let r = Role(rawValue: value) else { throw ConfigError("bad role '\(value)'") }
+                role = r
+            case "grace-ms":
+                guard let ms = UInt64(value), ms <= 86_400_000 else { throw ConfigError("bad grace '\(value)'") }
+                graceNanos = ms * 1_000_000
+            case "agent-user": agentIdentity = try Self.identity(value)
+            case "worker-user": workerIdentity = try Self.identity(value)
+            case "run-id": runID = value
+            case "log-level":
+                switch value {
+                case "error": logLevel = .error
+                case "warn": logLevel = .warn
+                case "info": logLevel = .info
+                case "debug": logLevel = .debug
+                default: throw ConfigError("bad log level '\(value)'")
+                }
+            case "agents":
+                agents = []
+                for name in value.split(separator: ",") {
+                    switch name {
+                    case "detector": agents.append(.detector)
+                    case "api": agents.append(.api)
+                    default: throw ConfigError("unknown agent '\(name)'")
+                    }
+                }
+            case "agents-dir": agentsDirectory = value
+            case "detector-arg": detectorArguments.append(value)
+            case "api-arg": apiArguments.append(value)
+            case "cgroup": useCgroup = value != "off"
+            case "seccomp": seccompLogOnly = value == "log"
+            default: throw ConfigError("unknown option '--\(key)'")
+            }
+        }
+        guard i < arguments.count else { throw ConfigError("missing worker command after --") }
+        workerPath = arguments[i]
+        workerArguments = Array(arguments[(i + 1)...])
+        guard workerPath.hasPrefix("/"), !workerArguments.isEmpty else { throw ConfigError("worker path must be absolute, followed by argv") }
+    }
+
+    /// The command line that reproduces this configuration (used to start the spawner).
+    public var arguments: [String] {
+        var a = ["--role=\(role.rawValue)", "--grace-ms=\(graceNanos / 1_000_000)",
+                 "--agent-user=\(agentIdentity.uid):\(agentIdentity.gid)", "--run-id=\(runID)"]
+        if let w = workerIdentity { a.append("--worker-user=\(w.uid):\(w.gid)") }
+        a.append("--log-level=\(["error", "warn", "info", "debug"][logLevel.rawValue])")
+        a.append("--agents=" + agents.map { $0 == .detector ? "detector" : "api" }.joined(separator: ","))
+        if let d = agentsDirectory { a.append("--agents-dir=\(d)") }
+        a += detectorArguments.map { "--detector-arg=\($0)" }
+        a += apiArguments.map { "--api-arg=\($0)" }
+        if !useCgroup { a.append("--cgroup=off") }
+        if seccompLogOnly { a.append("--seccomp=log") }
+        return a + ["--", workerPath] + workerArguments
+    }
+
+    private static func identity(_ s: String) throws(ConfigError) -> (uid: UInt32, gid: UInt32) {
+        let parts = s.split(separator: ":")
+        guard parts.count == 2, let u = UInt32(parts[0]), let g = UInt32(parts[1]) else { throw ConfigError("bad uid:gid '\(s)'") }
+        return (u, g)
+    }
+}
+
+/// A malformed reaper command line.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}

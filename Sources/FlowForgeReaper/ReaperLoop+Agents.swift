@@ -1,0 +1,176 @@
+// FlowForge — supervising the agents: start through the spawner, strict frames, liveness, respawn with backoff.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeSystem
+import FlowForgeWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ReaperLoop {
+    func requestAgent(_ role: AgentRole) {
+        guard agents[role]?.requested == false else { return }
+        agents[role]?.requested = true
+        agents[role]?.respawnAt = nil
+        sendSpawner(.spawnAgent(role: role), expecting: .agent(role))
+    }
+
+    func agentSpawned(_ role: AgentRole, pid: Int32, pidfd: Int32, channel: Int32, now: UInt64) {
+        guard var slot = agents[role] else { return }
+        slot.pid = pid
+        slot.pidfd = pidfd
+        slot.channel = Channel(fd: channel)
+        slot.greeted = false
+        slot.startedAt = now
+        slot.lastHeard = now
+        slot.requested = false
+        agents[role] = slot
+        log(.debug, "\(role) agent started: pid \(pid)")
+    }
+
+    func readAgent(_ role: AgentRole, revents: Int16) {
+        guard let channel = agents[role]?.channel else { return }
+        for _ in 0..<64 { // bounded per round so one chatty agent cannot starve the loop
+            let received: Channel.Received
+            do { received = try channel.receive() } catch { received = .closed }
+            switch received {
+            case .wouldBlock: return
+            case .closed:
+                disconnect(role, why: "channel closed")
+                return
+            case .oversized:
+                disconnect(role, why: "protocol violation: oversized frame")
+                return
+            case .frame(let bytes, let fds):
+                for fd in fds { FileIO.close(fd) } // agents never send descriptors
+                guard fds.isEmpty else {
+                    disconnect(role, why: "protocol violation: descriptors attached")
+                    return
+                }
+                let message: Message
+                do { message = try Message.decode(bytes) } catch {
+                    disconnect(role, why: "protocol violation: \(error)")
+                    return
+                }
+                agents[role]?.lastHeard = Clock.monotonicNanos()
+                if !handleAgentMessage(role, message) { return }
+            }
+        }
+    }
+
+    /// Returns false when the agent was disconnected.
+    private func handleAgentMessage(_ role: AgentRole, _ message: Message) -> Bool {
+        let greeted = agents[role]?.greeted ?? false
+        switch message {
+        case .hello(let claimed, _) where !greeted:
+            guard claimed == role else {
+                disconnect(role, why: "protocol violation: hello as \(claimed) on the \(role) channel")
+                return false
+            }
+            agents[role]?.greeted = true
+            let w = worker
+            send(.welcome(runID: config.runID, reaperPID: UInt32(getpid()), workerPID: UInt32(w?.pid ?? 0),
+                          generation: w?.generation ?? 0), to: role)
+            return true
+        case .heartbeat where greeted:
+            send(.outputDropped(totalBytes: droppedAnalysisBytes), to: role)
+            return true
+        case .actionRequest(let id, let kind, let generation, let reason) where greeted:
+            log(.info, "\(role) agent requests \(kind == .restart ? "restart" : "kill") of generation \(generation == 0 ? "current" : "\(generation)"): \(reason)")
+            emit("action.requested", generation: worker?.generation ?? 0,
+                 fields: ["id": "\(id)", "kind": kind == .restart ? "restart" : "kill", "reason": reason, "by": "\(role)"])
+            execute(machine.handle(.actionRequested(id: id, kind: kind, generation: generation, reason: reason),
+                                   now: Clock.monotonicNanos()))
+            return true
+        case .event(let event) where greeted:
+            // Agents' records (detections, decisions) go to the other agents, which keep the timeline.
+            for other in agents.keys where other != role { send(.event(event), to: other) }
+            return true
+        default:
+            disconnect(role, why: "protocol violation: unexpected \(message.kindName) from the \(role) agent")
+            return false
+        }
+    }
+
+    /// Drops the channel and kills the agent; the respawn follows its exit.
+    func disconnect(_ role: AgentRole, why: String) {
+        guard var slot = agents[role] else { return }
+        log(.warn, "\(role) agent (pid \(slot.pid)): \(why); restarting it")
+        if let ch = slot.channel { FileIO.close(ch.fd) }
+        slot.channel = nil
+        slot.greeted = false
+        if slot.pidfd >= 0 { try? Pidfd.signal(slot.pidfd, .kill) }
+        agents[role] = slot
+        emit("agent.disconnected", generation: worker?.generation ?? 0, fields: ["agent": "\(role)", "why": why])
+    }
+
+    func agentExited(_ role: AgentRole, status: ExitStatus) {
+        guard var slot = agents[role] else { return }
+        let now = Clock.monotonicNanos()
+        if let ch = slot.channel { FileIO.close(ch.fd) }
+        FileIO.close(slot.pidfd)
+        let signalNote: String
+        if case .signaled(let s) = status, s == SIGSYS { signalNote = " (SIGSYS: seccomp filter)" } else { signalNote = "" }
+        log(.warn, "\(role) agent (pid \(slot.pid)) exited: \(statusText(status))\(signalNote)")
+        slot.channel = nil
+        slot.greeted = false
+        slot.pidfd = -1
+        slot.pid = 0
+        if hooks.isOff("agent-respawn") {
+            slot.respawnAt = nil
+            slot.requested = true // never again
+        } else {
+            slot.scheduleRespawn(now: now)
+        }
+        agents[role] = slot
+        emit("agent.exited", generation: worker?.generation ?? 0,
+             fields: ["agent": "\(role)", "status": statusText(status)])
+    }
+
+    /// Respawns agents whose backoff elapsed and kills agents that went silent.
+    func checkAgents(now: UInt64) {
+        for (role, slot) in agents {
+            if let at = slot.respawnAt, now >= at, spawnerAlive {
+                log(.info, "respawning the \(role) agent")
+                requestAgent(role)
+            } else if slot.channel != nil, now &- slot.lastHeard > AgentSlot.silenceLimit {
+                disconnect(role, why: "silent for \(AgentSlot.silenceLimit / 1_000_000_000) s (hung)")
+            }
+        }
+    }
+
+    func send(_ message: Message, to role: AgentRole) {
+        guard let ch = agents[role]?.readyChannel else { return }
+        _ = try? ch.send(message.encode(), nonBlocking: true)
+    }
+
+    func broadcast(_ message: Message) {
+        let frame = message.encode()
+        for slot in agents.values {
+            if let ch = slot.readyChannel { _ = try? ch.send(frame, nonBlocking: true) }
+        }
+    }
+}
+
+extension Message {
+    /// A short name for logs.
+    var kindName: String {
+        switch self {
+        case .hello: "hello"
+        case .welcome: "welcome"
+        case .heartbeat: "heartbeat"
+        case .workerStarted: "workerStarted"
+        case .workerExited: "workerExited"
+        case .output: "output"
+        case .outputDropped: "outputDropped"
+        case .actionRequest: "actionRequest"
+        case .actionResult: "actionResult"
+        case .event: "event"
+        case .stopping: "stopping"
+        case .testForbiddenSyscall: "testForbiddenSyscall"
+        }
+    }
+}
+
+extension AgentRole: CustomStringConvertible {
+    public var description: String { self == .detector ? "detector" : "api" }
+}

@@ -1,0 +1,105 @@
+// FlowForge — signalling the worker's whole tree: process group, cgroup, and descendants that left the group.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeSystem
+import FlowForgeWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ReaperLoop {
+    /// Sends `signal` to everything generation `g` started.
+    ///
+    /// - The process group, through the leader's pidfd (PIDFD_SIGNAL_PROCESS_GROUP pins the group even after
+    ///   the leader is reaped; Linux >= 6.9), falling back to `kill(-pgid)`.
+    /// - The cgroup: `cgroup.kill` for SIGKILL (atomic, catches forks in flight), each member for SIGTERM.
+    /// - Descendants that left the group (`setsid`) and orphans we adopted as subreaper, from a spawner scan.
+    ///
+    /// - Important: never targets the reaper's own group: the worker always runs in its own session.
+    func signalTree(generation g: UInt32, _ signal: Signal) {
+        guard let w = worker, w.generation == g else { return }
+        if hooks.isOff("tree-teardown") {
+            try? Pidfd.signal(w.pidfd, signal)
+            return
+        }
+        precondition(w.pid != getpgrp(), "the worker's group is never the reaper's own")
+        do {
+            try Pidfd.signal(w.pidfd, signal, group: true)
+        } catch let error as SystemError where error.errno == EINVAL {
+            _ = kill(-w.pid, signal.rawValue) // kernels before 6.9
+        } catch {}
+        if hooks.isOff("escapees") {
+            return
+        }
+        var cgroupMembers = 0
+        if w.hasCgroup {
+            if signal == .kill {
+                _ = "1".withCString { write(w.cgroupKillFD, $0, 1) }
+            } else {
+                let members = Cgroup.pids(procsFD: w.cgroupProcsFD)
+                cgroupMembers = members.count
+                for pid in members { signalOne(pid, signal) }
+            }
+        }
+        emit("teardown.signal", generation: g,
+             fields: ["signal": "\(signal)", "mechanism": w.mechanism, "cgroup_members": "\(cgroupMembers)"])
+        scanSignal = signal == .kill || scanSignal == .kill ? .kill : signal
+        requestScan()
+    }
+
+    /// Asks whether anything of generation `g` is still alive; answers with `.treeChecked`.
+    func checkTree(generation g: UInt32) {
+        scanCheck = true
+        requestScan()
+    }
+
+    func requestScan() {
+        guard spawnerAlive else {
+            // Without the spawner only the cgroup can tell us anything.
+            if scanCheck {
+                scanCheck = false
+                let empty = worker.map { $0.hasCgroup ? Cgroup.pids(procsFD: $0.cgroupProcsFD).isEmpty : true } ?? true
+                execute(machine.handle(.treeChecked(empty: empty), now: Clock.monotonicNanos()))
+            }
+            return
+        }
+        if scanInFlight {
+            scanAgain = true
+            return
+        }
+        scanInFlight = true
+        sendSpawner(.scan, expecting: .scan)
+    }
+
+    func scanReplied(_ pids: [Int32]) {
+        scanInFlight = false
+        if let signal = scanSignal {
+            scanSignal = nil
+            if !hooks.isOff("escapees") && !hooks.isOff("tree-teardown") {
+                for pid in pids { signalOne(pid, signal) }
+            }
+        }
+        if scanCheck {
+            scanCheck = false
+            var empty = pids.isEmpty
+            if hooks.isOff("escapees") || hooks.isOff("tree-teardown"), let w = worker {
+                // With the guarantee off, only the group counts (the drill must then find the escapee).
+                let table = ProcessTable.snapshot()
+                empty = !pids.contains { table.entries[$0]?.pgid == w.pid }
+            }
+            if let w = worker, w.hasCgroup, !Cgroup.pids(procsFD: w.cgroupProcsFD).isEmpty { empty = false }
+            execute(machine.handle(.treeChecked(empty: empty), now: Clock.monotonicNanos()))
+        }
+        if scanAgain {
+            scanAgain = false
+            requestScan()
+        }
+    }
+
+    /// Signals one process through a pidfd, so a PID recycled between scan and signal is never hit twice.
+    private func signalOne(_ pid: Int32, _ signal: Signal) {
+        guard pid > 1, pid != getpid(), pid != spawnerPID, !agents.values.contains(where: { $0.pid == pid }),
+              let fd = Pidfd.open(pid) else { return }
+        try? Pidfd.signal(fd, signal)
+        FileIO.close(fd)
+    }
+}

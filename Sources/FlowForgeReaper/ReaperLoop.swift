@@ -1,0 +1,292 @@
+// FlowForge — the reaper's event loop: poll, turn what happened into state-machine events, execute actions.
+// SPDX-License-Identifier: Apache-2.0
+import CFlowForgeSys
+import FlowForgeSystem
+import FlowForgeWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The live worker generation as the reaper holds it: descriptors only, no paths.
+struct WorkerHandle {
+    let generation: UInt32
+    let pid: Int32
+    let pidfd: Int32
+    let cgroupProcsFD: Int32
+    let cgroupKillFD: Int32
+    var hasCgroup: Bool { cgroupProcsFD >= 0 && cgroupKillFD >= 0 }
+    var mechanism: String { hasCgroup ? "cgroup+pgid+scan" : "pgid+scan" }
+}
+
+/// A request sent to the spawner, awaiting its reply (replies come back in order).
+enum SpawnerRequest {
+    case worker(UInt32)
+    case agent(AgentRole)
+    case scan
+}
+
+/// The reaper process after it has sandboxed itself.
+final class ReaperLoop {
+    let config: ReaperConfig
+    let hooks: TestHooks
+    let log: Log
+    let signalFD: Int32
+    let spawner: Channel
+    let spawnerPID: Int32
+    var spawnerAlive = true
+    var pendingSpawner: [SpawnerRequest] = []
+    var machine: ReaperStateMachine
+    var worker: WorkerHandle?
+    /// Descriptors of a finished generation kept until the spawner has removed its cgroup.
+    var relays: [OutputRelay]
+    var agents: [AgentRole: AgentSlot] = [:]
+    var analysis: AnalysisBudget
+    var droppedAnalysisBytes: UInt64 = 0
+    var readBuffer = [UInt8](repeating: 0, count: 65536)
+    // Scan bookkeeping: one scan in flight at a time.
+    var scanInFlight = false
+    var scanSignal: Signal?
+    var scanCheck = false
+    var scanAgain = false
+    var exitCode: Int32?
+    var nextActionID: UInt64 = 1
+
+    init(config: ReaperConfig, hooks: TestHooks, signalFD: Int32, spawner: Channel, spawnerPID: Int32,
+         stdoutSource: Int32, stderrSource: Int32) {
+        self.config = config
+        self.hooks = hooks
+        self.log = Log(level: config.logLevel, name: "reaper \(getpid())")
+        self.signalFD = signalFD
+        self.spawner = spawner
+        self.spawnerPID = spawnerPID
+        self.machine = ReaperStateMachine(graceNanos: config.graceNanos, escalationEnabled: !hooks.isOff("escalation"))
+        self.relays = [OutputRelay(source: stdoutSource, sink: 1, stream: .stdout),
+                       OutputRelay(source: stderrSource, sink: 2, stream: .stderr)]
+        self.analysis = AnalysisBudget(bytesPerSecond: 4 << 20, now: Clock.monotonicNanos())
+    }
+
+    /// Runs until the state machine says exit; returns the exit code.
+    func run() -> Int32 {
+        for role in config.agents { agents[role] = AgentSlot(role: role) }
+        for role in config.agents { requestAgent(role) }
+        execute(machine.handle(.started, now: Clock.monotonicNanos()))
+        while exitCode == nil {
+            pollOnce()
+        }
+        shutDown()
+        return exitCode ?? RunExitCode.internalFailure
+    }
+
+    // MARK: poll
+
+    private enum Source { case signals, spawner, relay(Int), agent(AgentRole) }
+
+    private func pollOnce() {
+        var fds: [pollfd] = []
+        var sources: [Source] = []
+        func add(_ fd: Int32, _ events: Int16, _ s: Source) {
+            fds.append(pollfd(fd: fd, events: events, revents: 0))
+            sources.append(s)
+        }
+        add(signalFD, Int16(POLLIN), .signals)
+        if spawnerAlive { add(spawner.fd, Int16(POLLIN), .spawner) }
+        for (i, relay) in relays.enumerated() {
+            if let r = relay.pollRequest { add(r.fd, r.events, .relay(i)) }
+        }
+        for (role, slot) in agents {
+            if let ch = slot.channel { add(ch.fd, Int16(POLLIN), .agent(role)) }
+        }
+        let now = Clock.monotonicNanos()
+        var deadline = now + 1_000_000_000 // liveness checks at least once a second
+        if let d = machine.nextDeadline { deadline = min(deadline, d) }
+        for slot in agents.values { if let r = slot.respawnAt { deadline = min(deadline, r) } }
+        let timeoutMS = Int32(clamping: deadline > now ? (deadline - now + 999_999) / 1_000_000 : 0)
+        let n = fds.withUnsafeMutableBufferPointer { buf in poll(buf.baseAddress, nfds_t(buf.count), timeoutMS) }
+        if n < 0 && errno != EINTR {
+            log(.error, "poll failed: errno \(errno)")
+        }
+        if n > 0 {
+            for (i, pfd) in fds.enumerated() where pfd.revents != 0 {
+                switch sources[i] {
+                case .signals: drainSignals()
+                case .spawner: readSpawner()
+                case .relay(let r): serviceRelay(r, revents: pfd.revents)
+                case .agent(let role): readAgent(role, revents: pfd.revents)
+                }
+                if exitCode != nil { return }
+            }
+        }
+        let later = Clock.monotonicNanos()
+        checkAgents(now: later)
+        execute(machine.handle(.tick, now: later))
+    }
+
+    // MARK: signals and reaping
+
+    private func drainSignals() {
+        while true {
+            var pid: Int32 = 0
+            let signo = ffsys_signalfd_read(signalFD, &pid)
+            if signo <= 0 { break }
+            if signo == SIGCHLD {
+                reapChildren()
+            } else {
+                let signal = Signal(rawValue: signo)
+                log(.info, "received \(signal)")
+                execute(machine.handle(.stopRequested(signal), now: Clock.monotonicNanos()))
+            }
+        }
+        // A SIGCHLD can coalesce with another already pending; reap regardless.
+        reapChildren()
+    }
+
+    private func reapChildren() {
+        while let (pid, status) = Pidfd.reapAny() {
+            if let w = worker, pid == w.pid {
+                drainRelays() // the worker's last words come before its exit in every log
+                execute(machine.handle(.workerExited(generation: w.generation, status: status), now: Clock.monotonicNanos()))
+            } else if pid == spawnerPID {
+                spawnerAlive = false
+                log(.error, "spawner exited (\(statusText(status))): failing closed")
+                execute(machine.handle(.spawnerLost, now: Clock.monotonicNanos()))
+            } else if let role = agents.first(where: { $0.value.pid == pid })?.key {
+                agentExited(role, status: status)
+            } else {
+                log(.debug, "reaped orphan \(pid) (\(statusText(status)))")
+            }
+        }
+    }
+
+    // MARK: actions
+
+    func execute(_ actions: [ReaperStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .spawnWorker(let g):
+                sendSpawner(.spawnWorker(generation: g), expecting: .worker(g))
+            case .signalTree(let g, let signal):
+                signalTree(generation: g, signal)
+            case .checkTree(let g):
+                checkTree(generation: g)
+            case .finishGeneration(let g):
+                finishGeneration(g)
+            case .reply(let id, let outcome, let detail):
+                broadcast(.actionResult(id: id, outcome: outcome, detail: detail))
+            case .log(let level, let text):
+                log(level, text)
+            case .emit(let kind, let g, let fields):
+                emit(kind, generation: g, fields: fields)
+            case .exit(let code):
+                exitCode = code
+            }
+        }
+    }
+
+    private func finishGeneration(_ g: UInt32) {
+        drainRelays()
+        if let w = worker, w.generation == g {
+            FileIO.close(w.pidfd)
+            FileIO.close(w.cgroupProcsFD)
+            FileIO.close(w.cgroupKillFD)
+            worker = nil
+            if w.hasCgroup { sendSpawner(.removeCgroup(generation: g), expecting: nil) }
+        }
+    }
+
+    func emit(_ kind: String, generation: UInt32, fields: [String: String]) {
+        let list = fields.sorted { $0.key < $1.key }.map { Field(key: $0.key, value: $0.value) }
+        guard let event = try? FlowForgeWire.Event(kind: kind, generation: generation, wallNanos: Clock.wallNanos(), fields: list) else { return }
+        broadcast(.event(event))
+    }
+
+    // MARK: spawner
+
+    func sendSpawner(_ message: SpawnerMessage, expecting reply: SpawnerRequest?) {
+        guard spawnerAlive else { return }
+        do {
+            try spawner.send(message.encode())
+            if let reply { pendingSpawner.append(reply) }
+        } catch {
+            log(.error, "spawner channel: \(error)")
+            spawnerAlive = false
+            execute(machine.handle(.spawnerLost, now: Clock.monotonicNanos()))
+        }
+    }
+
+    private func readSpawner() {
+        while spawnerAlive {
+            let received: Channel.Received
+            do { received = try spawner.receive() } catch {
+                received = .closed
+            }
+            switch received {
+            case .wouldBlock: return
+            case .closed, .oversized:
+                spawnerAlive = false
+                log(.error, "spawner channel closed: failing closed")
+                execute(machine.handle(.spawnerLost, now: Clock.monotonicNanos()))
+                return
+            case .frame(let bytes, let fds):
+                guard let message = try? SpawnerMessage.decode(bytes), !pendingSpawner.isEmpty else {
+                    for fd in fds { FileIO.close(fd) }
+                    log(.error, "unexpected reply from the spawner")
+                    continue
+                }
+                handleSpawnerReply(message, fds: fds, for: pendingSpawner.removeFirst())
+            }
+        }
+    }
+
+    private func handleSpawnerReply(_ message: SpawnerMessage, fds: [Int32], for request: SpawnerRequest) {
+        let now = Clock.monotonicNanos()
+        switch (request, message) {
+        case (.worker(let g), .spawned(let pid, let hasCgroup)) where fds.count >= 1:
+            let handle = WorkerHandle(generation: g, pid: Int32(bitPattern: pid), pidfd: fds[0],
+                                      cgroupProcsFD: hasCgroup && fds.count == 3 ? fds[1] : -1,
+                                      cgroupKillFD: hasCgroup && fds.count == 3 ? fds[2] : -1)
+            worker = handle
+            log(.debug, "teardown mechanism for generation \(g): \(handle.mechanism)")
+            execute(machine.handle(.workerSpawned(generation: g, pid: handle.pid), now: now))
+            broadcast(.workerStarted(generation: g, pid: pid, pgid: pid, startedAtNanos: now))
+            emit("teardown.mechanism", generation: g, fields: ["mechanism": handle.mechanism])
+        case (.worker, .failed(_, let detail)):
+            for fd in fds { FileIO.close(fd) }
+            execute(machine.handle(.spawnFailed(detail), now: now))
+        case (.agent(let role), .spawned(let pid, _)) where fds.count == 2:
+            agentSpawned(role, pid: Int32(bitPattern: pid), pidfd: fds[0], channel: fds[1], now: now)
+        case (.agent(let role), .failed(_, let detail)):
+            for fd in fds { FileIO.close(fd) }
+            log(.error, "cannot start the \(role) agent: \(detail)")
+            agents[role]?.scheduleRespawn(now: now)
+        case (.scan, .scanResult(let pids)):
+            scanReplied(pids.map { Int32(bitPattern: $0) })
+        default:
+            for fd in fds { FileIO.close(fd) }
+            log(.error, "mismatched reply from the spawner")
+        }
+    }
+
+    // MARK: shutdown
+
+    private func shutDown() {
+        drainRelays()
+        broadcast(.stopping(reason: "flowforge exiting"))
+        for slot in agents.values {
+            if let ch = slot.channel { FileIO.close(ch.fd) }
+        }
+        // Let the spawner remove the cgroups before we exit, so a caller who sees us gone sees them gone too.
+        if spawnerAlive {
+            sendSpawner(.finish, expecting: nil)
+            let deadline = Clock.monotonicNanos() + 2_000_000_000
+            while spawnerAlive && Clock.monotonicNanos() < deadline {
+                var pfd = pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)
+                _ = poll(&pfd, 1, 50)
+                while let (pid, _) = Pidfd.reapAny() {
+                    if pid == spawnerPID { spawnerAlive = false }
+                }
+                var sigpid: Int32 = 0
+                while ffsys_signalfd_read(signalFD, &sigpid) > 0 {}
+            }
+        }
+    }
+}

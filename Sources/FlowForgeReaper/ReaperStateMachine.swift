@@ -1,0 +1,301 @@
+// FlowForge — the reaper's decisions as a pure state machine: events in, actions out, no I/O.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeSystem
+import FlowForgeWire
+
+/// Exit codes of `flowforge run` (docs/flowforge-run.md lists them).
+public enum RunExitCode {
+    /// FlowForge stopped the worker: a signal to FlowForge, a runaway kill, or an operator kill.
+    public static let terminatedByFlowForge: Int32 = 120
+    /// FlowForge itself failed (could not start the worker, lost its spawner).
+    public static let internalFailure: Int32 = 111
+    /// Bad usage.
+    public static let usage: Int32 = 100
+
+    /// The code for a worker that ended on its own: its exit code, or 128+N for signal N.
+    public static func forWorker(_ status: ExitStatus) -> Int32 {
+        switch status {
+        case .exited(let c): c
+        case .signaled(let s): 128 + s
+        }
+    }
+}
+
+/// Why a generation is being torn down.
+public enum StopCause: Sendable, Equatable {
+    case signal(Signal)
+    case workerExited(ExitStatus)
+    case request(ActionKind, reason: String)
+    case failure(String)
+}
+
+/// The reaper's state machine for one run: start a generation, watch it, tear it down, restart or exit.
+public struct ReaperStateMachine: Sendable {
+    /// Inputs.
+    public enum Event: Sendable, Equatable {
+        case started
+        case workerSpawned(generation: UInt32, pid: Int32)
+        case spawnFailed(String)
+        case workerExited(generation: UInt32, status: ExitStatus)
+        case stopRequested(Signal)
+        case actionRequested(id: UInt64, kind: ActionKind, generation: UInt32, reason: String)
+        case treeChecked(empty: Bool)
+        case tick
+        case spawnerLost
+    }
+
+    /// Outputs, executed by `ReaperLoop` in order.
+    public enum Action: Sendable, Equatable {
+        case spawnWorker(generation: UInt32)
+        case signalTree(generation: UInt32, Signal)
+        case checkTree(generation: UInt32)
+        case finishGeneration(generation: UInt32)
+        case reply(id: UInt64, ActionOutcome, String)
+        case log(ReaperConfig.LogLevel, String)
+        case emit(kind: String, generation: UInt32, fields: [String: String])
+        case exit(Int32)
+    }
+
+    enum Stage: Sendable, Equatable {
+        /// The leader is gone or going; we are checking whether anything of its tree is left.
+        case probing
+        /// SIGTERM sent; waiting for the tree to empty until the grace deadline.
+        case terminating(deadline: UInt64)
+        /// SIGKILL sent; waiting for the kernel to finish, bounded.
+        case killing(deadline: UInt64)
+    }
+
+    struct Stop: Sendable, Equatable {
+        var cause: StopCause
+        var stage: Stage
+        var leaderExited: Bool
+        var exitCode: Int32
+        var restartAfter: Bool
+        var nextCheck: UInt64
+    }
+
+    enum Phase: Sendable, Equatable {
+        case idle
+        case starting(generation: UInt32)
+        case running(generation: UInt32, pid: Int32)
+        case stopping(generation: UInt32, Stop)
+        case exited
+    }
+
+    public let graceNanos: UInt64
+    /// How long after SIGKILL we wait for the tree to disappear before giving up and reporting survivors.
+    public let killTimeoutNanos: UInt64 = 2_000_000_000
+    /// How often the tree is re-checked while a teardown waits.
+    public let checkIntervalNanos: UInt64 = 20_000_000
+    public let escalationEnabled: Bool
+    private(set) var phase = Phase.idle
+    private(set) var generation: UInt32 = 0
+    private var pendingStop: Signal?
+
+    public init(graceNanos: UInt64, escalationEnabled: Bool = true) {
+        self.graceNanos = graceNanos
+        self.escalationEnabled = escalationEnabled
+    }
+
+    /// The live generation and its leader, if any.
+    public var current: (generation: UInt32, pid: Int32)? {
+        if case .running(let g, let p) = phase { return (g, p) }
+        return nil
+    }
+
+    public var isStopping: Bool {
+        if case .stopping = phase { return true }
+        return false
+    }
+
+    /// When the loop should next deliver `.tick`.
+    public var nextDeadline: UInt64? {
+        guard case .stopping(_, let stop) = phase else { return nil }
+        switch stop.stage {
+        case .probing: return nil
+        case .terminating(let d), .killing(let d): return stop.leaderExited ? min(d, stop.nextCheck) : d
+        }
+    }
+
+    public mutating func handle(_ event: Event, now: UInt64) -> [Action] {
+        switch (phase, event) {
+        case (.idle, .started):
+            generation = 1
+            phase = .starting(generation: 1)
+            return [.spawnWorker(generation: 1)]
+
+        case (.starting(let g), .workerSpawned(let sg, let pid)) where g == sg:
+            phase = .running(generation: g, pid: pid)
+            var actions: [Action] = [.log(.debug, "worker started: pid \(pid), generation \(g)"),
+                                     .emit(kind: "worker.started", generation: g, fields: ["pid": "\(pid)"])]
+            if let signal = pendingStop {
+                pendingStop = nil
+                actions += beginStop(generation: g, cause: .signal(signal), exitCode: RunExitCode.terminatedByFlowForge,
+                                     restart: false, now: now)
+            }
+            return actions
+
+        case (.starting(let g), .spawnFailed(let why)):
+            phase = .exited
+            return [.log(.error, why), .emit(kind: "worker.spawn_failed", generation: g, fields: ["error": why]),
+                    .exit(RunExitCode.internalFailure)]
+
+        case (.starting, .stopRequested(let signal)):
+            // Nothing to tear down yet; the spawn reply will arrive and be stopped at once.
+            pendingStop = signal
+            return []
+
+        case (.running(let g, _), .workerExited(let eg, let status)) where eg == g:
+            let stop = Stop(cause: .workerExited(status), stage: .probing, leaderExited: true,
+                            exitCode: RunExitCode.forWorker(status), restartAfter: false, nextCheck: now)
+            phase = .stopping(generation: g, stop)
+            return [.emit(kind: "worker.exited", generation: g, fields: statusFields(status)),
+                    .checkTree(generation: g)]
+
+        case (.running(let g, _), .stopRequested(let signal)):
+            return beginStop(generation: g, cause: .signal(signal), exitCode: RunExitCode.terminatedByFlowForge,
+                             restart: false, now: now)
+
+        case (.running(let g, _), .actionRequested(let id, let kind, let target, let reason)):
+            guard target == 0 || target == g else {
+                return [.reply(id: id, .rejected, "generation \(target) is not running (current: \(g))")]
+            }
+            var actions: [Action] = [.reply(id: id, .accepted, "\(kind == .restart ? "restarting" : "stopping") generation \(g)")]
+            actions += beginStop(generation: g, cause: .request(kind, reason: reason),
+                                 exitCode: RunExitCode.terminatedByFlowForge, restart: kind == .restart, now: now)
+            return actions
+
+        case (_, .actionRequested(let id, _, _, _)):
+            return [.reply(id: id, .rejected, "no live worker to act on")]
+
+        case (.stopping(let g, var stop), .stopRequested(let signal)):
+            // A second signal while waiting for grace: the operator wants it gone now.
+            guard case .terminating = stop.stage, escalationEnabled else { return [] }
+            stop.stage = .killing(deadline: now + killTimeoutNanos)
+            stop.restartAfter = false
+            phase = .stopping(generation: g, stop)
+            return [.log(.warn, "\(signal) again: escalating to SIGKILL now"), .signalTree(generation: g, .kill)]
+
+        case (.stopping(let g, var stop), .workerExited(let eg, let status)) where eg == g:
+            stop.leaderExited = true
+            stop.nextCheck = now
+            phase = .stopping(generation: g, stop)
+            return [.emit(kind: "worker.exited", generation: g, fields: statusFields(status)), .checkTree(generation: g)]
+
+        case (.stopping(let g, var stop), .treeChecked(let empty)):
+            if empty && stop.leaderExited { return finish(generation: g, stop) }
+            switch stop.stage {
+            case .probing:
+                // The leader exited on its own and left descendants behind: tear them down like any stop.
+                stop.stage = .terminating(deadline: now + graceNanos)
+                stop.nextCheck = now + checkIntervalNanos
+                phase = .stopping(generation: g, stop)
+                return [.log(.info, "worker exited and left processes behind: SIGTERM to its tree"),
+                        .signalTree(generation: g, .terminate)]
+            case .terminating, .killing:
+                stop.nextCheck = now + checkIntervalNanos
+                phase = .stopping(generation: g, stop)
+                return []
+            }
+
+        case (.stopping(let g, var stop), .tick):
+            switch stop.stage {
+            case .probing:
+                return []
+            case .terminating(let deadline):
+                if now >= deadline {
+                    guard escalationEnabled else {
+                        // Test-only: escalation switched off. Give up as if the tree were gone.
+                        return finish(generation: g, stop)
+                    }
+                    stop.stage = .killing(deadline: now + killTimeoutNanos)
+                    stop.nextCheck = now + checkIntervalNanos
+                    phase = .stopping(generation: g, stop)
+                    return [.log(.info, "grace period over: SIGKILL to the worker's tree"),
+                            .emit(kind: "teardown.escalated", generation: g, fields: [:]),
+                            .signalTree(generation: g, .kill), .checkTree(generation: g)]
+                }
+            case .killing(let deadline):
+                if now >= deadline {
+                    return [.log(.error, "processes of generation \(g) survived SIGKILL for \(killTimeoutNanos / 1_000_000) ms")]
+                        + finish(generation: g, stop)
+                }
+            }
+            guard stop.leaderExited || isKilling(stop) else { return [] }
+            if now >= stop.nextCheck {
+                stop.nextCheck = now + checkIntervalNanos
+                phase = .stopping(generation: g, stop)
+                // In the killing stage every check also re-sends SIGKILL: orphans that reparented to us
+                // since the last round are new targets.
+                return isKilling(stop) ? [.signalTree(generation: g, .kill), .checkTree(generation: g)] : [.checkTree(generation: g)]
+            }
+            return []
+
+        case (.running(let g, _), .spawnerLost):
+            return beginStop(generation: g, cause: .failure("spawner lost"), exitCode: RunExitCode.internalFailure,
+                             restart: false, now: now)
+        case (.starting, .spawnerLost):
+            phase = .exited
+            return [.log(.error, "spawner lost before the worker started"), .exit(RunExitCode.internalFailure)]
+        case (.stopping(let g, var stop), .spawnerLost):
+            stop.restartAfter = false
+            stop.exitCode = RunExitCode.internalFailure
+            phase = .stopping(generation: g, stop)
+            return []
+
+        default:
+            return []
+        }
+    }
+
+    private func isKilling(_ stop: Stop) -> Bool {
+        if case .killing = stop.stage { return true }
+        return false
+    }
+
+    private mutating func beginStop(generation g: UInt32, cause: StopCause, exitCode: Int32, restart: Bool, now: UInt64) -> [Action] {
+        let stop = Stop(cause: cause, stage: .terminating(deadline: now + graceNanos), leaderExited: false,
+                        exitCode: exitCode, restartAfter: restart, nextCheck: now + checkIntervalNanos)
+        phase = .stopping(generation: g, stop)
+        return [.log(.info, "stopping generation \(g) (\(describe(cause))): SIGTERM to its tree, grace \(graceNanos / 1_000_000) ms"),
+                .emit(kind: "teardown.started", generation: g, fields: ["cause": describe(cause)]),
+                .signalTree(generation: g, .terminate)]
+    }
+
+    private mutating func finish(generation g: UInt32, _ stop: Stop) -> [Action] {
+        var actions: [Action] = [.emit(kind: "teardown.finished", generation: g, fields: ["cause": describe(stop.cause)]),
+                                 .finishGeneration(generation: g)]
+        if stop.restartAfter {
+            generation = g + 1
+            phase = .starting(generation: g + 1)
+            actions.append(.spawnWorker(generation: g + 1))
+        } else {
+            phase = .exited
+            actions.append(.exit(stop.exitCode))
+        }
+        return actions
+    }
+
+    func describe(_ cause: StopCause) -> String {
+        switch cause {
+        case .signal(let s): "\(s) to FlowForge"
+        case .workerExited(let st): "worker exited, \(statusText(st))"
+        case .request(let kind, let reason): "\(kind == .restart ? "restart" : "kill") requested: \(reason)"
+        case .failure(let why): why
+        }
+    }
+}
+
+func statusText(_ status: ExitStatus) -> String {
+    switch status {
+    case .exited(let c): "exit code \(c)"
+    case .signaled(let s): "killed by signal \(s)"
+    }
+}
+
+func statusFields(_ status: ExitStatus) -> [String: String] {
+    switch status {
+    case .exited(let c): ["exit_code": "\(c)"]
+    case .signaled(let s): ["signal": "\(s)"]
+    }
+}

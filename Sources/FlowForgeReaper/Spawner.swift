@@ -1,0 +1,192 @@
+// FlowForge — the spawner: forked before the reaper sandboxes itself, it is the only process that creates
+// processes or touches the filesystem afterwards. It accepts a fixed set of requests from the reaper only.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeSystem
+import FlowForgeWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The spawner role: channel on fd 3, worker stdout/stderr pipe write ends on fds 4 and 5.
+///
+/// Requests: `spawnWorker(gen)`, `spawnAgent(role)`, `scan`, `removeCgroup(gen)`, `finish`. The worker's
+/// argv is fixed at startup and never read from a message. New processes are created with
+/// `clone3(CLONE_PARENT)`, so they are the reaper's children, unfiltered, with the privileges the spawner
+/// itself has. On channel EOF (the reaper died) it kills the worker's group and cgroups, then exits.
+struct Spawner {
+    let config: ReaperConfig
+    let hooks: TestHooks
+    let channel = Channel(fd: 3)
+    let reaperPID = getppid()
+    var log: Log
+    var cgroupParent: String?
+    var cgroups: [UInt32: Cgroup] = [:]
+    var workerPGIDs: [UInt32: Int32] = [:]
+    var agentPIDs: [AgentRole: Int32] = [:]
+    let devNull: Int32
+
+    init(config: ReaperConfig) {
+        self.config = config
+        self.hooks = TestHooks.fromEnvironment()
+        self.log = Log(level: config.logLevel, name: "spawner \(getpid())")
+        self.devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+        if config.useCgroup, !hooks.isOff("escapees"), !hooks.isOff("tree-teardown"), geteuid() == 0,
+           let parent = Cgroup.parentDirectory() {
+            Cgroup.sweepStale(under: parent, prefix: "flowforge-") { owner in kill(owner, 0) == 0 || errno == EPERM }
+            cgroupParent = parent
+        }
+    }
+
+    mutating func run() -> Never {
+        // The parent may have died between its spawn call and our PDEATHSIG.
+        if getppid() != reaperPID { exit(0) }
+        while true {
+            let received: Channel.Received
+            do { received = try channel.receive(nonBlocking: false) } catch { cleanupAfterReaperDeath(); exit(1) }
+            switch received {
+            case .wouldBlock: continue
+            case .closed, .oversized:
+                cleanupAfterReaperDeath()
+                exit(0)
+            case .frame(let bytes, let fds):
+                for fd in fds { FileIO.close(fd) }
+                guard let request = try? SpawnerMessage.decode(bytes) else {
+                    log(.error, "malformed request from the reaper; exiting")
+                    cleanupAfterReaperDeath()
+                    exit(1)
+                }
+                handle(request)
+            }
+        }
+    }
+
+    mutating func handle(_ request: SpawnerMessage) {
+        switch request {
+        case .spawnWorker(let generation): spawnWorker(generation)
+        case .spawnAgent(let role): spawnAgent(role)
+        case .scan:
+            let pids = scan()
+            reply(.scanResult(pids: pids.prefix(16000).map { UInt32(bitPattern: $0) }))
+        case .removeCgroup(let generation):
+            if let cg = cgroups.removeValue(forKey: generation) { cg.killAndRemove() }
+            workerPGIDs[generation] = nil
+        case .finish:
+            for (_, cg) in cgroups { cg.killAndRemove() }
+            cgroups = [:]
+            exit(0)
+        default:
+            log(.error, "unexpected request from the reaper; exiting")
+            cleanupAfterReaperDeath()
+            exit(1)
+        }
+    }
+
+    mutating func spawnWorker(_ generation: UInt32) {
+        var cgroup: Cgroup?
+        var joinFD: Int32 = -1
+        if let parent = cgroupParent {
+            // A fresh cgroup per generation: after cgroup.kill, later joins of the same cgroup are killed at
+            // birth on this kernel (6.18), see HARDENING.md section 7.
+            cgroup = Cgroup.create(named: "flowforge-\(reaperPID)-g\(generation)", under: parent)
+            joinFD = cgroup?.open("cgroup.procs", write: true) ?? -1
+            if joinFD < 0 { cgroup = nil }
+        }
+        var spec = SpawnSpec(path: config.workerPath, arguments: config.workerArguments,
+                             environment: currentEnvironment(), fdMap: [0, 4, 5])
+        spec.cgroupProcsFD = joinFD
+        spec.expectedParent = reaperPID
+        spec.parentDeathSignal = hooks.isOff("reaper-death-cleanup") ? nil : .kill
+        spec.identity = config.workerIdentity
+        do {
+            let child = try Spawn.sibling(spec)
+            FileIO.close(joinFD)
+            workerPGIDs[generation] = child.pid
+            var fds = [child.pidfd]
+            if let cg = cgroup {
+                cgroups[generation] = cg
+                let procs = cg.open("cgroup.procs", write: false)
+                let killFD = cg.open("cgroup.kill", write: true)
+                if procs >= 0 && killFD >= 0 { fds += [procs, killFD] }
+            }
+            reply(.spawned(pid: UInt32(child.pid), hasCgroup: fds.count == 3), fds: fds)
+            for fd in fds { FileIO.close(fd) }
+        } catch {
+            FileIO.close(joinFD)
+            if let cg = cgroup { cg.killAndRemove() }
+            let e = (error as? SystemError)?.errno ?? EIO
+            reply(.failed(errno: e, detail: "cannot start \(config.workerPath): \(error)"))
+        }
+    }
+
+    mutating func spawnAgent(_ role: AgentRole) {
+        let name = role == .detector ? "flowforge-detector" : "flowforge-api"
+        let path = agentsDirectory() + "/" + name
+        guard let pair = try? FileIO.seqpacketPair() else {
+            reply(.failed(errno: errno, detail: "socketpair for \(name)"))
+            return
+        }
+        var args = [path, "--uid=\(config.agentIdentity.uid)", "--gid=\(config.agentIdentity.gid)",
+                    "--log-level=\(["error", "warn", "info", "debug"][config.logLevel.rawValue])"]
+        args += role == .detector ? config.detectorArguments : config.apiArguments
+        var env = ["SWIFT_BACKTRACE=enable=no", "PATH=/usr/bin:/bin"]
+        for key in ["FLOWFORGE_TEST_FORBIDDEN_SYSCALL", "FLOWFORGE_TEST_DISABLE"] {
+            if let v = getenv(key) { env.append("\(key)=\(String(cString: v))") }
+        }
+        var spec = SpawnSpec(path: path, arguments: args, environment: env, fdMap: [devNull, 2, 2, pair.1])
+        spec.expectedParent = reaperPID
+        do {
+            let child = try Spawn.sibling(spec)
+            agentPIDs[role] = child.pid
+            reply(.spawned(pid: UInt32(child.pid), hasCgroup: false), fds: [child.pidfd, pair.0])
+            FileIO.close(child.pidfd)
+        } catch {
+            let e = (error as? SystemError)?.errno ?? EIO
+            reply(.failed(errno: e, detail: "cannot start \(path): \(error)"))
+        }
+        FileIO.close(pair.0)
+        FileIO.close(pair.1)
+    }
+
+    /// Every live descendant of the reaper except the helpers: the worker's tree, including processes that
+    /// left its group (setsid) and orphans the subreaper adopted.
+    func scan() -> [Int32] {
+        var excluded: Set<Int32> = [getpid()]
+        for pid in agentPIDs.values { excluded.insert(pid) }
+        let table = ProcessTable.snapshot()
+        return table.descendants(of: reaperPID, excluding: excluded).filter { table.entries[$0]?.state != "Z" }
+    }
+
+    /// The reaper is gone (SIGKILL, crash): take the worker's tree with it.
+    func cleanupAfterReaperDeath() {
+        if hooks.isOff("reaper-death-cleanup") { return }
+        for pgid in workerPGIDs.values { kill(-pgid, SIGKILL) }
+        for cg in cgroups.values { cg.killAndRemove() }
+    }
+
+    func reply(_ message: SpawnerMessage, fds: [Int32] = []) {
+        do { try channel.send(message.encode(), fds: fds) } catch {
+            cleanupAfterReaperDeath()
+            exit(1)
+        }
+    }
+
+    func agentsDirectory() -> String {
+        if let d = config.agentsDirectory { return d }
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        guard n > 0 else { return "." }
+        let path = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return String(path[..<slash])
+    }
+
+    func currentEnvironment() -> [String] {
+        var env: [String] = []
+        var p = environ
+        while let entry = p.pointee {
+            env.append(String(cString: entry))
+            p += 1
+        }
+        return env
+    }
+}

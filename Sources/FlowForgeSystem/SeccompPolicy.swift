@@ -1,0 +1,139 @@
+// FlowForge — the syscall allowlists of each sandboxed role. security/seccomp/*.allow mirror these lists
+// (a test keeps them equal), with a line of why for each group.
+// SPDX-License-Identifier: Apache-2.0
+import CFlowForgeSys
+
+/// A seccomp allowlist: a default action and rules, grouped with the reason each group exists.
+public struct SeccompPolicy: Sendable {
+    /// What a rule does with a matching call.
+    public enum Action: String, Sendable {
+        case allow
+        case eperm = "errno-eperm"
+        case enosys = "errno-enosys"
+        case kill
+
+        var shim: Int32 {
+            switch self {
+            case .allow: Int32(FFSYS_ACT_ALLOW)
+            case .eperm: Int32(FFSYS_ACT_ERRNO_EPERM)
+            case .enosys: Int32(FFSYS_ACT_ERRNO_ENOSYS)
+            case .kill: Int32(FFSYS_ACT_KILL_PROCESS)
+            }
+        }
+    }
+
+    /// An argument condition a rule may carry.
+    public enum Condition: String, Sendable {
+        case none = ""
+        case noProtExec = "if-no-prot-exec"
+        case cloneThread = "if-clone-thread"
+        case arg0IsSelf = "if-arg0-is-self"
+
+        var shim: Int32 {
+            switch self {
+            case .none: Int32(FFSYS_COND_NONE)
+            case .noProtExec: Int32(FFSYS_COND_NO_PROT_EXEC)
+            case .cloneThread: Int32(FFSYS_COND_CLONE_THREAD)
+            case .arg0IsSelf: Int32(FFSYS_COND_ARG0_IS_SELF)
+            }
+        }
+    }
+
+    /// One group of syscalls that share an action, a condition and a reason.
+    public struct Group: Sendable {
+        public let why: String
+        public let action: Action
+        public let condition: Condition
+        public let syscalls: [String]
+    }
+
+    /// The role this policy is for (`reaper`, `detector`, `api`).
+    public let role: String
+    public let groups: [Group]
+
+    /// Every call not listed kills the process (SIGSYS).
+    public static let defaultAction = Action.kill
+
+    /// The policy in the text form of `security/seccomp/<role>.allow`.
+    public var allowFileText: String {
+        var out = "# FlowForge seccomp policy for the \(role); default action: kill the process (SIGSYS).\n"
+        out += "# Generated from Sources/FlowForgeSystem/SeccompPolicy.swift; a test keeps the two equal.\n"
+        for g in groups {
+            out += "\n# why: \(g.why)\n"
+            let head = g.condition == .none ? g.action.rawValue : "\(g.action.rawValue) \(g.condition.rawValue)"
+            out += head + ": " + g.syscalls.joined(separator: " ") + "\n"
+        }
+        return out
+    }
+}
+
+extension SeccompPolicy {
+    private static let memory = Group(
+        why: "the allocator grows and shrinks the heap; mmap/mprotect never with PROT_EXEC (W^X)",
+        action: .allow, condition: .none, syscalls: ["brk", "munmap", "mremap", "madvise", "futex", "getrandom"])
+    private static let memoryNoExec = Group(
+        why: "anonymous mappings for the allocator, never executable",
+        action: .allow, condition: .noProtExec, syscalls: ["mmap", "mprotect"])
+    private static let runtime = Group(
+        why: "clocks, exit and the abort path of the Swift runtime",
+        action: .allow, condition: .none,
+        syscalls: ["clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday", "rt_sigprocmask", "rt_sigreturn",
+                   "restart_syscall", "getpid", "gettid", "exit", "exit_group"])
+    private static let selfSignal = Group(
+        why: "abort() raises SIGABRT on itself; nothing else may be signalled",
+        action: .allow, condition: .arg0IsSelf, syscalls: ["tgkill"])
+    private static let refusedEverywhere = Group(
+        why: "calls code might legitimately try: refuse them cleanly instead of killing",
+        action: .eperm, condition: .none,
+        syscalls: ["socket", "socketpair", "connect", "bind", "listen", "execve", "execveat", "clone", "fork", "vfork",
+                   "ptrace", "process_vm_readv", "process_vm_writev", "setuid", "setgid", "setreuid", "setregid",
+                   "setresuid", "setresgid", "setgroups", "capset", "prctl", "seccomp", "mount", "umount2", "unshare",
+                   "setns", "chroot", "pivot_root"])
+    private static let threadsRefused = Group(
+        why: "clone3 flags sit in memory seccomp cannot read: ENOSYS makes glibc fall back to clone(2)",
+        action: .enosys, condition: .none, syscalls: ["clone3"])
+
+    /// The reaper: signals the worker's tree, relays its output, talks to its helpers. Opens nothing.
+    public static let reaper = SeccompPolicy(role: "reaper", groups: [
+        Group(why: "the event loop: poll the signalfd, pidfds, channels and output pipes; relay output",
+              action: .allow, condition: .none,
+              syscalls: ["poll", "ppoll", "read", "write", "pwritev2", "readv", "writev", "recvmsg", "sendmsg", "close",
+                         "pread64"]),
+        Group(why: "the reaper's job: reap children, signal the worker's tree through pidfds (kill is the killpg fallback)",
+              action: .allow, condition: .none, syscalls: ["waitid", "wait4", "pidfd_open", "pidfd_send_signal", "kill"]),
+        memory, memoryNoExec, runtime, selfSignal,
+        Group(why: "opening files is the spawner's job: the reaper holds pre-opened descriptors only",
+              action: .eperm, condition: .none, syscalls: ["open", "openat", "openat2", "creat"]),
+        refusedEverywhere, threadsRefused,
+    ])
+
+    /// The sampler/detector agent: reads /proc and cgroup statistics, talks only to the reaper.
+    public static let detector = SeccompPolicy(role: "detector", groups: [
+        Group(why: "the event loop over its channel to the reaper",
+              action: .allow, condition: .none,
+              syscalls: ["poll", "ppoll", "read", "write", "recvmsg", "sendmsg", "close", "pread64"]),
+        Group(why: "sampling: read /proc/<pid>/stat of the worker's tree and the cgroup's cpu.stat",
+              action: .allow, condition: .none, syscalls: ["openat", "newfstatat", "fstat", "lseek", "getdents64"]),
+        memory, memoryNoExec, runtime, selfSignal,
+        Group(why: "signals are the reaper's job (kill(self) only, for abort)",
+              action: .allow, condition: .arg0IsSelf, syscalls: ["kill"]),
+        refusedEverywhere, threadsRefused,
+    ])
+
+    /// The API agent: serves HTTP on a listening socket it is handed, talks only to the reaper.
+    public static let api = SeccompPolicy(role: "api", groups: [
+        Group(why: "the event loop over its channel to the reaper and its pre-bound listening socket",
+              action: .allow, condition: .none,
+              syscalls: ["poll", "ppoll", "read", "write", "recvmsg", "sendmsg", "recvfrom", "sendto", "close", "pread64",
+                         "accept4", "shutdown", "getsockopt", "setsockopt", "fcntl"]),
+        memory, memoryNoExec, runtime, selfSignal,
+        Group(why: "signals are the reaper's job (kill(self) only, for abort)",
+              action: .allow, condition: .arg0IsSelf, syscalls: ["kill"]),
+        Group(why: "the API reads no files: everything comes over its channel",
+              action: .eperm, condition: .none, syscalls: ["open", "openat", "openat2", "creat"]),
+        refusedEverywhere, threadsRefused,
+    ])
+
+    /// All policies, by role.
+    public static let all: [SeccompPolicy] = [reaper, detector, api]
+}

@@ -1,0 +1,62 @@
+// FlowForge — messages between the reaper and its spawner helper
+// SPDX-License-Identifier: Apache-2.0
+
+/// A frame exchanged between the reaper and its spawner helper.
+///
+/// Type codes 64...127 (`SpawnerMessage.typeCodes`): requests from the reaper use 64...95,
+/// replies from the spawner 96...127. Disjoint from `Message`, so an agent frame fed to
+/// `SpawnerMessage.decode` fails with `unknownType`.
+public enum SpawnerMessage: Sendable, Equatable, Hashable {
+    /// Request: start the worker for `generation`.
+    case spawnWorker(generation: UInt32)
+    /// Request: start an agent process.
+    case spawnAgent(role: AgentRole)
+    /// Request: list the reaper's descendants.
+    case scan
+    /// Request: remove the cgroup of `generation`.
+    case removeCgroup(generation: UInt32)
+    /// Request: exit cleanly.
+    case finish
+    /// Reply: a process was started; its file descriptors travel beside this frame via SCM_RIGHTS.
+    case spawned(pid: UInt32, hasCgroup: Bool)
+    /// Reply to `scan`: descendant pids, at most `SpawnerMessage.maxScanPIDs`.
+    case scanResult(pids: [UInt32])
+    /// Reply: the request failed with `errno`.
+    case failed(errno: Int32, detail: String)
+
+    /// The range every `SpawnerMessage` type code falls in.
+    public static let typeCodes: ClosedRange<UInt8> = 64...127
+
+    /// Largest number of pids in one `scanResult` (so it fits in one frame).
+    public static let maxScanPIDs = 16000
+
+    /// The frame type code of this message.
+    public var typeCode: UInt8 { TypeCode(self).rawValue }
+}
+
+extension SpawnerMessage {
+    /// Frame type codes of `SpawnerMessage`.
+    enum TypeCode: UInt8, CaseIterable {
+        case spawnWorker = 64
+        case spawnAgent = 65
+        case scan = 66
+        case removeCgroup = 67
+        case finish = 68
+        case spawned = 96
+        case scanResult = 97
+        case failed = 98
+
+        init(_ message: SpawnerMessage) {
+            switch message {
+            case .spawnWorker: self = .spawnWorker
+            case .spawnAgent: self = .spawnAgent
+            case .scan: self = .scan
+            case .removeCgroup: self = .removeCgroup
+            case .finish: self = .finish
+            case .spawned: self = .spawned
+            case .scanResult: self = .scanResult
+            case .failed: self = .failed
+            }
+        }
+    }
+}
