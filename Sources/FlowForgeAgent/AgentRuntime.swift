@@ -58,6 +58,9 @@ public struct AgentRuntime {
     /// Returns when the reaper closes the channel (it exited or dropped us).
     public mutating func run(tickMillis: Int32 = 1000, handle: (Message) -> Void, tick: () -> Void) {
         guard send(.hello(role: role, pid: UInt32(getpid()))) else { return }
+        if TestProbe.sendsGarbage(role: "\(role)") {
+            _ = try? channel.send([0x46, 0x46, 1, 0xEE, 0, 0, 0, 3, 1, 2, 3])
+        }
         var lastHeartbeat = Clock.monotonicNanos()
         while true {
             var pfd = pollfd(fd: channel.fd, events: Int16(POLLIN), revents: 0)

@@ -16,4 +16,24 @@ public enum TestProbe {
         }
         #endif
     }
+
+    /// Test-only: `FLOWFORGE_TEST_REQUEST_RESTART=N` (debug builds only) makes the detector ask the reaper to
+    /// restart the worker once generation N has started: the restart path without the detection rules.
+    public static func restartRequestGeneration() -> UInt32? {
+        #if DEBUG
+        if let raw = getenv("FLOWFORGE_TEST_REQUEST_RESTART") { return UInt32(String(cString: raw)) }
+        #endif
+        return nil
+    }
+
+    /// Test-only: `FLOWFORGE_TEST_AGENT_GARBAGE=api` (debug builds only) makes that agent send a malformed
+    /// frame after its hello, to prove the reaper survives bad input and restarts the agent.
+    public static func sendsGarbage(role: String) -> Bool {
+        #if DEBUG
+        if let raw = getenv("FLOWFORGE_TEST_AGENT_GARBAGE") {
+            return String(cString: raw).split(separator: ",").contains { $0 == role }
+        }
+        #endif
+        return false
+    }
 }

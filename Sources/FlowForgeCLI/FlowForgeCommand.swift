@@ -12,6 +12,7 @@ public struct FlowForgeCommand: ParsableCommand {
               flowforge run -- python3 worker.py
               flowforge run --grace 10 -- ./job.sh --queue main
             """,
+        version: "0.1.0",
         subcommands: [RunCommand.self]
     )
 

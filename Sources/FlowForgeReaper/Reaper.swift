@@ -58,13 +58,14 @@ public enum Reaper {
             FileIO.close(theirs)
             FileIO.close(out.write)
             FileIO.close(err.write)
+            let ownGroup = getpgrp()
             // 5. Drop privileges, then the filter. Everything opened from here on came from the spawner.
             try Sandbox.enterReaper(enforcement: config.seccompLogOnly ? .log : .kill)
             if TestHooks.wantsForbiddenSyscall(role: "reaper") {
                 _ = Sandbox.attemptForbiddenSyscall()
             }
             let loop = ReaperLoop(config: config, hooks: hooks, signalFD: signalFD, spawner: Channel(fd: mine),
-                                  spawnerPID: spawner.pid, stdoutSource: out.read, stderrSource: err.read)
+                                  spawnerPID: spawner.pid, stdoutSource: out.read, stderrSource: err.read, ownGroup: ownGroup)
             return loop.run()
         } catch {
             return fail("startup", error)

@@ -21,7 +21,7 @@ extension ReaperLoop {
             try? Pidfd.signal(w.pidfd, signal)
             return
         }
-        precondition(w.pid != getpgrp(), "the worker's group is never the reaper's own")
+        precondition(w.pid != ownGroup, "the worker's group is never the reaper's own")
         do {
             try Pidfd.signal(w.pidfd, signal, group: true)
         } catch let error as SystemError where error.errno == EINVAL {

@@ -50,9 +50,12 @@ final class ReaperLoop {
     var scanAgain = false
     var exitCode: Int32?
     var nextActionID: UInt64 = 1
+    /// Our own process group, read before the filter (getpgrp is not on the allowlist).
+    let ownGroup: Int32
 
     init(config: ReaperConfig, hooks: TestHooks, signalFD: Int32, spawner: Channel, spawnerPID: Int32,
-         stdoutSource: Int32, stderrSource: Int32) {
+         stdoutSource: Int32, stderrSource: Int32, ownGroup: Int32) {
+        self.ownGroup = ownGroup
         self.config = config
         self.hooks = hooks
         self.log = Log(level: config.logLevel, name: "reaper \(getpid())")

@@ -129,7 +129,7 @@ struct Spawner {
                     "--log-level=\(["error", "warn", "info", "debug"][config.logLevel.rawValue])"]
         args += role == .detector ? config.detectorArguments : config.apiArguments
         var env = ["SWIFT_BACKTRACE=enable=no", "PATH=/usr/bin:/bin"]
-        for key in ["FLOWFORGE_TEST_FORBIDDEN_SYSCALL", "FLOWFORGE_TEST_DISABLE"] {
+        for key in ["FLOWFORGE_TEST_FORBIDDEN_SYSCALL", "FLOWFORGE_TEST_DISABLE", "FLOWFORGE_TEST_REQUEST_RESTART", "FLOWFORGE_TEST_AGENT_GARBAGE"] {
             if let v = getenv(key) { env.append("\(key)=\(String(cString: v))") }
         }
         var spec = SpawnSpec(path: path, arguments: args, environment: env, fdMap: [devNull, 2, 2, pair.1])

@@ -33,6 +33,7 @@ public struct WireError: Error, Sendable, Equatable, Hashable, CustomStringConve
         self.code = code
     }
 
+    /// A short human-readable rendering for logs.
     public var description: String {
         switch code {
         case .truncated: "wire: truncated"

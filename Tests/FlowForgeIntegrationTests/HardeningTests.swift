@@ -1,0 +1,112 @@
+// FlowForge — every FlowForge process is hardened, proven from /proc/PID/status.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import FlowForgeSystem
+import Testing
+
+@Suite("Hardening, read from /proc/PID/status", .serialized)
+struct HardeningTests {
+    /// Reaper: CAP_KILL only (root) or nothing, empty bounding set, NNP, filter. Agents: nobody, no caps,
+    /// NNP, filter. Spawner and worker: unfiltered, the worker a direct child of the reaper, before and after
+    /// a restart (the seccomp filter is inherited across fork and exec, so this is the design's main risk).
+    @Test(.timeLimit(.minutes(1)))
+    func statusOfEveryProcess() throws {
+        let ff = try Supervised(["--grace", "1", "--log-level", "debug", "--", "sleep", "60"],
+                                env: ["FLOWFORGE_TEST_REQUEST_RESTART": "1"])
+        defer { ff.signal(SIGKILL) }
+        // The detector asks for one restart once generation 1 runs; the debug log names each generation's pid.
+        func workerPID(generation: Int) -> Int32? {
+            for line in ff.stderr.split(separator: "\n") where line.hasSuffix("generation \(generation)") {
+                if let r = line.range(of: "worker started: pid ") {
+                    return Int32(line[r.upperBound...].prefix(while: { $0.isNumber }))
+                }
+            }
+            return nil
+        }
+        #expect(eventually(timeout: 15) { workerPID(generation: 2) != nil && ff.worker() == workerPID(generation: 2) },
+                "no restart happened: \(ff.stderr)")
+        let firstWorker = try #require(workerPID(generation: 1))
+        #expect(eventually { ff.child(named: "flowforge-detector") != nil && ff.child(named: "flowforge-api") != nil })
+
+        let reaper = try #require(ProcStatus.read(pid: ff.pid))
+        #expect(reaper.seccomp == 2)
+        #expect(reaper.noNewPrivs == 1)
+        #expect(reaper.capBnd == 0)
+        #expect(reaper.capInh == 0 && reaper.capAmb == 0)
+        #expect(reaper.capEff == (isRoot ? 1 << 5 : 0))
+        #expect(reaper.capPrm == (isRoot ? 1 << 5 : 0))
+
+        for name in ["flowforge-detector", "flowforge-api"] {
+            let pid = try #require(ff.child(named: name))
+            let s = try #require(ProcStatus.read(pid: pid))
+            #expect(s.seccomp == 2, "\(name)")
+            #expect(s.noNewPrivs == 1, "\(name)")
+            #expect(s.capEff == 0 && s.capPrm == 0 && s.capInh == 0 && s.capBnd == 0 && s.capAmb == 0, "\(name)")
+            if isRoot { #expect(s.uid == [65534, 65534, 65534, 65534], "\(name)") }
+            #expect(s.threads == 1, "\(name): privileges are per thread, so an agent must not start threads before dropping")
+        }
+
+        let worker = try #require(ff.worker())
+        #expect(worker != firstWorker)
+        let w = try #require(ProcStatus.read(pid: worker))
+        #expect(w.seccomp == 0, "the worker must not inherit the reaper's filter")
+        #expect(w.noNewPrivs == 0)
+        #expect(w.ppid == ff.pid, "the worker is the reaper's own child (clone3 CLONE_PARENT)")
+        if isRoot { #expect(w.capBnd != 0 && w.capEff != 0, "a root worker keeps root's capabilities") }
+
+        let spawner = try #require(ff.child(named: "flowforge-reaper"))
+        #expect(ProcStatus.read(pid: spawner)?.seccomp == 0)
+
+        ff.signal(SIGTERM)
+        #expect(ff.waitForExit())
+        #expect(ff.process.terminationStatus == 120)
+    }
+
+    /// When FlowForge starts unprivileged it has nothing to drop but still runs every filter.
+    @Test(.timeLimit(.minutes(1)), .enabled(if: isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    func unprivilegedStillFiltered() throws {
+        let ff = try SupervisedAs(uid: 65534, ["--", "sleep", "60"])
+        defer { ff.stop() }
+        #expect(eventually { ff.children().count >= 4 })
+        let reaper = try #require(ProcStatus.read(pid: ff.reaperPID))
+        #expect(reaper.uid == [65534, 65534, 65534, 65534])
+        #expect(reaper.capEff == 0 && reaper.capBnd == 0)
+        #expect(reaper.seccomp == 2 && reaper.noNewPrivs == 1)
+        for pid in ff.children() {
+            let argv0 = (cmdline(pid).first as NSString?)?.lastPathComponent ?? ""
+            let s = try #require(ProcStatus.read(pid: pid))
+            switch argv0 {
+            case "flowforge-detector", "flowforge-api": #expect(s.seccomp == 2 && s.capEff == 0, "\(argv0)")
+            default: #expect(s.seccomp == 0, "\(argv0)")
+            }
+        }
+    }
+}
+
+/// `flowforge run` started through setpriv as an unprivileged user.
+final class SupervisedAs {
+    let process = Process()
+    var reaperPID: Int32 { process.processIdentifier }
+
+    init(uid: UInt32, _ args: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        // setpriv execs, so its PID becomes flowforge's and then the reaper's.
+        process.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+                             binDir + "/flowforge", "run"] + args
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    func children() -> [Int32] {
+        guard let text = try? String(contentsOfFile: "/proc/\(reaperPID)/task/\(reaperPID)/children", encoding: .utf8) else { return [] }
+        return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    func stop() {
+        kill(reaperPID, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(reaperPID, SIGKILL) }
+    }
+}

@@ -1,0 +1,127 @@
+// FlowForge — test support: start the real `flowforge run`, find its processes, wait on readiness.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import FlowForgeSystem
+import Testing
+
+/// The package root, from this file's path.
+let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// The debug build's binaries (scripts/test.sh runs `swift build` before `swift test`).
+let binDir = packageRoot + "/.build/debug"
+
+/// A `flowforge run` started by a test, with its output captured to files.
+final class Supervised {
+    let process = Process()
+    let dir: String
+    var pid: Int32 { process.processIdentifier }
+
+    init(_ runArgs: [String], env extra: [String: String] = [:], stdin: FileHandle? = nil) throws {
+        dir = NSTemporaryDirectory() + "ff-test-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
+        _ = FileManager.default.createFile(atPath: dir + "/err", contents: nil)
+        process.executableURL = URL(fileURLWithPath: binDir + "/flowforge")
+        process.arguments = ["run"] + runArgs
+        var env = ProcessInfo.processInfo.environment
+        env["PYTHONUNBUFFERED"] = nil
+        for (k, v) in extra { env[k] = v }
+        process.environment = env
+        process.standardOutput = FileHandle(forWritingAtPath: dir + "/out")
+        process.standardError = FileHandle(forWritingAtPath: dir + "/err")
+        process.standardInput = stdin ?? FileHandle.nullDevice
+        try process.run()
+    }
+
+    var stdout: String { (try? String(contentsOfFile: dir + "/out", encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "" }
+    var stdoutData: Data { FileManager.default.contents(atPath: dir + "/out") ?? Data() }
+
+    /// Direct children of the reaper, by role.
+    func children() -> [Int32] {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8) else { return [] }
+        return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    func child(named name: String) -> Int32? {
+        children().first { cmdline($0).first.map { ($0 as NSString).lastPathComponent == name } ?? false }
+    }
+
+    /// The worker leader: the child that is neither an agent nor the spawner.
+    func worker() -> Int32? {
+        children().first { pid in
+            let argv = cmdline(pid)
+            guard let first = argv.first else { return false }
+            let base = (first as NSString).lastPathComponent
+            return !["flowforge-detector", "flowforge-api", "flowforge-reaper"].contains(base)
+        }
+    }
+
+    func waitForExit(timeout: Double = 20) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        return !process.isRunning
+    }
+
+    func signal(_ s: Int32) { kill(pid, s) }
+
+    deinit {
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
+
+func cmdline(_ pid: Int32) -> [String] {
+    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
+    return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes.
+@discardableResult
+func eventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
+}
+
+func isAlive(_ pid: Int32) -> Bool {
+    guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+    guard let close = s.lastIndex(of: ")") else { return false }
+    let state = s[s.index(close, offsetBy: 2)]
+    return state != "Z" && state != "X"
+}
+
+/// PIDs of live processes whose environment carries `marker` (how tests find a tree without names).
+func processes(withMarker marker: String) -> [Int32] {
+    let needle = Data(("FLOWFORGE_TEST_MARKER=" + marker).utf8)
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+        guard isAlive(pid), let env = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        return env.split(separator: 0).contains { Data($0) == needle }
+    }
+}
+
+func killMarked(_ marker: String) {
+    for pid in processes(withMarker: marker) { kill(pid, SIGKILL) }
+}
+
+let isRoot = geteuid() == 0
+
+/// Whether FlowForge will use cgroups here (root and a writable cgroup2 hierarchy).
+let cgroupsUsable: Bool = {
+    guard isRoot, let parent = Cgroup.parentDirectory() else { return false }
+    let probe = parent + "/flowforge-probe-\(getpid())"
+    guard mkdir(probe, 0o755) == 0 else { return false }
+    rmdir(probe)
+    return true
+}()

@@ -1,0 +1,134 @@
+// FlowForge — real processes, real signals: exit codes, passthrough, filters that bite, reaper death.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import FlowForgeSystem
+import Testing
+
+@Suite("Supervision with real processes", .serialized)
+struct SupervisionTests {
+    @Test(.timeLimit(.minutes(1)))
+    func exitCodes() throws {
+        let plain = try Supervised(["--", "sh", "-c", "exit 3"])
+        #expect(plain.waitForExit())
+        #expect(plain.process.terminationStatus == 3)
+
+        let signaled = try Supervised(["--", "sh", "-c", "kill -9 $$"])
+        #expect(signaled.waitForExit())
+        #expect(signaled.process.terminationStatus == 128 + 9)
+
+        let stopped = try Supervised(["--grace", "1", "--", "sh", "-c", "echo ready; exec sleep 60"])
+        #expect(eventually { stopped.stdout.contains("ready") })
+        stopped.signal(SIGINT)
+        #expect(stopped.waitForExit())
+        #expect(stopped.process.terminationStatus == 120, "FlowForge-terminated has its own code")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func usageErrorsStartNothing() throws {
+        let missing = try Supervised(["--", "definitely-not-a-command-ff"])
+        #expect(missing.waitForExit())
+        #expect(missing.process.terminationStatus != 0)
+        #expect(missing.stderr.contains("command not found"))
+
+        let badGrace = try Supervised(["--grace", "-1", "--", "true"])
+        #expect(badGrace.waitForExit())
+        #expect(badGrace.stderr.contains("--grace"))
+    }
+
+    /// The passthrough is byte-exact and complete, per stream, even for binary data and a burst at exit.
+    @Test(.timeLimit(.minutes(1)))
+    func passthroughIsByteExact() throws {
+        let dir = NSTemporaryDirectory() + "ff-bytes-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var bytes = [UInt8](repeating: 0, count: 3 << 20)
+        var rng = SystemRandomNumberGenerator()
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/blob"))
+        let ff = try Supervised(["--log-level", "error", "--", "sh", "-c", "cat \(dir)/blob; printf 'tail-no-newline'"])
+        #expect(ff.waitForExit())
+        #expect(ff.process.terminationStatus == 0)
+        #expect(ff.stdoutData == Data(bytes) + Data("tail-no-newline".utf8))
+        #expect(ff.stderr.isEmpty, "FlowForge printed into the passthrough: \(ff.stderr.prefix(200))")
+    }
+
+    /// Each agent's filter bites: an agent made (debug hook) to call mkdir dies of SIGSYS; the reaper logs
+    /// it, survives, keeps the worker, and respawns the agent.
+    @Test(.timeLimit(.minutes(1)), arguments: ["detector", "api"])
+    func agentFilterBites(_ role: String) throws {
+        let ff = try Supervised(["--", "sh", "-c", "echo ready; exec sleep 60"], env: ["FLOWFORGE_TEST_FORBIDDEN_SYSCALL": role])
+        defer { ff.signal(SIGKILL) }
+        #expect(eventually { ff.stdout.contains("ready") })
+        let worker = try #require(ff.worker())
+        #expect(eventually { ff.stderr.components(separatedBy: "\(role) agent").count > 2 && ff.stderr.contains("SIGSYS") },
+                "no SIGSYS report: \(ff.stderr)")
+        #expect(ff.process.isRunning, "the reaper survives an agent killed by its filter")
+        #expect(isAlive(worker) && ff.worker() == worker, "the worker is untouched")
+        ff.signal(SIGTERM)
+        #expect(ff.waitForExit())
+        #expect(!isAlive(worker))
+    }
+
+    /// The reaper's own filter bites: made (debug hook) to call mkdir after sandboxing, it dies of SIGSYS,
+    /// and its worker does not outlive it.
+    @Test(.timeLimit(.minutes(1)))
+    func reaperFilterBites() throws {
+        let ff = try Supervised(["--", "sleep", "60"], env: ["FLOWFORGE_TEST_FORBIDDEN_SYSCALL": "reaper"])
+        #expect(ff.waitForExit())
+        #expect(ff.process.terminationReason == .uncaughtSignal)
+        #expect(ff.process.terminationStatus == SIGSYS)
+    }
+
+    /// SIGKILL of the reaper: agents exit within a second (channel EOF / PDEATHSIG), the worker leader dies
+    /// (PDEATHSIG), and with cgroups nothing of the tree survives (the spawner kills the cgroup on EOF).
+    @Test(.timeLimit(.minutes(1)))
+    func reaperSIGKILLLeavesNothing() throws {
+        let marker = "reaper-kill-\(getpid())"
+        let ff = try Supervised(["--", "sh", "-c", "sleep 60 & setsid sleep 60 & echo ready; wait"],
+                                env: ["FLOWFORGE_TEST_MARKER": marker])
+        defer { killMarked(marker) }
+        #expect(eventually { ff.stdout.contains("ready") && ff.child(named: "flowforge-api") != nil && ff.child(named: "flowforge-detector") != nil })
+        let agents = [ff.child(named: "flowforge-detector")!, ff.child(named: "flowforge-api")!]
+        let worker = try #require(ff.worker())
+        #expect(processes(withMarker: marker).count >= 3) // the tree, plus the reaper and spawner that carry the environment
+        ff.signal(SIGKILL)
+        #expect(ff.waitForExit())
+        #expect(eventually(timeout: 1.5) { agents.allSatisfy { !isAlive($0) } }, "agents outlived the reaper")
+        #expect(eventually(timeout: 1.5) { !isAlive(worker) }, "the worker leader outlived the reaper")
+        if cgroupsUsable {
+            #expect(eventually(timeout: 3) { processes(withMarker: marker).isEmpty }, "survivors: \(processes(withMarker: marker))")
+        }
+    }
+
+    /// Garbage from an agent never crashes the reaper: it drops and respawns that agent, the worker runs on.
+    @Test(.timeLimit(.minutes(1)))
+    func malformedAgentFramesRestartTheAgent() throws {
+        let ff = try Supervised(["--", "sh", "-c", "echo ready; exec sleep 60"], env: ["FLOWFORGE_TEST_AGENT_GARBAGE": "api"])
+        defer { ff.signal(SIGKILL) }
+        #expect(eventually { ff.stdout.contains("ready") })
+        let worker = try #require(ff.worker())
+        #expect(eventually { ff.stderr.contains("protocol violation") }, "\(ff.stderr)")
+        #expect(eventually { ff.stderr.components(separatedBy: "protocol violation").count > 3 }, "the agent was respawned and dropped again")
+        #expect(ff.process.isRunning)
+        #expect(ff.worker() == worker)
+        ff.signal(SIGTERM)
+        #expect(ff.waitForExit())
+        #expect(ff.process.terminationStatus == 120)
+    }
+
+    /// Teardown reaches a setsid() escapee and a child that ignores SIGTERM, and removes the cgroup.
+    @Test(.timeLimit(.minutes(1)))
+    func teardownReachesEscapeesAndRemovesCgroup() throws {
+        let marker = "teardown-\(getpid())"
+        let ff = try Supervised(["--grace", "0.5", "--", "sh", "-c", "(trap '' TERM; sleep 60) & setsid sleep 60 & echo ready; wait"],
+                                env: ["FLOWFORGE_TEST_MARKER": marker])
+        defer { killMarked(marker) }
+        #expect(eventually { ff.stdout.contains("ready") && processes(withMarker: marker).count >= 4 })
+        let cgroupDir = Cgroup.parentDirectory().map { $0 + "/flowforge-\(ff.pid)-g1" }
+        if cgroupsUsable, let dir = cgroupDir { #expect(FileManager.default.fileExists(atPath: dir)) }
+        ff.signal(SIGTERM)
+        #expect(ff.waitForExit())
+        #expect(processes(withMarker: marker).isEmpty, "survivors: \(processes(withMarker: marker))")
+        if let dir = cgroupDir { #expect(!FileManager.default.fileExists(atPath: dir), "cgroup left behind") }
+    }
+}

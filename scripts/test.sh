@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# FlowForge's one test command: installs what the tests need, builds, runs swift test, the drills and the
+# script checks. Exits non-zero on any failure. CI runs exactly this (.ci/run).
+set -euo pipefail
+
+usage() {
+    cat <<'USAGE'
+Usage: ./scripts/test.sh [--skip-drills] [--help]
+
+  --skip-drills   run the build and swift test only
+  --help          show this help
+USAGE
+}
+
+skip_drills=0
+for arg in "$@"; do
+    case "$arg" in
+        --skip-drills) skip_drills=1 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "test.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+# shellcheck source=scripts/lib/deps.sh
+source "$repo/scripts/lib/deps.sh"
+
+# Tests must see what a user's shell has, not this machine's PYTHONUNBUFFERED=1.
+unset PYTHONUNBUFFERED
+
+echo "==> system packages"
+ensure_packages libseccomp-dev libcap-dev shellcheck
+
+echo "==> swift build"
+swift build
+
+echo "==> swift test"
+swift test
+
+echo "==> shellcheck"
+shellcheck -x flowforge scripts/*.sh scripts/lib/*.sh scripts/drills/*.sh
+bash scripts/validate.sh
+
+if [[ $skip_drills -eq 0 ]]; then
+    echo "==> recovery drills"
+    FLOWFORGE="$repo/.build/debug/flowforge" bash scripts/recovery_drill.sh
+fi
+echo "==> all tests passed"
