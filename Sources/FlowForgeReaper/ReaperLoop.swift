@@ -50,6 +50,8 @@ final class ReaperLoop {
     var scanAgain = false
     var exitCode: Int32?
     var nextActionID: UInt64 = 1
+    /// Exit statuses of children reaped before the spawner's reply named them (fast-exiting workers).
+    var earlyExits: [Int32: ExitStatus] = [:]
     /// Our own process group, read before the filter (getpgrp is not on the allowlist).
     let ownGroup: Int32
 
@@ -154,6 +156,9 @@ final class ReaperLoop {
                 execute(machine.handle(.spawnerLost, now: Clock.monotonicNanos()))
             } else if let role = agents.first(where: { $0.value.pid == pid })?.key {
                 agentExited(role, status: status)
+            } else if pendingSpawner.contains(where: { if case .worker = $0 { true } else { false } }) {
+                // A worker can exit before its spawn reply is read: keep the status for the reply.
+                earlyExits[pid] = status
             } else {
                 log(.debug, "reaped orphan \(pid) (\(statusText(status)))")
             }
@@ -252,6 +257,11 @@ final class ReaperLoop {
             execute(machine.handle(.workerSpawned(generation: g, pid: handle.pid), now: now))
             broadcast(.workerStarted(generation: g, pid: pid, pgid: pid, startedAtNanos: now))
             emit("teardown.mechanism", generation: g, fields: ["mechanism": handle.mechanism])
+            if let status = earlyExits.removeValue(forKey: handle.pid) {
+                drainRelays()
+                execute(machine.handle(.workerExited(generation: g, status: status), now: Clock.monotonicNanos()))
+            }
+            earlyExits.removeAll()
         case (.worker, .failed(_, let detail)):
             for fd in fds { FileIO.close(fd) }
             execute(machine.handle(.spawnFailed(detail), now: now))

@@ -59,7 +59,7 @@ struct HardeningTests {
 
         ff.signal(SIGTERM)
         #expect(ff.waitForExit())
-        #expect(ff.process.terminationStatus == 120)
+        #expect(ff.exitCode == 120)
     }
 
     /// When FlowForge starts unprivileged it has nothing to drop but still runs every filter.

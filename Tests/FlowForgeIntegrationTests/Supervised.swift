@@ -64,10 +64,21 @@ final class Supervised {
     func waitForExit(timeout: Double = 20) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(20_000) }
-        return !process.isRunning
+        if process.isRunning { return false }
+        process.waitUntilExit() // lets Foundation finish recording the status
+        return true
     }
 
     func signal(_ s: Int32) { kill(pid, s) }
+
+    /// The exit status, or nil while it runs (Foundation traps on terminationStatus of a running process).
+    var exitCode: Int32? {
+        guard !process.isRunning else { return nil }
+        process.waitUntilExit()
+        let reason = process.terminationReason
+        let status = process.terminationStatus
+        return reason == .exit ? status : 1000 + status
+    }
 
     deinit {
         if process.isRunning {

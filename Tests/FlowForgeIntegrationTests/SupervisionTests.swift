@@ -10,24 +10,25 @@ struct SupervisionTests {
     func exitCodes() throws {
         let plain = try Supervised(["--", "sh", "-c", "exit 3"])
         #expect(plain.waitForExit())
-        #expect(plain.process.terminationStatus == 3)
+        #expect(plain.exitCode == 3)
 
         let signaled = try Supervised(["--", "sh", "-c", "kill -9 $$"])
         #expect(signaled.waitForExit())
-        #expect(signaled.process.terminationStatus == 128 + 9)
+        let signaledCode = signaled.exitCode
+        #expect(signaledCode == Int32(128 + 9), "reason \(signaled.process.terminationReason.rawValue)")
 
         let stopped = try Supervised(["--grace", "1", "--", "sh", "-c", "echo ready; exec sleep 60"])
         #expect(eventually { stopped.stdout.contains("ready") })
         stopped.signal(SIGINT)
         #expect(stopped.waitForExit())
-        #expect(stopped.process.terminationStatus == 120, "FlowForge-terminated has its own code")
+        #expect(stopped.exitCode == 120, "FlowForge-terminated has its own code")
     }
 
     @Test(.timeLimit(.minutes(1)))
     func usageErrorsStartNothing() throws {
         let missing = try Supervised(["--", "definitely-not-a-command-ff"])
         #expect(missing.waitForExit())
-        #expect(missing.process.terminationStatus != 0)
+        #expect(missing.exitCode != 0)
         #expect(missing.stderr.contains("command not found"))
 
         let badGrace = try Supervised(["--grace", "-1", "--", "true"])
@@ -47,7 +48,7 @@ struct SupervisionTests {
         try Data(bytes).write(to: URL(fileURLWithPath: dir + "/blob"))
         let ff = try Supervised(["--log-level", "error", "--", "sh", "-c", "cat \(dir)/blob; printf 'tail-no-newline'"])
         #expect(ff.waitForExit())
-        #expect(ff.process.terminationStatus == 0)
+        #expect(ff.exitCode == 0)
         #expect(ff.stdoutData == Data(bytes) + Data("tail-no-newline".utf8))
         #expect(ff.stderr.isEmpty, "FlowForge printed into the passthrough: \(ff.stderr.prefix(200))")
     }
@@ -75,8 +76,7 @@ struct SupervisionTests {
     func reaperFilterBites() throws {
         let ff = try Supervised(["--", "sleep", "60"], env: ["FLOWFORGE_TEST_FORBIDDEN_SYSCALL": "reaper"])
         #expect(ff.waitForExit())
-        #expect(ff.process.terminationReason == .uncaughtSignal)
-        #expect(ff.process.terminationStatus == SIGSYS)
+                #expect(ff.exitCode == 1000 + SIGSYS, "killed by SIGSYS (reported as 1000 + signal)")
     }
 
     /// SIGKILL of the reaper: agents exit within a second (channel EOF / PDEATHSIG), the worker leader dies
@@ -113,7 +113,7 @@ struct SupervisionTests {
         #expect(ff.worker() == worker)
         ff.signal(SIGTERM)
         #expect(ff.waitForExit())
-        #expect(ff.process.terminationStatus == 120)
+        #expect(ff.exitCode == 120)
     }
 
     /// Teardown reaches a setsid() escapee and a child that ignores SIGTERM, and removes the cgroup.
