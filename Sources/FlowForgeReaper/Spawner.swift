@@ -68,10 +68,10 @@ struct Spawner {
             let pids = scan()
             reply(.scanResult(pids: pids.prefix(16000).map { UInt32(bitPattern: $0) }))
         case .removeCgroup(let generation):
-            if let cg = cgroups.removeValue(forKey: generation) { cg.killAndRemove() }
+            if let cg = cgroups.removeValue(forKey: generation) { removeCgroup(cg) }
             workerPGIDs[generation] = nil
         case .finish:
-            for (_, cg) in cgroups { cg.killAndRemove() }
+            for (_, cg) in cgroups { removeCgroup(cg) }
             cgroups = [:]
             exit(0)
         default:
@@ -145,6 +145,12 @@ struct Spawner {
         }
         FileIO.close(pair.0)
         FileIO.close(pair.1)
+    }
+
+    /// Removes a finished generation's cgroup; the reaper has already emptied it, so the kill is only a
+    /// backstop. With escalation switched off (test builds) it must not rescue the drill: remove only.
+    func removeCgroup(_ cg: Cgroup) {
+        cg.killAndRemove(timeoutNanos: hooks.isOff("escalation") ? 0 : 2_000_000_000, kill: !hooks.isOff("escalation"))
     }
 
     /// Every live descendant of the reaper except the helpers: the worker's tree, including processes that

@@ -54,8 +54,8 @@ public struct Cgroup: Sendable {
     /// Kills everything in the cgroup atomically (`cgroup.kill`, Linux >= 5.14) and removes the directory,
     /// retrying while the kernel finishes tearing the members down. Returns true when the directory is gone.
     @discardableResult
-    public func killAndRemove(timeoutNanos: UInt64 = 2_000_000_000) -> Bool {
-        let fd = open("cgroup.kill", write: true)
+    public func killAndRemove(timeoutNanos: UInt64 = 2_000_000_000, kill: Bool = true) -> Bool {
+        let fd = kill ? open("cgroup.kill", write: true) : -1
         if fd >= 0 {
             _ = Glibc.write(fd, "1", 1)
             Glibc.close(fd)

@@ -652,6 +652,25 @@ drill_init() {
   log_info "marker FLOWFORGE_DRILL_MARKER=$FF_MARKER, temp dir $FF_TMP"
 }
 
+# remove_reaper_cgroups: removes the cgroups named after this drill's reaper (flowforge-<pid>-g<N>)
+# that a negative control left behind; their processes were SIGKILLed above.
+remove_reaper_cgroups() {
+  local mount dir tries
+  [[ -n "$REAPER_PID" ]] || return 0
+  mount=$(awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo)
+  [[ -n "$mount" && -d "$mount" ]] || return 0
+  for dir in "$mount"/flowforge-"$REAPER_PID"-g* "$mount"/*/flowforge-"$REAPER_PID"-g*; do
+    [[ -d "$dir" ]] || continue
+    for tries in 1 2 3 4 5 6 7 8 9 10; do
+      rmdir "$dir" 2>/dev/null && break
+      [[ -w "$dir/cgroup.kill" ]] && echo 1 >"$dir/cgroup.kill"
+      sleep 0.05
+      : "$tries"
+    done
+  done
+  return 0
+}
+
 # install_cleanup_trap: on EXIT (and INT/TERM/HUP, which exit through EXIT) SIGKILL the
 # reaper, its helpers and everything carrying the drill's marker; remove the temp dir.
 install_cleanup_trap() {
@@ -690,6 +709,7 @@ drill_cleanup() {
   if ((killed > 0)); then
     printf '  [%s] cleanup: SIGKILLed %s leftover process(es)\n' "${FF_DRILL_NAME:-drill}" "$killed"
   fi
+  remove_reaper_cgroups
   if [[ -n "$FF_TMP" && -d "$FF_TMP" && -z "${FLOWFORGE_DRILL_KEEP_TMP:-}" ]]; then
     rm -rf -- "$FF_TMP"
   fi
