@@ -1,0 +1,155 @@
+// FlowForge — the reaper's decisions, driven with explicit time and no processes.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeReaper
+import FlowForgeSystem
+import FlowForgeWire
+import Testing
+
+private let second: UInt64 = 1_000_000_000
+
+/// A state machine already running generation 1 with leader pid 100, grace 5 s.
+private func running(grace: UInt64 = 5 * second, escalation: Bool = true) -> ReaperStateMachine {
+    var m = ReaperStateMachine(graceNanos: grace, escalationEnabled: escalation)
+    #expect(m.handle(.started, now: 0) == [.spawnWorker(generation: 1)])
+    _ = m.handle(.workerSpawned(generation: 1, pid: 100), now: 0)
+    #expect(m.current?.pid == 100)
+    return m
+}
+
+private func signals(_ actions: [ReaperStateMachine.Action]) -> [Signal] {
+    actions.compactMap { if case .signalTree(_, let s) = $0 { s } else { nil } }
+}
+
+private func exitCode(_ actions: [ReaperStateMachine.Action]) -> Int32? {
+    actions.compactMap { if case .exit(let c) = $0 { c } else { nil } }.first
+}
+
+@Suite("Reaper state machine")
+struct ReaperStateMachineTests {
+    @Test func sigtermThenGraceThenSigkillThenExit() {
+        var m = running()
+        let stop = m.handle(.stopRequested(.terminate), now: 10 * second)
+        #expect(signals(stop) == [.terminate])
+        #expect(m.nextDeadline == 15 * second)
+        // Before the deadline nothing escalates.
+        #expect(signals(m.handle(.tick, now: 14 * second)).isEmpty)
+        let escalate = m.handle(.tick, now: 15 * second)
+        #expect(signals(escalate) == [.kill])
+        _ = m.handle(.workerExited(generation: 1, status: .signaled(9)), now: 15 * second + 1)
+        let done = m.handle(.treeChecked(empty: true), now: 15 * second + 2)
+        #expect(exitCode(done) == RunExitCode.terminatedByFlowForge)
+    }
+
+    /// The tree may empty before grace ends: exit at once, without SIGKILL.
+    @Test func earlyExitSkipsEscalation() {
+        var m = running()
+        _ = m.handle(.stopRequested(.interrupt), now: 0)
+        let exited = m.handle(.workerExited(generation: 1, status: .signaled(15)), now: second)
+        #expect(exited.contains(.checkTree(generation: 1)))
+        let done = m.handle(.treeChecked(empty: true), now: second)
+        #expect(exitCode(done) == 120)
+        #expect(!done.contains { if case .signalTree(_, .kill) = $0 { true } else { false } })
+    }
+
+    /// The leader exiting is not enough: a child that ignores SIGTERM keeps the teardown waiting for grace.
+    @Test func leaderGoneButTreeNotEmptyStillEscalates() {
+        var m = running(grace: second)
+        _ = m.handle(.stopRequested(.terminate), now: 0)
+        _ = m.handle(.workerExited(generation: 1, status: .exited(0)), now: 1)
+        #expect(exitCode(m.handle(.treeChecked(empty: false), now: 2)) == nil)
+        #expect(m.handle(.tick, now: second / 2).contains(.checkTree(generation: 1)))
+        _ = m.handle(.treeChecked(empty: false), now: second / 2)
+        #expect(signals(m.handle(.tick, now: second)) == [.kill])
+        #expect(exitCode(m.handle(.treeChecked(empty: true), now: second + 1)) == 120)
+    }
+
+    @Test func workerExitsOnItsOwnWithItsCode() {
+        var m = running()
+        #expect(m.handle(.workerExited(generation: 1, status: .exited(3)), now: 0).contains(.checkTree(generation: 1)))
+        #expect(exitCode(m.handle(.treeChecked(empty: true), now: 1)) == 3)
+        var n = running()
+        _ = n.handle(.workerExited(generation: 1, status: .signaled(9)), now: 0)
+        #expect(exitCode(n.handle(.treeChecked(empty: true), now: 1)) == 137)
+    }
+
+    /// A worker that exits and leaves a daemon behind: the daemon gets SIGTERM, then SIGKILL after grace,
+    /// and FlowForge still reports the worker's own exit code.
+    @Test func leftoverDescendantsAreTornDownAfterANaturalExit() {
+        var m = running(grace: second)
+        _ = m.handle(.workerExited(generation: 1, status: .exited(0)), now: 0)
+        #expect(signals(m.handle(.treeChecked(empty: false), now: 0)) == [.terminate])
+        #expect(signals(m.handle(.tick, now: second)) == [.kill])
+        #expect(exitCode(m.handle(.treeChecked(empty: true), now: second + 1)) == 0)
+    }
+
+    @Test func restartSpawnsTheNextGeneration() {
+        var m = running()
+        let actions = m.handle(.actionRequested(id: 7, kind: .restart, generation: 1, reason: "loop"), now: 0)
+        #expect(actions.first == .reply(id: 7, .accepted, "restarting generation 1"))
+        #expect(signals(actions) == [.terminate])
+        _ = m.handle(.workerExited(generation: 1, status: .signaled(15)), now: 1)
+        let next = m.handle(.treeChecked(empty: true), now: 2)
+        #expect(next.contains(.spawnWorker(generation: 2)))
+        #expect(exitCode(next) == nil)
+        _ = m.handle(.workerSpawned(generation: 2, pid: 200), now: 3)
+        #expect(m.current?.generation == 2 && m.current?.pid == 200)
+    }
+
+    /// Requests naming a generation that is not the live one are refused and change nothing.
+    @Test func staleRequestsAreRejected() {
+        var m = running()
+        let actions = m.handle(.actionRequested(id: 1, kind: .kill, generation: 9, reason: "old"), now: 0)
+        #expect(actions.count == 1)
+        if case .reply(1, .rejected, _) = actions[0] {} else { Issue.record("expected a rejection, got \(actions)") }
+        #expect(m.current?.pid == 100 && !m.isStopping)
+    }
+
+    /// A second SIGINT during grace escalates at once (Ctrl-C twice).
+    @Test func secondSignalEscalatesImmediately() {
+        var m = running()
+        _ = m.handle(.stopRequested(.interrupt), now: 0)
+        #expect(signals(m.handle(.stopRequested(.interrupt), now: second)) == [.kill])
+    }
+
+    /// With escalation switched off (test builds only) the machine never sends SIGKILL: the drills' negative
+    /// control depends on this.
+    @Test func escalationOffNeverKills() {
+        var m = running(grace: second, escalation: false)
+        _ = m.handle(.stopRequested(.terminate), now: 0)
+        let end = m.handle(.tick, now: second)
+        #expect(signals(end).isEmpty)
+        #expect(exitCode(end) == 120)
+    }
+
+    /// A stop requested while the first spawn is in flight applies as soon as the worker exists.
+    @Test func stopDuringStartIsNotLost() {
+        var m = ReaperStateMachine(graceNanos: second)
+        _ = m.handle(.started, now: 0)
+        #expect(m.handle(.stopRequested(.terminate), now: 0).isEmpty)
+        #expect(signals(m.handle(.workerSpawned(generation: 1, pid: 5), now: 1)) == [.terminate])
+    }
+
+    @Test func spawnFailureExitsWithInternalFailure() {
+        var m = ReaperStateMachine(graceNanos: second)
+        _ = m.handle(.started, now: 0)
+        #expect(exitCode(m.handle(.spawnFailed("no such file"), now: 0)) == RunExitCode.internalFailure)
+    }
+
+    /// Losing the spawner fails closed: the worker is torn down and FlowForge reports its own failure.
+    @Test func spawnerLossFailsClosed() {
+        var m = running()
+        #expect(signals(m.handle(.spawnerLost, now: 0)) == [.terminate])
+        _ = m.handle(.workerExited(generation: 1, status: .signaled(15)), now: 1)
+        #expect(exitCode(m.handle(.treeChecked(empty: true), now: 2)) == RunExitCode.internalFailure)
+    }
+
+    /// SIGKILL that does not take within the kill timeout ends the run anyway (and logs survivors).
+    @Test func killTimeoutEndsTheRun() {
+        var m = running(grace: second)
+        _ = m.handle(.stopRequested(.terminate), now: 0)
+        _ = m.handle(.tick, now: second)
+        let end = m.handle(.tick, now: second + m.killTimeoutNanos)
+        #expect(exitCode(end) == 120)
+        #expect(end.contains { if case .log(.error, _) = $0 { true } else { false } })
+    }
+}
