@@ -156,8 +156,8 @@ final class ReaperLoop {
                 execute(machine.handle(.spawnerLost, now: Clock.monotonicNanos()))
             } else if let role = agents.first(where: { $0.value.pid == pid })?.key {
                 agentExited(role, status: status)
-            } else if pendingSpawner.contains(where: { if case .worker = $0 { true } else { false } }) {
-                // A worker can exit before its spawn reply is read: keep the status for the reply.
+            } else if pendingSpawner.contains(where: { if case .scan = $0 { false } else { true } }) {
+                // A worker or agent can exit before its spawn reply is read: keep the status for the reply.
                 earlyExits[pid] = status
             } else {
                 log(.debug, "reaped orphan \(pid) (\(statusText(status)))")
@@ -261,12 +261,15 @@ final class ReaperLoop {
                 drainRelays()
                 execute(machine.handle(.workerExited(generation: g, status: status), now: Clock.monotonicNanos()))
             }
-            earlyExits.removeAll()
+            if pendingSpawner.isEmpty { earlyExits.removeAll() }
         case (.worker, .failed(_, let detail)):
             for fd in fds { FileIO.close(fd) }
             execute(machine.handle(.spawnFailed(detail), now: now))
         case (.agent(let role), .spawned(let pid, _)) where fds.count == 2:
-            agentSpawned(role, pid: Int32(bitPattern: pid), pidfd: fds[0], channel: fds[1], now: now)
+            let agentPID = Int32(bitPattern: pid)
+            agentSpawned(role, pid: agentPID, pidfd: fds[0], channel: fds[1], now: now)
+            if let status = earlyExits.removeValue(forKey: agentPID) { agentExited(role, status: status) }
+            if pendingSpawner.isEmpty { earlyExits.removeAll() }
         case (.agent(let role), .failed(_, let detail)):
             for fd in fds { FileIO.close(fd) }
             log(.error, "cannot start the \(role) agent: \(detail)")

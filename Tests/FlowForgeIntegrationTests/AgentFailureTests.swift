@@ -1,0 +1,45 @@
+// FlowForge — a hung or stopped agent never blocks the worker or its output, and is replaced.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import FlowForgeSystem
+import Testing
+
+@Suite("Agent failures", .serialized)
+struct AgentFailureTests {
+    /// The detector is frozen (SIGSTOP) while the worker writes 64 MiB: the passthrough stays complete and
+    /// byte-exact (the analysis copy drops instead of waiting), and after its silence limit the reaper kills
+    /// and respawns the frozen detector.
+    @Test(.timeLimit(.minutes(1)))
+    func frozenDetectorBlocksNothingAndIsReplaced() throws {
+        let dir = NSTemporaryDirectory() + "ff-frozen-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let script = "while [ ! -e \(dir)/go ]; do sleep 0.05; done; head -c 67108864 /dev/zero | tr '\\0' 'x'; echo done; exec sleep 60"
+        let ff = try Supervised(["--log-level", "warn", "--", "sh", "-c", script])
+        defer { ff.signal(SIGKILL) }
+        #expect(eventually { ff.child(named: "flowforge-detector") != nil && ff.worker() != nil })
+        let detector = try #require(ff.child(named: "flowforge-detector"))
+        kill(detector, SIGSTOP)
+        #expect(FileManager.default.createFile(atPath: dir + "/go", contents: nil))
+        #expect(eventually(timeout: 30) { ff.stdoutData.count >= 67_108_864 + 5 }, "passthrough stalled at \(ff.stdoutData.count) bytes")
+        let out = ff.stdoutData
+        #expect(out.count == 67_108_864 + 5)
+        #expect(out.prefix(67_108_864).allSatisfy { $0 == UInt8(ascii: "x") } && out.suffix(5) == Data("done\n".utf8))
+        // Silence limit is 10 s; allow for a loaded machine.
+        #expect(eventually(timeout: 20) { ff.child(named: "flowforge-detector").map { $0 != detector } ?? false },
+                "the frozen detector was not replaced: \(ff.stderr)")
+        #expect(ff.stderr.contains("hung"))
+        ff.signal(SIGTERM)
+        #expect(ff.waitForExit())
+        #expect(ff.exitCode == 120)
+    }
+
+    /// `--user` runs the worker under another identity (root only).
+    @Test(.timeLimit(.minutes(1)), .enabled(if: isRoot))
+    func workerRunsAsRequestedUser() throws {
+        let ff = try Supervised(["--user", "nobody", "--", "sh", "-c", "id -u; id -g"])
+        #expect(ff.waitForExit())
+        #expect(ff.exitCode == 0)
+        #expect(ff.stdout == "65534\n65534\n")
+    }
+}
