@@ -48,6 +48,7 @@ let package = Package(
         .executableTarget(name: "flowforge-api", dependencies: ["FlowForgeAgent"]),
         .testTarget(name: "FlowForgeWireTests", dependencies: ["FlowForgeWire"]),
         .testTarget(name: "FlowForgeReaperTests", dependencies: ["FlowForgeReaper", "FlowForgeWire"]),
+        .testTarget(name: "FlowForgeDetectorTests", dependencies: ["FlowForgeDetector"]),
         .testTarget(
             name: "FlowForgeIntegrationTests",
             dependencies: ["FlowForgeSystem", "FlowForgeWire"]
