@@ -238,6 +238,9 @@ int ffsys_seccomp_rule(void *ctx, const char *name, int action, int condition) {
         return seccomp_rule_add(ctx, act, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
     case FFSYS_COND_CLONE_THREAD:
         return seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+    case FFSYS_COND_OPEN_READ_ONLY:
+        return seccomp_rule_add(ctx, act, nr, 1,
+                                SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY));
     case FFSYS_COND_ARG0_IS_SELF:
         return seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
     default:

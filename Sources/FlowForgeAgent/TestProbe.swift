@@ -10,8 +10,7 @@ import Glibc
 public enum TestProbe {
     public static func attemptIfAsked(role: String) {
         #if DEBUG
-        if let raw = getenv("FLOWFORGE_TEST_FORBIDDEN_SYSCALL"),
-           String(cString: raw).split(separator: ",").contains(where: { $0 == role }) {
+        if ProcessEnvironment.list("FLOWFORGE_TEST_FORBIDDEN_SYSCALL", contains: role) {
             _ = Sandbox.attemptForbiddenSyscall()
         }
         #endif
@@ -30,10 +29,9 @@ public enum TestProbe {
     /// frame after its hello, to prove the reaper survives bad input and restarts the agent.
     public static func sendsGarbage(role: String) -> Bool {
         #if DEBUG
-        if let raw = getenv("FLOWFORGE_TEST_AGENT_GARBAGE") {
-            return String(cString: raw).split(separator: ",").contains { $0 == role }
-        }
-        #endif
+        return ProcessEnvironment.list("FLOWFORGE_TEST_AGENT_GARBAGE", contains: role)
+        #else
         return false
+        #endif
     }
 }

@@ -32,13 +32,7 @@ enum Executable {
     }
 
     /// The directory holding the running `flowforge` binary (its siblings are the reaper and the agents).
-    static func ownDirectory() -> String {
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-        guard n > 0 else { return "." }
-        let path = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-    }
+    static func ownDirectory() -> String { ProcessEnvironment.executableDirectory() }
 
     /// Replaces this process with FlowForge's executable `name` from the same directory.
     static func execSibling(_ name: String, arguments: [String]) throws -> Never {

@@ -43,7 +43,7 @@ struct OutputRelay {
     /// Reads what the pipe has (up to `buffer.count`), returns the bytes read (empty on EAGAIN/EOF).
     mutating func readChunk(into buffer: inout [UInt8]) -> Int {
         let n = buffer.withUnsafeMutableBytes { raw in
-            retryRead { read(source, raw.baseAddress, raw.count) }
+            retryEINTR { read(source, raw.baseAddress, raw.count) }
         }
         if n == 0 { sourceOpen = false }
         return max(0, n)
@@ -64,8 +64,8 @@ struct OutputRelay {
             let n: Int = pending.withUnsafeBytes { raw in
                 let base = raw.baseAddress! + pendingOffset
                 switch mode {
-                case .nowait: return retryRead { ffsys_write_nowait(sink, base, remaining) }
-                default: return retryRead { write(sink, base, min(remaining, Int(PIPE_BUF))) }
+                case .nowait: return retryEINTR { ffsys_write_nowait(sink, base, remaining) }
+                default: return retryEINTR { write(sink, base, min(remaining, Int(PIPE_BUF))) }
                 }
             }
             if n > 0 {
@@ -119,14 +119,5 @@ struct AnalysisBudget {
         let granted = min(UInt64(count), tokens)
         tokens -= granted
         return Int(granted)
-    }
-}
-
-@inline(__always)
-func retryRead(_ body: () -> Int) -> Int {
-    while true {
-        let r = body()
-        if r < 0 && errno == EINTR { continue }
-        return r
     }
 }

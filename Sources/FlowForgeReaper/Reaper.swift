@@ -49,7 +49,7 @@ public enum Reaper {
             spawnerConfig.role = .spawner
             let selfPath = "/proc/self/exe"
             var spec = SpawnSpec(path: selfPath, arguments: ["flowforge-reaper"] + spawnerConfig.arguments,
-                                 environment: currentEnvironment(), fdMap: [0, 2, 2, theirs, out.write, err.write])
+                                 environment: ProcessEnvironment.current(), fdMap: [0, 2, 2, theirs, out.write, err.write])
             // The spawner must outlive us long enough to clean up after a SIGKILL of the reaper: it watches
             // its channel for EOF instead of dying by PDEATHSIG.
             spec.parentDeathSignal = nil
@@ -71,14 +71,4 @@ public enum Reaper {
             return fail("startup", error)
         }
     }
-}
-
-func currentEnvironment() -> [String] {
-    var env: [String] = []
-    var p = environ
-    while let entry = p.pointee {
-        env.append(String(cString: entry))
-        p += 1
-    }
-    return env
 }

@@ -92,7 +92,7 @@ struct Spawner {
             if joinFD < 0 { cgroup = nil }
         }
         var spec = SpawnSpec(path: config.workerPath, arguments: config.workerArguments,
-                             environment: currentEnvironment(), fdMap: [0, 4, 5])
+                             environment: ProcessEnvironment.current(), fdMap: [0, 4, 5])
         spec.cgroupProcsFD = joinFD
         spec.expectedParent = reaperPID
         spec.parentDeathSignal = hooks.isOff("reaper-death-cleanup") ? nil : .kill
@@ -177,22 +177,6 @@ struct Spawner {
     }
 
     func agentsDirectory() -> String {
-        if let d = config.agentsDirectory { return d }
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-        guard n > 0 else { return "." }
-        let path = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return String(path[..<slash])
-    }
-
-    func currentEnvironment() -> [String] {
-        var env: [String] = []
-        var p = environ
-        while let entry = p.pointee {
-            env.append(String(cString: entry))
-            p += 1
-        }
-        return env
+        config.agentsDirectory ?? ProcessEnvironment.executableDirectory()
     }
 }

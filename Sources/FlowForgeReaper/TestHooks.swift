@@ -1,5 +1,6 @@
 // FlowForge — switches that turn one guarantee off, so a drill can prove it would notice. Debug builds only.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,10 +27,9 @@ public struct TestHooks: Sendable {
     /// A debug-only instruction to this process to attempt a syscall outside its allowlist once sandboxed.
     public static func wantsForbiddenSyscall(role: String) -> Bool {
         #if DEBUG
-        if let raw = getenv("FLOWFORGE_TEST_FORBIDDEN_SYSCALL") {
-            return String(cString: raw).split(separator: ",").contains { $0 == role }
-        }
-        #endif
+        return ProcessEnvironment.list("FLOWFORGE_TEST_FORBIDDEN_SYSCALL", contains: role)
+        #else
         return false
+        #endif
     }
 }

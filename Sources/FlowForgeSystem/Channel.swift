@@ -72,8 +72,9 @@ public struct Channel: Sendable {
     }
 }
 
+/// Runs `body` again while it fails with EINTR; returns its last result (errno is left for the caller).
 @inline(__always)
-func retryEINTR(_ body: () -> Int) -> Int {
+public func retryEINTR(_ body: () -> Int) -> Int {
     while true {
         let r = body()
         if r < 0 && errno == EINTR { continue }

@@ -28,6 +28,7 @@ public struct SeccompPolicy: Sendable {
         case noProtExec = "if-no-prot-exec"
         case cloneThread = "if-clone-thread"
         case arg0IsSelf = "if-arg0-is-self"
+        case openReadOnly = "if-read-only"
 
         var shim: Int32 {
             switch self {
@@ -35,6 +36,7 @@ public struct SeccompPolicy: Sendable {
             case .noProtExec: Int32(FFSYS_COND_NO_PROT_EXEC)
             case .cloneThread: Int32(FFSYS_COND_CLONE_THREAD)
             case .arg0IsSelf: Int32(FFSYS_COND_ARG0_IS_SELF)
+            case .openReadOnly: Int32(FFSYS_COND_OPEN_READ_ONLY)
             }
         }
     }
@@ -113,7 +115,9 @@ extension SeccompPolicy {
               action: .allow, condition: .none,
               syscalls: ["poll", "ppoll", "read", "write", "recvmsg", "sendmsg", "close", "pread64"]),
         Group(why: "sampling: read /proc/<pid>/stat of the worker's tree and the cgroup's cpu.stat",
-              action: .allow, condition: .none, syscalls: ["openat", "newfstatat", "fstat", "lseek", "getdents64"]),
+              action: .allow, condition: .none, syscalls: ["newfstatat", "fstat", "lseek", "getdents64"]),
+        Group(why: "opening those files, read-only: no write, create, truncate or append flag",
+              action: .allow, condition: .openReadOnly, syscalls: ["openat"]),
         memory, memoryNoExec, runtime, selfSignal,
         Group(why: "signals are the reaper's job (kill(self) only, for abort)",
               action: .allow, condition: .arg0IsSelf, syscalls: ["kill"]),

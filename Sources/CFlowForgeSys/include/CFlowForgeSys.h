@@ -68,6 +68,7 @@ enum {
     FFSYS_COND_NO_PROT_EXEC = 1,     // arg2 & PROT_EXEC == 0 (mmap, mprotect)
     FFSYS_COND_CLONE_THREAD = 2,     // arg0 & CLONE_THREAD != 0 (clone)
     FFSYS_COND_ARG0_IS_SELF = 3,     // arg0 == getpid() (kill, tgkill)
+    FFSYS_COND_OPEN_READ_ONLY = 4,   // openat: arg2 has no write, create, truncate or append flag
 };
 void *ffsys_seccomp_new(int default_action);
 /// Adds a rule for the syscall named `name`; returns -ENOENT-style negative value when the name is unknown.

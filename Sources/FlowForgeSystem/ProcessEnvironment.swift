@@ -1,0 +1,37 @@
+// FlowForge — facts about the running process: its environment, its executable, debug-only test switches.
+// SPDX-License-Identifier: Apache-2.0
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The running process's environment and executable, without Foundation.
+public enum ProcessEnvironment {
+    /// `environ` as `KEY=VALUE` strings.
+    public static func current() -> [String] {
+        var env: [String] = []
+        var p = environ
+        while let entry = p.pointee {
+            env.append(String(cString: entry))
+            p += 1
+        }
+        return env
+    }
+
+    /// The directory of `/proc/self/exe` (FlowForge's executables live side by side).
+    public static func executableDirectory() -> String {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        guard n > 0 else { return "." }
+        let path = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+    }
+
+    /// Whether the comma-separated environment variable `name` lists `value`.
+    ///
+    /// - Important: test switches only. Callers compile the call inside `#if DEBUG`, so release builds never
+    ///   read these variables.
+    public static func list(_ name: String, contains value: String) -> Bool {
+        guard let raw = getenv(name) else { return false }
+        return String(cString: raw).split(separator: ",").contains { $0 == value }
+    }
+}
