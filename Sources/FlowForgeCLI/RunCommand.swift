@@ -32,6 +32,9 @@ public struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Run the worker as this user (name or uid); needs root.")
     var user: String?
 
+    @Option(name: .long, help: "Run the worker with this group (name or gid; default: the --user's primary group); needs root.")
+    var group: String?
+
     @Option(name: .customLong("log-level"), help: "error, warn, info or debug (FlowForge's own messages, on stderr).")
     var logLevel = "info"
 
@@ -57,6 +60,10 @@ public struct RunCommand: ParsableCommand {
             guard Sandbox.lookupUser(user) != nil else { throw ValidationError("--user: no such user '\(user)'") }
             guard geteuid() == 0 else { throw ValidationError("--user needs FlowForge to run as root") }
         }
+        if let group {
+            guard Sandbox.lookupGroup(group) != nil else { throw ValidationError("--group: no such group '\(group)'") }
+            guard geteuid() == 0 else { throw ValidationError("--group needs FlowForge to run as root") }
+        }
         guard Executable.resolve(command[0]) != nil else { throw ValidationError("command not found: \(command[0])") }
     }
 
@@ -65,7 +72,11 @@ public struct RunCommand: ParsableCommand {
         let agent = Sandbox.lookupUser(agentUser)!
         var args = ["--grace-ms=\(Int((grace * 1000).rounded()))", "--agent-user=\(agent.uid):\(agent.gid)",
                     "--run-id=\(RunID.make())", "--log-level=\(logLevel)"]
-        if let user, let id = Sandbox.lookupUser(user) { args.append("--worker-user=\(id.uid):\(id.gid)") }
+        if user != nil || group != nil {
+            let base = user.flatMap(Sandbox.lookupUser) ?? (getuid(), getgid())
+            let gid = group.flatMap(Sandbox.lookupGroup) ?? base.gid
+            args.append("--worker-user=\(base.uid):\(gid)")
+        }
         if noCgroup { args.append("--cgroup=off") }
         args += ["--", path] + command
         // Python block-buffers stdout on a pipe; the detector needs output promptly. Opt out with the flag,

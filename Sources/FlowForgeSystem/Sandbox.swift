@@ -81,6 +81,12 @@ public enum Sandbox {
         return (pw.pointee.pw_uid, pw.pointee.pw_gid)
     }
 
+    /// Resolves a group name (or numeric gid) with getgrnam; nil when unknown.
+    public static func lookupGroup(_ name: String) -> UInt32? {
+        if let gid = UInt32(name) { return gid }
+        return getgrnam(name)?.pointee.gr_gid
+    }
+
     /// A test-only probe: performs a call no FlowForge policy allows.
     public static func attemptForbiddenSyscall() -> Int32 { ffsys_forbidden_syscall() }
 }

@@ -41,5 +41,21 @@ struct AgentFailureTests {
         #expect(ff.waitForExit())
         #expect(ff.exitCode == 0)
         #expect(ff.stdout == "65534\n65534\n")
+        let grouped = try Supervised(["--user", "nobody", "--group", "0", "--", "sh", "-c", "id -u; id -g"])
+        #expect(grouped.waitForExit())
+        #expect(grouped.stdout == "65534\n0\n")
+    }
+
+    /// A Python worker block-buffers stdout on a pipe unless told otherwise; FlowForge sets
+    /// PYTHONUNBUFFERED=1 so its output (and the detector's copy) arrives while it still runs.
+    @Test(.timeLimit(.minutes(1)), .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") || Executable.onPath("python3")))
+    func pythonOutputArrivesPromptly() throws {
+        let ff = try Supervised(["--", "python3", "-c", "import time\nprint('first line')\ntime.sleep(30)"])
+        defer { ff.signal(SIGKILL) }
+        #expect(eventually(timeout: 5) { ff.stdout == "first line\n" }, "output held back: '\(ff.stdout)'")
+        let optOut = try Supervised(["--no-python-unbuffered", "--", "python3", "-c", "import time\nprint('held')\ntime.sleep(30)"])
+        defer { optOut.signal(SIGKILL) }
+        usleep(1_500_000)
+        #expect(optOut.stdout.isEmpty, "with the opt-out, Python's own block buffering is visible")
     }
 }

@@ -136,3 +136,11 @@ let cgroupsUsable: Bool = {
     rmdir(probe)
     return true
 }()
+
+enum Executable {
+    static func onPath(_ name: String) -> Bool {
+        (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains {
+            FileManager.default.isExecutableFile(atPath: "\($0)/\(name)")
+        }
+    }
+}
