@@ -1,0 +1,53 @@
+// FlowForge — the outcome of one runaway evaluation.
+// SPDX-License-Identifier: Apache-2.0
+
+/// The detector's judgement of a worker at one instant, with the evidence behind it.
+public struct Verdict: Sendable, Equatable {
+    /// What kind of runaway was found, or `.healthy`.
+    public enum Kind: String, Sendable, Equatable, CaseIterable {
+        /// Busy CPU while the output repeats the same shapes, or is degenerate (low entropy).
+        case repetitiveOutput
+        /// Busy CPU while the output loops through a cycle of 2...16 line shapes.
+        case cycle
+        /// Busy CPU with no output at all for the silence window.
+        case silentSpin
+        /// Not a runaway (including suspected cases whose confidence fell short).
+        case healthy
+    }
+
+    /// True only when a runaway rule holds and `confidence >= minConfidence`.
+    public var isRunaway: Bool
+    /// Confidence that the worker is a runaway, 0...1 (0 when no rule holds).
+    public var confidence: Double
+    /// Human-readable evidence: each signal with its value and threshold, then the confidence.
+    public var reason: String
+    /// Mean CPU percent (of one core) over the sustained run, or over the sustain window if none.
+    public var cpuPercent: Double
+    /// Seconds CPU has stayed at or above `maxCPU` without interruption.
+    public var sustainedSeconds: Double
+    /// Entropy of the examined output, bits per character.
+    public var entropy: Double
+    /// Repetition ratio of the examined output, 0...1.
+    public var repetition: Double
+    /// The cycle found in the examined output, if any.
+    public var cycle: OutputCycle?
+    /// Seconds since output was last seen.
+    public var silenceSeconds: Double
+    /// The runaway kind, `.healthy` unless `isRunaway`.
+    public var kind: Kind
+
+    /// A verdict with every field given.
+    public init(isRunaway: Bool, confidence: Double, reason: String, cpuPercent: Double, sustainedSeconds: Double,
+                entropy: Double, repetition: Double, cycle: OutputCycle?, silenceSeconds: Double, kind: Kind) {
+        self.isRunaway = isRunaway
+        self.confidence = confidence
+        self.reason = reason
+        self.cpuPercent = cpuPercent
+        self.sustainedSeconds = sustainedSeconds
+        self.entropy = entropy
+        self.repetition = repetition
+        self.cycle = cycle
+        self.silenceSeconds = silenceSeconds
+        self.kind = kind
+    }
+}

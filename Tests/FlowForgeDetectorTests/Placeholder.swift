@@ -1,3 +1,0 @@
-// FlowForge — detector tests live beside this file.
-// SPDX-License-Identifier: Apache-2.0
-import Testing
