@@ -39,6 +39,7 @@ let package = Package(
             name: "FlowForgeCLI",
             dependencies: [
                 "FlowForgeSystem",
+                "FlowForgeDetector",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

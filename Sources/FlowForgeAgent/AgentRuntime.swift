@@ -16,6 +16,8 @@ public struct AgentRuntime {
     public let logLevel: Int
     public private(set) var runID = ""
     public private(set) var reaperPID: Int32 = 0
+    /// The parent (the reaper), read before the filter: getppid is not on the agents' allowlists.
+    public let parentPID: Int32
     /// Options the agent did not recognise as runtime options, for the role's own parser.
     public let extraArguments: [String]
 
@@ -30,16 +32,18 @@ public struct AgentRuntime {
                 level = ["error": 0, "warn": 1, "info": 2, "debug": 3][String(arg.dropFirst(12))] ?? 2
             } else { extra.append(arg) }
         }
+        let parent = getppid()
         do {
-            try Sandbox.enterAgent(policy: policy, uid: uid, gid: gid)
+            try Sandbox.enterAgent(policy: policy, uid: uid, gid: gid, expectedParent: parent)
         } catch {
             try? FileIO.writeAll(2, "flowforge[\(role) \(getpid())]: error: cannot sandbox: \(error)\n")
             exit(111)
         }
-        return AgentRuntime(role: role, logLevel: level, extraArguments: extra)
+        return AgentRuntime(role: role, logLevel: level, extraArguments: extra, parentPID: parent)
     }
 
-    init(role: AgentRole, logLevel: Int, extraArguments: [String]) {
+    init(role: AgentRole, logLevel: Int, extraArguments: [String], parentPID: Int32) {
+        self.parentPID = parentPID
         self.role = role
         self.logLevel = logLevel
         self.extraArguments = extraArguments
@@ -66,7 +70,8 @@ public struct AgentRuntime {
             var pfd = pollfd(fd: channel.fd, events: Int16(POLLIN), revents: 0)
             let n = poll(&pfd, 1, tickMillis)
             if n > 0 {
-                while true {
+                // Bounded per round: a worker flooding output must not starve heartbeats and sampling.
+                for _ in 0..<256 {
                     guard let received = try? channel.receive() else { return }
                     switch received {
                     case .wouldBlock: break

@@ -20,6 +20,9 @@ public struct RunCommand: ParsableCommand {
             Examples:
               flowforge run -- python3 worker.py
               flowforge run --grace 2 -- sh -c 'make all'
+              flowforge run --max-cpu 70 --on-runaway kill -- ./agent.sh
+              flowforge run --shadow-mode --events events.jsonl -- python3 worker.py
+              flowforge run --policy-rollout canary --policy-canary-percent 10 -- python3 worker.py
             """
     )
 
@@ -43,6 +46,9 @@ public struct RunCommand: ParsableCommand {
 
     @Flag(name: .customLong("no-python-unbuffered"), help: "Do not set PYTHONUNBUFFERED=1 for the worker.")
     var noPythonUnbuffered = false
+
+    @OptionGroup(title: "Detection, actions and rollout")
+    var detection: DetectionOptions
 
     @Argument(parsing: .postTerminator, help: "The worker command and its arguments, after --.")
     var command: [String] = []
@@ -78,6 +84,14 @@ public struct RunCommand: ParsableCommand {
             args.append("--worker-user=\(base.uid):\(gid)")
         }
         if noCgroup { args.append("--cgroup=off") }
+        args += detection.reaperArguments
+        args += try detection.detectorOptions().arguments.map { "--detector-arg=\($0)" }
+        if let path = detection.events {
+            // Opened here, inherited by the reaper (which cannot open files once sandboxed).
+            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            guard fd >= 0 else { throw ValidationError("--events: cannot open \(path): \(SystemError("open", errno: errno))") }
+            args.append("--events-fd=\(fd)")
+        }
         args += ["--", path] + command
         // Python block-buffers stdout on a pipe; the detector needs output promptly. Opt out with the flag,
         // or by setting PYTHONUNBUFFERED yourself (an explicit value is kept).

@@ -1,4 +1,5 @@
-// FlowForge — the sampler/detector agent: receives the worker's output copy and lifecycle, keeps counters.
+// FlowForge — the sampler/detector agent: samples the worker's tree from /proc, analyses its output copy,
+// and asks the reaper to act when the worker runs away.
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeAgent
 import FlowForgeSystem
@@ -7,33 +8,98 @@ import FlowForgeWire
 import Glibc
 #endif
 
-/// The detector agent's main loop. Detection logic arrives with the runaway-detection work; today it
-/// tracks the worker's generation and the output it was sent.
+/// The detector agent's I/O around `DetectorEngine`.
 public enum DetectorAgent {
     public static func main(arguments: [String]) -> Never {
         var runtime = AgentRuntime.start(role: .detector, policy: .detector, arguments: arguments)
         TestProbe.attemptIfAsked(role: "detector")
-        var outputBytes: UInt64 = 0
-        var generation: UInt32 = 0
+        let options: DetectorOptions
+        do { options = try DetectorOptions(arguments: runtime.extraArguments) } catch {
+            runtime.log(0, "bad detector options: \(error)")
+            exit(100)
+        }
+        var engine: DetectorEngine
+        do { engine = try DetectorEngine(options: options) } catch {
+            runtime.log(0, "bad thresholds: \(error)")
+            exit(100)
+        }
         let channel = runtime.channel
         let restartAt = TestProbe.restartRequestGeneration()
         var sendRestart = false
-        runtime.run(handle: { message in
+        var helpers: Set<Int32> = [getpid()]
+        var reaperPID = runtime.parentPID
+        let interval = UInt64(max(0.05, options.sampleIntervalSeconds) * 1e9)
+        var nextSample = Clock.monotonicNanos() + interval
+        let ticksPerSecond = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        let pageSize = Int64(max(1, sysconf(Int32(_SC_PAGESIZE))))
+
+        func send(_ outputs: [DetectorEngine.Output]) {
+            for output in outputs {
+                switch output {
+                case .event(let kind, let fields):
+                    let list = fields.sorted { $0.key < $1.key }.map { Field(key: $0.key, value: $0.value) }
+                    if let event = try? Event(kind: kind, generation: engine.generation, wallNanos: Clock.wallNanos(), fields: list) {
+                        _ = try? channel.send(Message.event(event).encode())
+                    }
+                case .request(let id, let restart, let generation, let reason):
+                    _ = try? channel.send(Message.actionRequest(id: id, kind: restart ? .restart : .kill,
+                                                                 generation: generation, reason: reason).encode())
+                }
+            }
+        }
+
+        runtime.run(tickMillis: Int32(clamping: min(interval / 1_000_000, 1000)), handle: { message in
+            let now = Clock.monotonicNanos()
             switch message {
-            case .welcome(_, _, _, let g): generation = g
+            case .welcome(let run, let reaper, let pid, let g):
+                engine.welcome(runID: run)
+                reaperPID = Int32(bitPattern: reaper)
+                if g > 0 { engine.workerStarted(generation: g, pid: Int32(bitPattern: pid), name: workerName(Int32(bitPattern: pid)), now: now) }
                 sendRestart = g != 0 && g == restartAt
-            case .workerStarted(let g, _, _, _): generation = g
+            case .workerStarted(let g, let pid, _, _):
+                engine.workerStarted(generation: g, pid: Int32(bitPattern: pid), name: workerName(Int32(bitPattern: pid)), now: now)
                 sendRestart = g == restartAt
-            case .output(_, _, let bytes): outputBytes &+= UInt64(bytes.count)
+            case .output(let g, let stream, let bytes) where g == engine.generation:
+                engine.output(bytes, stderr: stream == .stderr, now: now)
+            case .event(let event) where event.kind == "run.helpers":
+                for field in event.fields { if let pid = Int32(field.value) { helpers.insert(pid) } }
             default: break
             }
         }, tick: {
             if sendRestart {
                 sendRestart = false
-                _ = try? channel.send(Message.actionRequest(id: 1, kind: .restart, generation: generation, reason: "test hook").encode())
+                _ = try? channel.send(Message.actionRequest(id: 1, kind: .restart, generation: engine.generation, reason: "test hook").encode())
             }
+            let now = Clock.monotonicNanos()
+            guard now >= nextSample else { return }
+            nextSample = now + interval
+            let table = ProcessTable.snapshot()
+            let tree = table.descendants(of: reaperPID, excluding: helpers)
+            var ticks: UInt64 = 0
+            var rss: Int64 = 0
+            var treeText = ""
+            for pid in tree {
+                guard let e = table.entries[pid] else { continue }
+                ticks &+= e.cpuTicks &+ e.reapedChildTicks
+                rss += max(0, e.rssPages) * pageSize
+                if treeText.utf8.count < 3800 { treeText += "\(e.pid) ppid=\(e.ppid) pgid=\(e.pgid) \(e.state)\n" }
+            }
+            send(engine.sample(ticks: ticks, ticksPerSecond: ticksPerSecond, rssBytes: rss, processes: tree.count,
+                               tree: treeText, now: now))
         })
-        runtime.log(3, "exiting: generation \(generation), \(outputBytes) output bytes analysed")
         exit(0)
+    }
+
+    /// A short name for the worker: `python3 worker.py`, `job.sh`, from /proc/PID/cmdline.
+    static func workerName(_ pid: Int32) -> String {
+        guard let bytes = FileIO.readFile("/proc/\(pid)/cmdline", limit: 4096) else { return "pid \(pid)" }
+        let argv = bytes.split(separator: 0).prefix(2).map { String(decoding: $0, as: UTF8.self) }
+        guard let first = argv.first else { return "pid \(pid)" }
+        let base = first.split(separator: "/").last.map(String.init) ?? first
+        let interpreters: Set<String> = ["python", "python3", "sh", "bash", "node", "ruby", "perl", "flowforge", "env"]
+        if argv.count > 1, interpreters.contains(base) || base.hasPrefix("python") {
+            return base + " " + (argv[1].split(separator: "/").last.map(String.init) ?? argv[1])
+        }
+        return base
     }
 }

@@ -109,6 +109,11 @@ struct AnalysisBudget {
         self.lastRefill = now
     }
 
+    /// Returns tokens that were taken but not used.
+    mutating func refund(_ count: Int) {
+        tokens = min(bytesPerSecond, tokens &+ UInt64(max(0, count)))
+    }
+
     /// How many of `count` bytes may be sent now.
     mutating func take(_ count: Int, now: UInt64) -> Int {
         let elapsed = now &- lastRefill

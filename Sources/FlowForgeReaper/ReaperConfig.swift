@@ -24,6 +24,18 @@ public struct ReaperConfig: Sendable, Equatable {
     public var apiArguments: [String] = []
     public var useCgroup = true
     public var seccompLogOnly = false
+    /// How detector-requested kill/restart actions are treated (operator actions are always enforced).
+    public enum Rollout: String, Sendable { case shadow, canary, enforce }
+    public var rollout = Rollout.enforce
+    /// For canary: the percentage of runs that enforce (0...100).
+    public var canaryPercent = 10
+    /// The crash-loop guard: at most this many restarts within `restartWindowNanos`.
+    public var maxRestarts = 5
+    public var restartWindowNanos: UInt64 = 300_000_000_000
+    /// A generation that ran at least this long resets the restart backoff.
+    public var stableRunNanos: UInt64 = 60_000_000_000
+    /// An inherited descriptor to append JSON-lines events to (`--events FILE`), or -1.
+    public var eventsFD: Int32 = -1
     /// Worker program (absolute path) and its argv (argv[0] first).
     public var workerPath = ""
     public var workerArguments: [String] = []
@@ -74,6 +86,24 @@ public struct ReaperConfig: Sendable, Equatable {
             case "api-arg": apiArguments.append(value)
             case "cgroup": useCgroup = value != "off"
             case "seccomp": seccompLogOnly = value == "log"
+            case "rollout":
+                guard let r = Rollout(rawValue: value) else { throw ConfigError("bad rollout '\(value)'") }
+                rollout = r
+            case "canary-percent":
+                guard let p = Int(value), (0...100).contains(p) else { throw ConfigError("bad canary percent '\(value)'") }
+                canaryPercent = p
+            case "max-restarts":
+                guard let n = Int(value), n >= 0, n <= 1_000_000 else { throw ConfigError("bad max restarts '\(value)'") }
+                maxRestarts = n
+            case "restart-window-ms":
+                guard let ms = UInt64(value), ms <= 86_400_000 * 7 else { throw ConfigError("bad restart window '\(value)'") }
+                restartWindowNanos = ms * 1_000_000
+            case "stable-run-ms":
+                guard let ms = UInt64(value), ms <= 86_400_000 * 7 else { throw ConfigError("bad stable run '\(value)'") }
+                stableRunNanos = ms * 1_000_000
+            case "events-fd":
+                guard let fd = Int32(value), fd >= 3 else { throw ConfigError("bad events fd '\(value)'") }
+                eventsFD = fd
             default: throw ConfigError("unknown option '--\(key)'")
             }
         }
@@ -95,6 +125,8 @@ public struct ReaperConfig: Sendable, Equatable {
         a += apiArguments.map { "--api-arg=\($0)" }
         if !useCgroup { a.append("--cgroup=off") }
         if seccompLogOnly { a.append("--seccomp=log") }
+        a += ["--rollout=\(rollout.rawValue)", "--canary-percent=\(canaryPercent)", "--max-restarts=\(maxRestarts)",
+              "--restart-window-ms=\(restartWindowNanos / 1_000_000)", "--stable-run-ms=\(stableRunNanos / 1_000_000)"]
         return a + ["--", workerPath] + workerArguments
     }
 

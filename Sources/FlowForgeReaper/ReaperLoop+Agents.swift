@@ -25,6 +25,8 @@ extension ReaperLoop {
         slot.requested = false
         agents[role] = slot
         log(.debug, "\(role) agent started: pid \(pid)")
+        // Agents exclude their siblings from the worker's tree: tell the greeted ones about the new PID.
+        for (other, s) in agents where other != role && s.greeted { sendRunFacts(to: other) }
     }
 
     func readAgent(_ role: AgentRole, revents: Int16) {
@@ -70,19 +72,38 @@ extension ReaperLoop {
             let w = worker
             send(.welcome(runID: config.runID, reaperPID: UInt32(getpid()), workerPID: UInt32(w?.pid ?? 0),
                           generation: w?.generation ?? 0), to: role)
+            sendRunFacts(to: role)
             return true
         case .heartbeat where greeted:
             send(.outputDropped(totalBytes: droppedAnalysisBytes), to: role)
             return true
         case .actionRequest(let id, let kind, let generation, let reason) where greeted:
-            log(.info, "\(role) agent requests \(kind == .restart ? "restart" : "kill") of generation \(generation == 0 ? "current" : "\(generation)"): \(reason)")
-            emit("action.requested", generation: worker?.generation ?? 0,
-                 fields: ["id": "\(id)", "kind": kind == .restart ? "restart" : "kill", "reason": reason, "by": "\(role)"])
+            let verb = kind == .restart ? "restart" : "kill"
+            // Incident ids are derived on both sides: the detector numbers its incidents with the action id,
+            // operator actions from the API get their own prefix.
+            activeIncident = role == .detector ? "\(config.runID)-\(id)" : "\(config.runID)-op\(id)"
+            let g = worker?.generation ?? 0
+            emit("action.requested", generation: g,
+                 fields: ["action_id": "\(id)", "kind": verb, "reason": reason, "by": "\(role)"])
+            if role == .detector && !detectorEnforced {
+                log(.warn, "SHADOW (\(config.rollout.rawValue)): would \(verb) the worker (pid \(worker?.pid ?? 0)): \(reason)")
+                emit("policy.decision", generation: g,
+                     fields: ["action_id": "\(id)", "decision": "would_\(verb)", "mode": config.rollout.rawValue, "enforced": "false"])
+                send(.actionResult(id: id, outcome: .rejected, detail: "\(config.rollout.rawValue): would \(verb)"), to: role)
+                activeIncident = nil
+                return true
+            }
+            log(.info, "\(role) agent requests \(verb) of generation \(generation == 0 ? "current" : "\(generation)"): \(reason)")
+            emit("policy.decision", generation: g,
+                 fields: ["action_id": "\(id)", "decision": verb, "mode": role == .api ? "operator" : config.rollout.rawValue, "enforced": "true"])
+            let before = machine.isStopping
             execute(machine.handle(.actionRequested(id: id, kind: kind, generation: generation, reason: reason),
                                    now: Clock.monotonicNanos()))
+            if !machine.isStopping || before { activeIncident = nil } // rejected: nothing to tag
             return true
         case .event(let event) where greeted:
-            // Agents' records (detections, decisions) go to the other agents, which keep the timeline.
+            // Agents' records (detections, samples) go to the events file and to the other agents.
+            record(event)
             for other in agents.keys where other != role { send(.event(event), to: other) }
             return true
         default:
@@ -134,6 +155,20 @@ extension ReaperLoop {
                 requestAgent(role)
             } else if slot.channel != nil, now &- slot.lastHeard > AgentSlot.silenceLimit {
                 disconnect(role, why: "silent for \(AgentSlot.silenceLimit / 1_000_000_000) s (hung)")
+            }
+        }
+    }
+
+    /// What a newly greeted agent needs beyond the welcome: the run's policy and the helpers' PIDs.
+    func sendRunFacts(to role: AgentRole) {
+        var policy = ["mode": config.rollout.rawValue, "enforced": detectorEnforced ? "true" : "false"]
+        policy["canary_percent"] = "\(config.canaryPercent)"
+        var helpers = ["spawner_pid": "\(spawnerPID)"]
+        for (r, slot) in agents where slot.pid > 0 { helpers["\(r)_pid"] = "\(slot.pid)" }
+        for (kind, fields) in [("run.policy", policy), ("run.helpers", helpers)] {
+            let list = fields.sorted { $0.key < $1.key }.map { Field(key: $0.key, value: $0.value) }
+            if let event = try? FlowForgeWire.Event(kind: kind, generation: worker?.generation ?? 0, wallNanos: Clock.wallNanos(), fields: list) {
+                send(.event(event), to: role)
             }
         }
     }

@@ -46,24 +46,50 @@ extension ReaperLoop {
         }
     }
 
+    /// Sends the detector its copy of a chunk, within the analysis budget and without ever waiting.
+    ///
+    /// What does not fit is dropped and counted. Drops happen at line boundaries: a copy is cut after its last
+    /// newline, and after a drop the copy resumes after the next newline, so the detector never sees two
+    /// half lines glued into one.
     private func copyForAnalysis(_ bytes: ArraySlice<UInt8>, stream: OutputStream) {
+        let s = stream == .stdout ? 0 : 1
+        var start = bytes.startIndex
+        if analysisGap[s] {
+            guard let nl = bytes.firstIndex(of: UInt8(ascii: "\n")) else {
+                droppedAnalysisBytes &+= UInt64(bytes.count)
+                return
+            }
+            droppedAnalysisBytes &+= UInt64(nl + 1 - start)
+            start = nl + 1
+            analysisGap[s] = false
+        }
+        let rest = bytes[start...]
+        guard !rest.isEmpty else { return }
         guard let g = worker?.generation, let channel = agents[.detector]?.readyChannel else {
-            droppedAnalysisBytes &+= UInt64(bytes.count)
+            droppedAnalysisBytes &+= UInt64(rest.count)
+            analysisGap[s] = true
             return
         }
-        let allowed = analysis.take(bytes.count, now: Clock.monotonicNanos())
-        var offset = bytes.startIndex
-        let end = bytes.startIndex + allowed
+        let granted = analysis.take(rest.count, now: Clock.monotonicNanos())
+        var end = rest.startIndex + granted
+        if end < rest.endIndex {
+            // Over budget: keep whole lines only; the remainder is dropped up to the next newline.
+            if let nl = rest[rest.startIndex..<end].lastIndex(of: UInt8(ascii: "\n")) { end = nl + 1 } else { end = rest.startIndex }
+            analysis.refund(granted - (end - rest.startIndex))
+            analysisGap[s] = true
+        }
+        var offset = rest.startIndex
         while offset < end {
             let chunkEnd = min(end, offset + Message.maxOutputChunk)
-            let frame = Message.output(generation: g, stream: stream, bytes: Array(bytes[offset..<chunkEnd])).encode()
+            let frame = Message.output(generation: g, stream: stream, bytes: Array(rest[offset..<chunkEnd])).encode()
             // Never wait for the detector: a full queue means the copy is dropped and counted.
             if (try? channel.send(frame, nonBlocking: true)) != true {
                 droppedAnalysisBytes &+= UInt64(end - offset)
+                analysisGap[s] = true
                 break
             }
             offset = chunkEnd
         }
-        droppedAnalysisBytes &+= UInt64(bytes.count - allowed)
+        droppedAnalysisBytes &+= UInt64(rest.endIndex - end)
     }
 }

@@ -42,6 +42,8 @@ final class ReaperLoop {
     var agents: [AgentRole: AgentSlot] = [:]
     var analysis: AnalysisBudget
     var droppedAnalysisBytes: UInt64 = 0
+    /// Per stream (stdout, stderr): the detector's copy lost bytes, so skip to the next line start.
+    var analysisGap = [false, false]
     var readBuffer = [UInt8](repeating: 0, count: 65536)
     // Scan bookkeeping: one scan in flight at a time.
     var scanInFlight = false
@@ -49,9 +51,15 @@ final class ReaperLoop {
     var scanCheck = false
     var scanAgain = false
     var exitCode: Int32?
+    var eventsWritable = true
     var nextActionID: UInt64 = 1
     /// Exit statuses of children reaped before the spawner's reply named them (fast-exiting workers).
     var earlyExits: [Int32: ExitStatus] = [:]
+    /// Whether kill/restart requests from the detector are carried out (rollout enforce, or a canary draw
+    /// that fell inside the percentage). Operator requests from the API are always carried out.
+    var detectorEnforced = true
+    /// The incident whose teardown is in progress: its events carry `incident_id`.
+    var activeIncident: String?
     /// Our own process group, read before the filter (getpgrp is not on the allowlist).
     let ownGroup: Int32
 
@@ -65,15 +73,20 @@ final class ReaperLoop {
         self.spawner = spawner
         self.spawnerPID = spawnerPID
         self.machine = ReaperStateMachine(graceNanos: config.graceNanos, escalationEnabled: !hooks.isOff("escalation"))
+        self.machine.restartPolicy.maxRestarts = config.maxRestarts
+        self.machine.restartPolicy.windowNanos = config.restartWindowNanos
+        self.machine.restartPolicy.stableRunNanos = config.stableRunNanos
         self.relays = [OutputRelay(source: stdoutSource, sink: 1, stream: .stdout),
                        OutputRelay(source: stderrSource, sink: 2, stream: .stderr)]
-        self.analysis = AnalysisBudget(bytesPerSecond: 4 << 20, now: Clock.monotonicNanos())
+        // 256 KiB/s is thousands of lines a second: plenty to judge repetition, cheap for the detector.
+        self.analysis = AnalysisBudget(bytesPerSecond: 256 << 10, now: Clock.monotonicNanos())
     }
 
     /// Runs until the state machine says exit; returns the exit code.
     func run() -> Int32 {
         for role in config.agents { agents[role] = AgentSlot(role: role) }
         for role in config.agents { requestAgent(role) }
+        emitPolicy()
         execute(machine.handle(.started, now: Clock.monotonicNanos()))
         while exitCode == nil {
             pollOnce()
@@ -202,9 +215,43 @@ final class ReaperLoop {
     }
 
     func emit(_ kind: String, generation: UInt32, fields: [String: String]) {
+        var fields = fields
+        if let incident = activeIncident, fields["incident_id"] == nil { fields["incident_id"] = incident }
         let list = fields.sorted { $0.key < $1.key }.map { Field(key: $0.key, value: $0.value) }
         guard let event = try? FlowForgeWire.Event(kind: kind, generation: generation, wallNanos: Clock.wallNanos(), fields: list) else { return }
+        record(event)
         broadcast(.event(event))
+        if kind == "worker.started" { activeIncident = nil }
+    }
+
+    /// Appends an event to the `--events` file (JSON lines). A failing write is reported once and the file
+    /// dropped: the run itself never depends on it.
+    func record(_ event: FlowForgeWire.Event) {
+        guard config.eventsFD >= 0 && eventsWritable else { return }
+        do { try FileIO.writeAll(config.eventsFD, event.jsonLine(runID: config.runID)) } catch {
+            eventsWritable = false
+            log(.error, "events file: \(error); no more events will be written")
+        }
+    }
+
+    /// Draws the canary once per run and records the draw and its seed, so the choice can be audited.
+    private func emitPolicy() {
+        var fields = ["mode": config.rollout.rawValue, "canary_percent": "\(config.canaryPercent)"]
+        switch config.rollout {
+        case .enforce: detectorEnforced = true
+        case .shadow: detectorEnforced = false
+        case .canary:
+            let seed = UInt64.random(in: 0...UInt64(UInt32.max))
+            let draw = Int(seed % 100)
+            detectorEnforced = draw < config.canaryPercent
+            fields["seed"] = "\(seed)"
+            fields["draw"] = "\(draw)"
+        }
+        fields["enforced"] = detectorEnforced ? "true" : "false"
+        emit("run.policy", generation: 0, fields: fields)
+        if !detectorEnforced {
+            log(.warn, "policy rollout \(config.rollout.rawValue): runaway kill/restart is LOG-ONLY for this run (would-act entries are recorded)")
+        }
     }
 
     // MARK: spawner

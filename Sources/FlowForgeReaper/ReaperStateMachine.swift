@@ -21,6 +21,20 @@ public enum RunExitCode {
     }
 }
 
+/// When FlowForge restarts a worker it tore down, and when it refuses to.
+public struct RestartPolicy: Sendable, Equatable {
+    /// The crash-loop guard: more than this many restarts within `windowNanos` stops FlowForge instead.
+    public var maxRestarts = 5
+    public var windowNanos: UInt64 = 300_000_000_000
+    /// A generation that ran at least this long resets the backoff to zero.
+    public var stableRunNanos: UInt64 = 60_000_000_000
+    /// The second quick restart waits this long, doubling up to `maxBackoffNanos`.
+    public var firstBackoffNanos: UInt64 = 500_000_000
+    public var maxBackoffNanos: UInt64 = 30_000_000_000
+
+    public init() {}
+}
+
 /// Why a generation is being torn down.
 public enum StopCause: Sendable, Equatable {
     case signal(Signal)
@@ -79,6 +93,7 @@ public struct ReaperStateMachine: Sendable {
         case starting(generation: UInt32)
         case running(generation: UInt32, pid: Int32)
         case stopping(generation: UInt32, Stop)
+        case waitingToRestart(generation: UInt32, at: UInt64)
         case exited
     }
 
@@ -88,6 +103,11 @@ public struct ReaperStateMachine: Sendable {
     /// How often the tree is re-checked while a teardown waits.
     public let checkIntervalNanos: UInt64 = 20_000_000
     public let escalationEnabled: Bool
+    /// Restart policy: the crash-loop guard and the backoff reset (see `RestartPolicy`).
+    public var restartPolicy = RestartPolicy()
+    private var restartTimes: [UInt64] = []
+    private var quickRestarts = 0
+    private var generationStartedAt: UInt64 = 0
     private(set) var phase = Phase.idle
     private(set) var generation: UInt32 = 0
     private var pendingStop: Signal?
@@ -110,6 +130,7 @@ public struct ReaperStateMachine: Sendable {
 
     /// When the loop should next deliver `.tick`.
     public var nextDeadline: UInt64? {
+        if case .waitingToRestart(_, let at) = phase { return at }
         guard case .stopping(_, let stop) = phase else { return nil }
         switch stop.stage {
         case .probing: return nil
@@ -126,6 +147,7 @@ public struct ReaperStateMachine: Sendable {
 
         case (.starting(let g), .workerSpawned(let sg, let pid)) where g == sg:
             phase = .running(generation: g, pid: pid)
+            generationStartedAt = now
             var actions: [Action] = [.log(.debug, "worker started: pid \(pid), generation \(g)"),
                                      .emit(kind: "worker.started", generation: g, fields: ["pid": "\(pid)"])]
             if let signal = pendingStop {
@@ -151,6 +173,16 @@ public struct ReaperStateMachine: Sendable {
             phase = .stopping(generation: g, stop)
             return [.emit(kind: "worker.exited", generation: g, fields: statusFields(status)),
                     .checkTree(generation: g)]
+
+        case (.waitingToRestart(let g, let at), .tick) where now >= at:
+            phase = .starting(generation: g)
+            return [.spawnWorker(generation: g)]
+
+        case (.waitingToRestart(let g, _), .stopRequested(let signal)):
+            phase = .exited
+            return [.log(.info, "\(signal) while waiting to restart: exiting"),
+                    .emit(kind: "restart.cancelled", generation: g, fields: ["cause": "\(signal) to FlowForge"]),
+                    .exit(RunExitCode.terminatedByFlowForge)]
 
         case (.running(let g, _), .stopRequested(let signal)):
             return beginStop(generation: g, cause: .signal(signal), exitCode: RunExitCode.terminatedByFlowForge,
@@ -183,7 +215,7 @@ public struct ReaperStateMachine: Sendable {
             return [.emit(kind: "worker.exited", generation: g, fields: statusFields(status)), .checkTree(generation: g)]
 
         case (.stopping(let g, var stop), .treeChecked(let empty)):
-            if empty && stop.leaderExited { return finish(generation: g, stop) }
+            if empty && stop.leaderExited { return finish(generation: g, stop, now: now) }
             switch stop.stage {
             case .probing:
                 // The leader exited on its own and left descendants behind: tear them down like any stop.
@@ -206,7 +238,7 @@ public struct ReaperStateMachine: Sendable {
                 if now >= deadline {
                     guard escalationEnabled else {
                         // Test-only: escalation switched off. Give up as if the tree were gone.
-                        return finish(generation: g, stop)
+                        return finish(generation: g, stop, now: now)
                     }
                     stop.stage = .killing(deadline: now + killTimeoutNanos)
                     stop.nextCheck = now + checkIntervalNanos
@@ -218,7 +250,7 @@ public struct ReaperStateMachine: Sendable {
             case .killing(let deadline):
                 if now >= deadline {
                     return [.log(.error, "processes of generation \(g) survived SIGKILL for \(killTimeoutNanos / 1_000_000) ms")]
-                        + finish(generation: g, stop)
+                        + finish(generation: g, stop, now: now)
                 }
             }
             guard stop.leaderExited || isKilling(stop) else { return [] }
@@ -262,13 +294,32 @@ public struct ReaperStateMachine: Sendable {
                 .signalTree(generation: g, .terminate)]
     }
 
-    private mutating func finish(generation g: UInt32, _ stop: Stop) -> [Action] {
+    private mutating func finish(generation g: UInt32, _ stop: Stop, now: UInt64) -> [Action] {
         var actions: [Action] = [.emit(kind: "teardown.finished", generation: g, fields: ["cause": describe(stop.cause)]),
                                  .finishGeneration(generation: g)]
         if stop.restartAfter {
+            restartTimes = restartTimes.filter { now &- $0 < restartPolicy.windowNanos }
+            if restartTimes.count >= restartPolicy.maxRestarts {
+                let why = "crash-loop guard: \(restartTimes.count) restarts within \(restartPolicy.windowNanos / 1_000_000_000) s (--max-restarts \(restartPolicy.maxRestarts)); stopping instead of restarting"
+                phase = .exited
+                return actions + [.log(.error, why),
+                                  .emit(kind: "restart.suppressed", generation: g, fields: ["reason": why, "restarts": "\(restartTimes.count)"]),
+                                  .exit(RunExitCode.terminatedByFlowForge)]
+            }
+            restartTimes.append(now)
+            // Capped exponential backoff, reset by a generation that ran long enough to count as stable.
+            if now &- generationStartedAt >= restartPolicy.stableRunNanos { quickRestarts = 0 }
+            let delay = quickRestarts == 0 ? 0 : min(restartPolicy.maxBackoffNanos, restartPolicy.firstBackoffNanos << UInt64(min(quickRestarts - 1, 20)))
+            quickRestarts += 1
             generation = g + 1
-            phase = .starting(generation: g + 1)
-            actions.append(.spawnWorker(generation: g + 1))
+            if delay == 0 {
+                phase = .starting(generation: g + 1)
+                actions.append(.spawnWorker(generation: g + 1))
+            } else {
+                phase = .waitingToRestart(generation: g + 1, at: now + delay)
+                actions.append(.log(.info, "restarting in \(delay / 1_000_000) ms (backoff)"))
+                actions.append(.emit(kind: "restart.backoff", generation: g, fields: ["backoff_seconds": "\(Double(delay) / 1e9)"]))
+            }
         } else {
             phase = .exited
             actions.append(.exit(stop.exitCode))

@@ -92,7 +92,7 @@ struct Spawner {
             if joinFD < 0 { cgroup = nil }
         }
         var spec = SpawnSpec(path: config.workerPath, arguments: config.workerArguments,
-                             environment: ProcessEnvironment.current(), fdMap: [0, 4, 5])
+                             environment: workerEnvironment(generation), fdMap: [0, 4, 5])
         spec.cgroupProcsFD = joinFD
         spec.expectedParent = reaperPID
         spec.parentDeathSignal = hooks.isOff("reaper-death-cleanup") ? nil : .kill
@@ -145,6 +145,12 @@ struct Spawner {
         }
         FileIO.close(pair.0)
         FileIO.close(pair.1)
+    }
+
+    /// The worker's environment: ours, plus which run and generation it is (FLOWFORGE_RUN_ID, FLOWFORGE_GENERATION).
+    func workerEnvironment(_ generation: UInt32) -> [String] {
+        ProcessEnvironment.current().filter { !$0.hasPrefix("FLOWFORGE_GENERATION=") && !$0.hasPrefix("FLOWFORGE_RUN_ID=") }
+            + ["FLOWFORGE_RUN_ID=\(config.runID)", "FLOWFORGE_GENERATION=\(generation)"]
     }
 
     /// Removes a finished generation's cgroup; the reaper has already emptied it, so the kill is only a

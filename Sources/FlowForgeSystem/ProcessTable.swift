@@ -14,6 +14,8 @@ public struct ProcessEntry: Sendable, Equatable {
     public var state: Character
     /// utime + stime in clock ticks.
     public var cpuTicks: UInt64
+    /// cutime + cstime: CPU of children this process waited for.
+    public var reapedChildTicks: UInt64
     /// Start time in clock ticks since boot (identifies the process along with its pid).
     public var startTicks: UInt64
     /// Resident set in pages.
@@ -34,6 +36,9 @@ public struct ProcessEntry: Sendable, Equatable {
         self.pgid = Int32(truncatingIfNeeded: field(5))
         self.sid = Int32(truncatingIfNeeded: field(6))
         self.cpuTicks = UInt64(max(0, field(14))) &+ UInt64(max(0, field(15)))
+        // Children this process reaped count too (cutime + cstime), so a tree's total does not fall when a
+        // short-lived child exits.
+        self.reapedChildTicks = UInt64(max(0, field(16))) &+ UInt64(max(0, field(17)))
         self.startTicks = UInt64(max(0, field(22)))
         self.rssPages = field(24)
     }

@@ -1,0 +1,174 @@
+// FlowForge — the detector's decisions over time: samples and output in, events and action requests out.
+// SPDX-License-Identifier: Apache-2.0
+
+/// The detector agent's logic without I/O, driven by explicit time so tests and offline replay use it as is.
+///
+/// Incidents: a runaway verdict opens one (`incident.opened`, with the evidence captured before any
+/// action), then asks the reaper to act per `--on-runaway`. After a restart the incident stays open until
+/// the new generation has been healthy for the recovery window (`incident.recovered`); a new runaway first
+/// closes it (`incident.closed`, outcome `relapsed`). In shadow mode the worker keeps running, so the open
+/// incident closes once the runaway has ended for the recovery window.
+public struct DetectorEngine: Sendable {
+    /// What the engine wants done.
+    public enum Output: Sendable, Equatable {
+        case event(kind: String, fields: [String: String])
+        case request(id: UInt64, restart: Bool, generation: UInt32, reason: String)
+    }
+
+    struct Incident: Sendable {
+        let id: UInt64
+        let generation: UInt32
+        var restarted = false
+    }
+
+    public let options: DetectorOptions
+    let decision: RunawayDecision
+    public private(set) var runID = "run"
+    public private(set) var generation: UInt32 = 0
+    public private(set) var workerPID: Int32 = 0
+    public private(set) var workerName = "worker"
+    var cpu = CPUSeries()
+    var window: OutputWindow
+    var assembler = LineAssembler()
+    var recentLines: [String] = []
+    var linesSinceSample: [String] = []
+    var incidentSeq: UInt64 = 0
+    var incident: Incident?
+    var healthySince: UInt64?
+    var lastSampleAt: UInt64 = 0
+    var peakCPU = 0.0
+
+    /// How long a restarted worker must stay healthy: the recovery window, but never less than the time a
+    /// runaway needs to be detected at all (sustain plus two samples), or "recovered" would mean nothing.
+    public var recoveryWindow: Double {
+        max(options.recoveryWindowSeconds, options.thresholds.sustainSeconds + 2 * options.sampleIntervalSeconds)
+    }
+
+    public init(options: DetectorOptions) throws(DetectionThresholdsError) {
+        self.options = options
+        self.decision = try RunawayDecision(thresholds: options.thresholds, cores: options.cores)
+        self.window = OutputWindow()
+    }
+
+    public mutating func welcome(runID: String) { self.runID = runID }
+
+    public func incidentID(_ id: UInt64) -> String { "\(runID)-\(id)" }
+
+    /// A new generation started: everything measured so far belonged to the old one.
+    public mutating func workerStarted(generation g: UInt32, pid: Int32, name: String, now: UInt64) {
+        generation = g
+        workerPID = pid
+        workerName = name
+        cpu.reset()
+        window.reset(at: now)
+        assembler.reset()
+        recentLines = []
+        linesSinceSample = []
+        healthySince = nil
+        peakCPU = 0
+        if var open = incident, open.generation < g {
+            open.restarted = true
+            incident = open
+        }
+    }
+
+    /// The reaper's copy of the worker's output.
+    public mutating func output(_ bytes: [UInt8], stderr: Bool, now: UInt64) {
+        window.noteActivity(at: now)
+        for line in assembler.append(bytes, from: stderr ? .stderr : .stdout) {
+            window.append(line.text, at: now)
+            remember(line.text)
+        }
+    }
+
+    private mutating func remember(_ line: String) {
+        recentLines.append(line)
+        if recentLines.count > 20 { recentLines.removeFirst(recentLines.count - 20) }
+        if linesSinceSample.count < 64 { linesSinceSample.append(line) }
+    }
+
+    /// One sample of the worker's tree: cumulative CPU ticks, memory and process count.
+    public mutating func sample(ticks: UInt64, ticksPerSecond: UInt64, rssBytes: Int64, processes: Int,
+                                tree: String, now: UInt64) -> [Output] {
+        guard generation > 0 else { return [] }
+        lastSampleAt = now
+        cpu.record(at: now, ticks: ticks, ticksPerSecond: ticksPerSecond)
+        let verdict = decision.evaluate(cpu: cpu, output: window, now: now)
+        let percent = cpu.latestPercent ?? 0
+        peakCPU = max(peakCPU, percent)
+        var out: [Output] = []
+        var sample = [
+            "cpu_percent": FixedDecimal.format(percent, digits: 1), "entropy": FixedDecimal.format(verdict.entropy, digits: 2),
+            "repetition": FixedDecimal.format(verdict.repetition, digits: 3),
+            "confidence": FixedDecimal.format(verdict.confidence, digits: 3), "verdict": verdict.kind.rawValue,
+            "rss_bytes": "\(rssBytes)", "processes": "\(processes)", "lines": "\(window.lineCount)",
+            "ticks": "\(ticks)", "ticks_per_second": "\(ticksPerSecond)",
+        ]
+        if !linesSinceSample.isEmpty { sample["output"] = Self.bounded(linesSinceSample.joined(separator: "\n"), 3000) }
+        linesSinceSample = []
+        out.append(.event(kind: "sample", fields: sample))
+
+        if verdict.isRunaway {
+            healthySince = nil
+            if let open = incident {
+                if open.generation == generation { return out } // already acting on this one
+                out.append(.event(kind: "incident.closed", fields: ["incident_id": incidentID(open.id), "outcome": "relapsed"]))
+                incident = nil
+            }
+            out += open(verdict, tree: tree, now: now)
+        } else if let open = incident {
+            if healthySince == nil { healthySince = now }
+            let healthyFor = Double(now &- (healthySince ?? now)) / 1e9
+            if healthyFor >= recoveryWindow {
+                let kind = open.restarted ? "incident.recovered" : "incident.closed"
+                out.append(.event(kind: kind, fields: [
+                    "incident_id": incidentID(open.id), "outcome": open.restarted ? "recovered" : "runaway ended",
+                    "recovery_window_seconds": FixedDecimal.format(recoveryWindow, digits: 1),
+                    "pid": "\(workerPID)",
+                ]))
+                incident = nil
+            }
+        }
+        return out
+    }
+
+    private mutating func open(_ verdict: Verdict, tree: String, now: UInt64) -> [Output] {
+        incidentSeq += 1
+        let id = incidentSeq
+        incident = Incident(id: id, generation: generation)
+        let series = cpu.intervals.suffix(30).map { FixedDecimal.format($0.percent, digits: 0) }.joined(separator: ",")
+        let fields = [
+            "incident_id": incidentID(id), "worker": workerName, "pid": "\(workerPID)", "reason": verdict.reason,
+            "verdict": verdict.kind.rawValue, "cpu_percent": FixedDecimal.format(verdict.cpuPercent, digits: 1),
+            "peak_cpu_percent": FixedDecimal.format(peakCPU, digits: 1),
+            "sustained_seconds": FixedDecimal.format(verdict.sustainedSeconds, digits: 1),
+            "entropy": FixedDecimal.format(verdict.entropy, digits: 2), "repetition": FixedDecimal.format(verdict.repetition, digits: 3),
+            "confidence": FixedDecimal.format(verdict.confidence, digits: 3), "action": options.onRunaway.rawValue,
+            "last_lines": Self.bounded(recentLines.joined(separator: "\n"), 4000), "cpu_series": Self.bounded(series, 1000),
+            "process_tree": Self.bounded(tree, 4000),
+        ]
+        var out: [Output] = [.event(kind: "incident.opened", fields: fields)]
+        switch options.onRunaway {
+        case .log:
+            out.append(.event(kind: "policy.decision", fields: ["incident_id": incidentID(id), "decision": "log", "enforced": "false"]))
+        case .restart, .kill:
+            out.append(.request(id: id, restart: options.onRunaway == .restart, generation: generation,
+                                reason: Self.bounded("runaway detected in \(workerName) (pid \(workerPID)): \(verdict.reason)", 4000)))
+        }
+        return out
+    }
+
+    /// Cuts `s` to at most `max` UTF-8 bytes at a character boundary.
+    static func bounded(_ s: String, _ max: Int) -> String {
+        if s.utf8.count <= max { return s }
+        var out = ""
+        var used = 0
+        for ch in s {
+            let n = ch.utf8.count
+            if used + n > max { break }
+            out.append(ch)
+            used += n
+        }
+        return out
+    }
+}

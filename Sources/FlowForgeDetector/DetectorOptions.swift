@@ -1,0 +1,54 @@
+// FlowForge — the detector agent's options, handed over by `flowforge run` as `--key=value` arguments.
+// SPDX-License-Identifier: Apache-2.0
+
+/// What the detector does when it finds a runaway.
+public enum RunawayAction: String, Sendable, CaseIterable {
+    case restart, kill, log
+}
+
+/// The detector agent's configuration.
+public struct DetectorOptions: Sendable, Equatable {
+    public var thresholds = DetectionThresholds()
+    public var sampleIntervalSeconds = 1.0
+    public var onRunaway = RunawayAction.restart
+    /// A restarted worker counts as recovered after this long without a runaway verdict.
+    public var recoveryWindowSeconds = 10.0
+    public var cores = 1
+
+    public init() {}
+
+    /// Parses `--key=value` arguments; unknown keys and bad values are errors (the CLI validated them already,
+    /// so an error here means a FlowForge bug or a tampered command line).
+    public init(arguments: [String]) throws(DetectionThresholdsError) {
+        for arg in arguments {
+            guard arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") else { continue }
+            let key = arg[arg.index(arg.startIndex, offsetBy: 2)..<eq]
+            let value = String(arg[arg.index(after: eq)...])
+            let number = Double(value)
+            switch key {
+            case "max-cpu": thresholds.maxCPU = number ?? .nan
+            case "sustain": thresholds.sustainSeconds = number ?? .nan
+            case "min-confidence": thresholds.minConfidence = number ?? .nan
+            case "repetition-threshold": thresholds.repetitionThreshold = number ?? .nan
+            case "entropy-threshold": thresholds.entropyHealthyBitsPerChar = number ?? .nan
+            case "min-lines": thresholds.minLines = Int(value) ?? -1
+            case "silence": thresholds.silenceSeconds = number ?? .nan
+            case "sample-interval": sampleIntervalSeconds = number ?? 1
+            case "recovery-window": recoveryWindowSeconds = number ?? 10
+            case "on-runaway": onRunaway = RunawayAction(rawValue: value) ?? .log
+            case "cores": cores = max(1, Int(value) ?? 1)
+            default: continue
+            }
+        }
+        try thresholds.validate(cores: cores)
+    }
+
+    /// The arguments that reproduce these options.
+    public var arguments: [String] {
+        ["--max-cpu=\(thresholds.maxCPU)", "--sustain=\(thresholds.sustainSeconds)",
+         "--min-confidence=\(thresholds.minConfidence)", "--repetition-threshold=\(thresholds.repetitionThreshold)",
+         "--entropy-threshold=\(thresholds.entropyHealthyBitsPerChar)", "--min-lines=\(thresholds.minLines)",
+         "--silence=\(thresholds.silenceSeconds)", "--sample-interval=\(sampleIntervalSeconds)",
+         "--recovery-window=\(recoveryWindowSeconds)", "--on-runaway=\(onRunaway.rawValue)", "--cores=\(cores)"]
+    }
+}
