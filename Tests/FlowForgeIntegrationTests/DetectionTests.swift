@@ -1,0 +1,182 @@
+// FlowForge — runaway detection and actions with real workers: shadow, canary, kill, log, crash loops.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Testing
+
+/// A worker that loops on one step while burning a core, in every generation.
+let spinningWorker = ["sh", "-c", "while :; do echo 'step 3: retrying tool call search(query=TODO)'; i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; done"]
+/// Fast detection settings for tests.
+let fast = ["--sustain", "2", "--sample-interval", "0.25", "--recovery-window", "1", "--grace", "1", "--log-level", "warn"]
+
+/// The events a run wrote, parsed.
+func readEvents(_ path: String) -> [[String: Any]] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+}
+
+func kinds(_ events: [[String: Any]]) -> [String] { events.compactMap { $0["kind"] as? String }.filter { $0 != "sample" } }
+
+func fields(_ e: [String: Any]) -> [String: Any] { e["fields"] as? [String: Any] ?? [:] }
+
+@Suite("Runaway detection with real workers", .serialized)
+struct DetectionTests {
+    let dir: String
+
+    init() throws {
+        dir = NSTemporaryDirectory() + "ff-detect-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func demoPrintsTheReleaseGateLines() throws {
+        let demo = Process()
+        demo.executableURL = URL(fileURLWithPath: binDir + "/flowforge")
+        demo.arguments = ["demo", "--events", dir + "/demo.jsonl"]
+        let pipe = Pipe()
+        demo.standardOutput = pipe
+        demo.standardError = FileHandle.nullDevice
+        let started = Date()
+        try demo.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        demo.waitUntilExit()
+        #expect(demo.terminationStatus == 0, "\(out)")
+        #expect(out.contains("Runaway detected in flowforge demo-worker"))
+        #expect(out.range(of: #"CPU peaked at \d+%"#, options: .regularExpression) != nil)
+        #expect(out.contains("Process recovered"))
+        #expect(Date().timeIntervalSince(started) < 20, "the demo must finish within 20 s")
+    }
+
+    /// Shadow mode: the same detection and incident as enforce, but the worker is untouched and the
+    /// would-be action is recorded and printed loudly.
+    @Test(.timeLimit(.minutes(1)))
+    func shadowModeRecordsWouldRestartAndLeavesTheWorker() throws {
+        let events = dir + "/shadow.jsonl"
+        let ff = try Supervised(["--shadow-mode", "--events", events] + fast + ["--"] + spinningWorker)
+        defer { ff.signal(SIGKILL) }
+        #expect(eventually(timeout: 20) { kinds(readEvents(events)).contains("policy.decision") }, "\(ff.stderr)")
+        let worker = try #require(ff.worker())
+        let all = readEvents(events)
+        let decision = try #require(all.first { $0["kind"] as? String == "policy.decision" })
+        #expect(fields(decision)["decision"] as? String == "would_restart")
+        #expect(fields(decision)["enforced"] as? String == "false")
+        #expect(kinds(all).contains("incident.opened"))
+        #expect(!kinds(all).contains("teardown.started"))
+        #expect(ff.stderr.contains("SHADOW"))
+        usleep(500_000)
+        #expect(ff.worker() == worker && isAlive(worker), "shadow mode never touches the worker")
+        ff.signal(SIGTERM)
+        #expect(ff.waitForExit())
+    }
+
+    /// Canary: the draw and its seed are recorded; 0% never enforces, 100% always does.
+    @Test(.timeLimit(.minutes(1)), arguments: [0, 100])
+    func canaryDrawIsRecordedAndHonoured(_ percent: Int) throws {
+        let events = dir + "/canary-\(percent).jsonl"
+        let ff = try Supervised(["--policy-rollout", "canary", "--policy-canary-percent", "\(percent)", "--events", events]
+                                + fast + ["--"] + spinningWorker)
+        defer { ff.signal(SIGKILL) }
+        #expect(eventually(timeout: 20) { kinds(readEvents(events)).contains("policy.decision") }, "\(ff.stderr)")
+        let all = readEvents(events)
+        let policy = try #require(all.first { $0["kind"] as? String == "run.policy" })
+        #expect(fields(policy)["mode"] as? String == "canary")
+        #expect(fields(policy)["seed"] != nil && fields(policy)["draw"] != nil)
+        #expect(fields(policy)["enforced"] as? String == (percent == 100 ? "true" : "false"))
+        let decision = try #require(all.first { $0["kind"] as? String == "policy.decision" })
+        #expect(fields(decision)["decision"] as? String == (percent == 100 ? "restart" : "would_restart"))
+        ff.signal(SIGTERM)
+        #expect(ff.waitForExit())
+    }
+
+    /// --on-runaway kill: the whole tree goes and FlowForge exits with its own code, the evidence kept.
+    @Test(.timeLimit(.minutes(1)))
+    func killActionRemovesTheTree() throws {
+        let events = dir + "/kill.jsonl"
+        let marker = "kill-\(getpid())"
+        let ff = try Supervised(["--on-runaway", "kill", "--events", events] + fast + ["--", "sh", "-c", "sleep 300 & " + spinningWorker[2]],
+                                env: ["FLOWFORGE_TEST_MARKER": marker])
+        defer { killMarked(marker) }
+        #expect(ff.waitForExit(timeout: 30))
+        #expect(ff.exitCode == 120)
+        #expect(eventually(timeout: 2) { processes(withMarker: marker).isEmpty })
+        let all = readEvents(events)
+        let opened = try #require(all.first { $0["kind"] as? String == "incident.opened" })
+        let f = fields(opened)
+        #expect((f["reason"] as? String)?.contains("CPU") == true)
+        #expect((f["last_lines"] as? String)?.contains("retrying tool call") == true)
+        #expect(f["cpu_series"] != nil && f["process_tree"] != nil)
+        #expect(f["confidence"] as? Double ?? 0 >= 0.8)
+        let chain = kinds(all)
+        #expect(chain.contains("teardown.started") && chain.contains("worker.exited") && chain.contains("teardown.finished"))
+        let incident = opened["incident_id"] as? String
+        #expect(all.filter { $0["kind"] as? String == "teardown.started" }.allSatisfy { $0["incident_id"] as? String == incident })
+    }
+
+    /// --on-runaway log: an incident, no action.
+    @Test(.timeLimit(.minutes(1)))
+    func logActionOnlyRecords() throws {
+        let events = dir + "/log.jsonl"
+        let ff = try Supervised(["--on-runaway", "log", "--events", events] + fast + ["--"] + spinningWorker)
+        defer { ff.signal(SIGKILL) }
+        #expect(eventually(timeout: 20) { kinds(readEvents(events)).contains("incident.opened") })
+        let worker = ff.worker()
+        usleep(500_000)
+        #expect(ff.worker() == worker)
+        let decision = readEvents(events).first { $0["kind"] as? String == "policy.decision" }
+        #expect(decision.map { fields($0)["decision"] as? String } == "log")
+        ff.signal(SIGTERM)
+        #expect(ff.waitForExit())
+    }
+
+    /// The crash-loop guard: a worker that runs away in every generation is restarted at most
+    /// --max-restarts times, then FlowForge stops and says why.
+    @Test(.timeLimit(.minutes(1)))
+    func crashLoopGuardStops() throws {
+        let events = dir + "/loop.jsonl"
+        let ff = try Supervised(["--max-restarts", "1", "--events", events] + fast + ["--"] + spinningWorker)
+        defer { ff.signal(SIGKILL) }
+        #expect(ff.waitForExit(timeout: 45), "\(ff.stderr)")
+        #expect(ff.exitCode == 120)
+        #expect(kinds(readEvents(events)).contains("restart.suppressed"))
+        #expect(ff.stderr.contains("crash-loop guard"))
+    }
+
+    /// Busy but healthy: six seconds of a full core with varied, informative output (every line names a
+    /// different file, as a compile does) is left alone.
+    @Test(.timeLimit(.minutes(1)), .enabled(if: Executable.onPath("python3")))
+    func busyWorkerWithVariedOutputIsLeftAlone() throws {
+        let events = dir + "/busy.jsonl"
+        let script = """
+            import time, hashlib
+            end = time.time() + 6
+            n = 0
+            while time.time() < end:
+                n += 1
+                name = "".join(chr(97 + int(d)) for d in str(n * 7919))
+                t = time.time() + 0.004
+                while time.time() < t:
+                    hashlib.sha256(name.encode()).digest()
+                print(f"compiled src/{name}/{name[::-1]}.c into {name}.o", flush=True)
+            """
+        let ff = try Supervised(["--events", events] + fast + ["--", "python3", "-c", script])
+        #expect(ff.waitForExit(timeout: 30))
+        #expect(ff.exitCode == 0)
+        let samples = readEvents(events).filter { $0["kind"] as? String == "sample" }
+        let busy = samples.filter { (fields($0)["cpu_percent"] as? Double ?? 0) >= 85 }
+        #expect(busy.count >= samples.count / 2, "the profile must really be busy: \(samples.count) samples, \(busy.count) at >= 85%")
+        #expect(!kinds(readEvents(events)).contains("incident.opened"))
+    }
+
+    @Test(arguments: [
+        (["--max-cpu", "-1"], "--max-cpu"), (["--max-cpu", "nan"], "--max-cpu"), (["--max-cpu", "100000"], "core"),
+        (["--policy-rollout", "sometimes"], "policy-rollout"), (["--policy-canary-percent", "101"], "--policy-canary-percent"),
+        (["--min-confidence", "1.5"], "confidence"), (["--sustain", "-3"], "sustain"), (["--on-runaway", "explode"], "on-runaway"),
+        (["--shadow-mode", "--policy-rollout", "enforce"], "conflicts"),
+    ])
+    func badValuesFailBeforeAnythingStarts(_ args: [String], _ mention: String) throws {
+        let ff = try Supervised(args + ["--", "sh", "-c", "echo started"])
+        #expect(ff.waitForExit())
+        #expect(ff.exitCode != 0)
+        #expect(ff.stdout.isEmpty, "the worker must not start")
+        #expect(ff.stderr.lowercased().contains(mention.lowercased()), "\(ff.stderr)")
+    }
+}
