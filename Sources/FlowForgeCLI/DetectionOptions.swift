@@ -13,8 +13,8 @@ enum PolicyRollout: String, ExpressibleByArgument, CaseIterable {
     case shadow, canary, enforce
 }
 
-/// Detection thresholds, the runaway action, restart limits and policy rollout.
-struct DetectionOptions: ParsableArguments {
+/// The detection thresholds, shared by `run` and `replay`.
+struct ThresholdOptions: ParsableArguments {
     @Option(name: .customLong("max-cpu"), help: "CPU of the worker's tree, percent of one core, that counts as busy (top-style: 200 = two cores).")
     var maxCPU: Double = 85
 
@@ -38,6 +38,29 @@ struct DetectionOptions: ParsableArguments {
 
     @Option(help: "Seconds of busy CPU with no output at all that count as a silent spin.")
     var silence: Double = 30
+
+    func validate() throws {
+        for (v, n) in [(maxCPU, "--max-cpu"), (sustain, "--sustain"), (sampleInterval, "--sample-interval"),
+                       (minConfidence, "--min-confidence"), (repetitionThreshold, "--repetition-threshold"),
+                       (entropyThreshold, "--entropy-threshold"), (silence, "--silence")] {
+            guard v.isFinite else { throw ValidationError("\(n) must be a finite number, got \(v)") }
+        }
+        guard sampleInterval >= 0.05 && sampleInterval <= 60 else { throw ValidationError("--sample-interval must be between 0.05 and 60 seconds, got \(sampleInterval)") }
+        do { try detectionThresholds.validate(cores: Self.cores) } catch { throw ValidationError("\(error)") }
+    }
+
+    static var cores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
+    var detectionThresholds: DetectionThresholds {
+        DetectionThresholds(maxCPU: maxCPU, sustainSeconds: sustain, minConfidence: minConfidence,
+                            repetitionThreshold: repetitionThreshold, entropyHealthyBitsPerChar: entropyThreshold,
+                            minLines: minLines, silenceSeconds: silence)
+    }
+}
+
+/// The runaway action, restart limits, policy rollout and the events file.
+struct DetectionOptions: ParsableArguments {
+    @OptionGroup var thresholds: ThresholdOptions
 
     @Option(name: .customLong("on-runaway"), help: "What to do with a runaway: restart, kill or log.")
     var onRunaway: RunawayAction = .restart
@@ -65,20 +88,11 @@ struct DetectionOptions: ParsableArguments {
 
     var rollout: PolicyRollout { shadowMode ? .shadow : (policyRollout ?? .enforce) }
 
-    static var cores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
-
     func validate() throws {
-        func finite(_ v: Double, _ name: String) throws {
-            guard v.isFinite else { throw ValidationError("\(name) must be a finite number, got \(v)") }
-        }
-        for (v, n) in [(maxCPU, "--max-cpu"), (sustain, "--sustain"), (sampleInterval, "--sample-interval"),
-                       (minConfidence, "--min-confidence"), (repetitionThreshold, "--repetition-threshold"),
-                       (entropyThreshold, "--entropy-threshold"), (silence, "--silence"),
-                       (recoveryWindow, "--recovery-window"), (restartWindow, "--restart-window"),
+        for (v, n) in [(recoveryWindow, "--recovery-window"), (restartWindow, "--restart-window"),
                        (policyCanaryPercent, "--policy-canary-percent")] {
-            try finite(v, n)
+            guard v.isFinite else { throw ValidationError("\(n) must be a finite number, got \(v)") }
         }
-        guard sampleInterval >= 0.05 && sampleInterval <= 60 else { throw ValidationError("--sample-interval must be between 0.05 and 60 seconds, got \(sampleInterval)") }
         guard recoveryWindow >= 0 && recoveryWindow <= 86_400 else { throw ValidationError("--recovery-window must be between 0 and 86400 seconds") }
         guard maxRestarts >= 0 && maxRestarts <= 1_000_000 else { throw ValidationError("--max-restarts must be between 0 and 1000000") }
         guard restartWindow > 0 && restartWindow <= 604_800 else { throw ValidationError("--restart-window must be between 0 and 604800 seconds") }
@@ -87,18 +101,15 @@ struct DetectionOptions: ParsableArguments {
         if shadowMode, let r = policyRollout, r != .shadow {
             throw ValidationError("--shadow-mode conflicts with --policy-rollout \(r.rawValue)")
         }
-        do { _ = try detectorOptions() } catch { throw ValidationError("\(error)") }
     }
 
     func detectorOptions() throws -> DetectorOptions {
         var o = DetectorOptions()
-        o.thresholds = DetectionThresholds(maxCPU: maxCPU, sustainSeconds: sustain, minConfidence: minConfidence,
-                                           repetitionThreshold: repetitionThreshold, entropyHealthyBitsPerChar: entropyThreshold,
-                                           minLines: minLines, silenceSeconds: silence)
-        o.sampleIntervalSeconds = sampleInterval
+        o.thresholds = thresholds.detectionThresholds
+        o.sampleIntervalSeconds = thresholds.sampleInterval
         o.onRunaway = onRunaway
         o.recoveryWindowSeconds = recoveryWindow
-        o.cores = Self.cores
+        o.cores = ThresholdOptions.cores
         try o.thresholds.validate(cores: o.cores)
         return o
     }

@@ -127,6 +127,37 @@ struct DetectionTests {
         #expect(ff.waitForExit())
     }
 
+    /// Offline replay of a recording reaches the live verdict with the live thresholds, and changes it when
+    /// the thresholds change (a single-core loop never reaches --max-cpu 150).
+    @Test(.timeLimit(.minutes(1)))
+    func replayReproducesAndRetunes() throws {
+        let events = dir + "/replay.jsonl"
+        let ff = try Supervised(["--shadow-mode", "--events", events] + fast + ["--"] + spinningWorker)
+        defer { ff.signal(SIGKILL) }
+        #expect(eventually(timeout: 20) { kinds(readEvents(events)).contains("incident.opened") })
+        usleep(1_000_000)
+        ff.signal(SIGTERM)
+        #expect(ff.waitForExit())
+        func replay(_ extra: [String]) throws -> [String: Any] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binDir + "/flowforge")
+            p.arguments = ["replay", "--sustain", "2"] + extra + [events]
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            try p.run()
+            let out = pipe.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+            let first = try #require(out.split(separator: UInt8(ascii: "\n")).first)
+            return try #require(JSONSerialization.jsonObject(with: Data(first)) as? [String: Any])
+        }
+        let same = try replay([])
+        #expect(same["detected"] as? Bool == true, "\(same)")
+        #expect((same["latency_seconds"] as? Double ?? 99) < 6)
+        let strict = try replay(["--max-cpu", "150"])
+        #expect(strict["detected"] as? Bool == false, "\(strict)")
+    }
+
     /// The crash-loop guard: a worker that runs away in every generation is restarted at most
     /// --max-restarts times, then FlowForge stops and says why.
     @Test(.timeLimit(.minutes(1)))
