@@ -22,6 +22,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // The only C: variadic calls, GNU-only symbols and the code between clone and exec.
@@ -35,11 +36,13 @@ let package = Package(
         .target(name: "FlowForgeReaper", dependencies: ["FlowForgeWire", "FlowForgeSystem"]),
         .target(name: "FlowForgeAgent", dependencies: ["FlowForgeWire", "FlowForgeSystem"]),
         .target(name: "FlowForgeDetector", dependencies: ["FlowForgeAgent", "FlowForgeWire", "FlowForgeSystem"]),
+        .target(name: "FlowForgeConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
             name: "FlowForgeCLI",
             dependencies: [
                 "FlowForgeSystem",
                 "FlowForgeDetector",
+                "FlowForgeConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +53,7 @@ let package = Package(
         .testTarget(name: "FlowForgeWireTests", dependencies: ["FlowForgeWire"]),
         .testTarget(name: "FlowForgeReaperTests", dependencies: ["FlowForgeReaper", "FlowForgeWire"]),
         .testTarget(name: "FlowForgeDetectorTests", dependencies: ["FlowForgeDetector"]),
+        .testTarget(name: "FlowForgeConfigTests", dependencies: ["FlowForgeConfig"]),
         .testTarget(
             name: "FlowForgeIntegrationTests",
             dependencies: ["FlowForgeSystem", "FlowForgeWire"]

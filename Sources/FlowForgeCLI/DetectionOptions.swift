@@ -1,10 +1,132 @@
-// FlowForge — the detection, action and rollout options of `flowforge run`, validated before anything starts.
+// FlowForge — the detection, action and rollout options of `flowforge run`, and how they resolve against
+// the config file and the environment (command line > environment > file > defaults).
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
+import FlowForgeConfig
 import FlowForgeDetector
-#if canImport(Glibc)
-import Glibc
-#endif
+import FlowForgeSystem
+import Foundation
+
+/// The detection thresholds, shared by `run` and `replay`. Unset options fall back to the environment,
+/// then the config file, then the defaults shown.
+struct ThresholdOptions: ParsableArguments {
+    @Option(name: .customLong("max-cpu"), help: "CPU of the worker's tree, percent of one core, that counts as busy; 200 = two cores (default 85).")
+    var maxCPU: Double?
+
+    @Option(help: "Seconds CPU must stay at or above --max-cpu before the worker can be called a runaway (default 10).")
+    var sustain: Double?
+
+    @Option(name: .customLong("sample-interval"), help: "Seconds between samples of the worker's tree (default 1).")
+    var sampleInterval: Double?
+
+    @Option(name: .customLong("min-confidence"), help: "Confidence (0-1) a runaway verdict needs before FlowForge acts (default 0.8).")
+    var minConfidence: Double?
+
+    @Option(name: .customLong("repetition-threshold"), help: "Fraction (0-1) of recent lines repeating after normalization that counts as a loop (default 0.8).")
+    var repetitionThreshold: Double?
+
+    @Option(name: .customLong("entropy-threshold"), help: "Output entropy in bits per character below which output is degenerate (default 2.5).")
+    var entropyThreshold: Double?
+
+    @Option(name: .customLong("min-lines"), help: "Output lines needed before output signals are trusted (default 20).")
+    var minLines: Int?
+
+    @Option(help: "Seconds of busy CPU with no output at all that count as a silent spin (default 30).")
+    var silence: Double?
+
+    @Option(help: "A config file (YAML; see config/flowforge.yaml). Also FLOWFORGE_CONFIG.")
+    var config: String?
+
+    static var cores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
+    /// The command-line values that were given, by settings path.
+    var given: [(String, SettingValue)] {
+        var out: [(String, SettingValue)] = []
+        if let v = maxCPU { out.append(("detection.max_cpu", .number(v))) }
+        if let v = sustain { out.append(("detection.sustain", .number(v))) }
+        if let v = sampleInterval { out.append(("detection.sample_interval", .number(v))) }
+        if let v = minConfidence { out.append(("detection.min_confidence", .number(v))) }
+        if let v = repetitionThreshold { out.append(("detection.repetition_threshold", .number(v))) }
+        if let v = entropyThreshold { out.append(("detection.entropy_threshold", .number(v))) }
+        if let v = minLines { out.append(("detection.min_lines", .integer(v))) }
+        if let v = silence { out.append(("detection.silence", .number(v))) }
+        return out
+    }
+
+    static func thresholds(_ s: Settings) -> DetectionThresholds {
+        DetectionThresholds(maxCPU: s.number("detection.max_cpu"), sustainSeconds: s.number("detection.sustain"),
+                            minConfidence: s.number("detection.min_confidence"),
+                            repetitionThreshold: s.number("detection.repetition_threshold"),
+                            entropyHealthyBitsPerChar: s.number("detection.entropy_threshold"),
+                            minLines: s.integer("detection.min_lines"), silenceSeconds: s.number("detection.silence"))
+    }
+}
+
+/// The runaway action, restart limits, policy rollout and the events file.
+struct DetectionOptions: ParsableArguments {
+    @OptionGroup var thresholds: ThresholdOptions
+
+    @Option(name: .customLong("on-runaway"), help: "What to do with a runaway: restart, kill or log (default restart).")
+    var onRunaway: RunawayAction?
+
+    @Option(name: .customLong("recovery-window"), help: "Seconds a restarted worker must stay healthy to count as recovered (default 10).")
+    var recoveryWindow: Double?
+
+    @Option(name: .customLong("max-restarts"), help: "Crash-loop guard: at most this many restarts within --restart-window, then stop (default 5).")
+    var maxRestarts: Int?
+
+    @Option(name: .customLong("restart-window"), help: "Seconds over which --max-restarts is counted (default 300).")
+    var restartWindow: Double?
+
+    @Option(name: .customLong("policy-rollout"), help: "shadow (log-only), canary (enforce on sampled runs) or enforce (default enforce).")
+    var policyRollout: PolicyRollout?
+
+    @Flag(name: .customLong("shadow-mode"), help: "Shorthand for --policy-rollout shadow.")
+    var shadowMode = false
+
+    @Option(name: .customLong("policy-canary-percent"), help: "With canary: percentage of runs (0-100) that enforce (default 10).")
+    var policyCanaryPercent: Int?
+
+    @Option(help: "Append every event as a JSON line to this file.")
+    var events: String?
+
+    func validate() throws {
+        if shadowMode, let r = policyRollout, r != .shadow {
+            throw ValidationError("--shadow-mode conflicts with --policy-rollout \(r.rawValue)")
+        }
+    }
+
+    var given: [(String, SettingValue)] {
+        var out = thresholds.given
+        if let v = onRunaway { out.append(("actions.on_runaway", .text(v.rawValue))) }
+        if let v = recoveryWindow { out.append(("actions.recovery_window", .number(v))) }
+        if let v = maxRestarts { out.append(("actions.max_restarts", .integer(v))) }
+        if let v = restartWindow { out.append(("actions.restart_window", .number(v))) }
+        if shadowMode { out.append(("policy.rollout", .text("shadow"))) } else if let r = policyRollout { out.append(("policy.rollout", .text(r.rawValue))) }
+        if let v = policyCanaryPercent { out.append(("policy.canary_percent", .integer(v))) }
+        if let v = events { out.append(("events.file", .text(v))) }
+        return out
+    }
+
+    static func detectorOptions(_ s: Settings) throws -> DetectorOptions {
+        var o = DetectorOptions()
+        o.thresholds = ThresholdOptions.thresholds(s)
+        o.sampleIntervalSeconds = s.number("detection.sample_interval")
+        o.onRunaway = RunawayAction(rawValue: s.text("actions.on_runaway")) ?? .restart
+        o.recoveryWindowSeconds = s.number("actions.recovery_window")
+        o.cores = ThresholdOptions.cores
+        try o.thresholds.validate(cores: o.cores)
+        return o
+    }
+
+    /// The reaper's share of the settings.
+    static func reaperArguments(_ s: Settings) -> [String] {
+        ["--rollout=\(s.text("policy.rollout"))", "--canary-percent=\(s.integer("policy.canary_percent"))",
+         "--max-restarts=\(s.integer("actions.max_restarts"))",
+         "--restart-window-ms=\(Int((s.number("actions.restart_window") * 1000).rounded()))",
+         "--stable-run-ms=\(Int((max(s.number("actions.recovery_window"), 1) * 1000).rounded()))"]
+    }
+}
 
 extension RunawayAction: ExpressibleByArgument {}
 
@@ -13,111 +135,37 @@ enum PolicyRollout: String, ExpressibleByArgument, CaseIterable {
     case shadow, canary, enforce
 }
 
-/// The detection thresholds, shared by `run` and `replay`.
-struct ThresholdOptions: ParsableArguments {
-    @Option(name: .customLong("max-cpu"), help: "CPU of the worker's tree, percent of one core, that counts as busy (top-style: 200 = two cores).")
-    var maxCPU: Double = 85
-
-    @Option(help: "Seconds CPU must stay at or above --max-cpu before the worker can be called a runaway.")
-    var sustain: Double = 10
-
-    @Option(name: .customLong("sample-interval"), help: "Seconds between samples of the worker's tree.")
-    var sampleInterval: Double = 1
-
-    @Option(name: .customLong("min-confidence"), help: "Confidence (0-1) a runaway verdict needs before FlowForge acts.")
-    var minConfidence: Double = 0.8
-
-    @Option(name: .customLong("repetition-threshold"), help: "Fraction (0-1) of recent output lines repeating after normalization that counts as a loop.")
-    var repetitionThreshold: Double = 0.8
-
-    @Option(name: .customLong("entropy-threshold"), help: "Output entropy in bits per character below which output counts as degenerate.")
-    var entropyThreshold: Double = 2.5
-
-    @Option(name: .customLong("min-lines"), help: "Output lines needed before output signals are trusted.")
-    var minLines: Int = 20
-
-    @Option(help: "Seconds of busy CPU with no output at all that count as a silent spin.")
-    var silence: Double = 30
-
-    func validate() throws {
-        for (v, n) in [(maxCPU, "--max-cpu"), (sustain, "--sustain"), (sampleInterval, "--sample-interval"),
-                       (minConfidence, "--min-confidence"), (repetitionThreshold, "--repetition-threshold"),
-                       (entropyThreshold, "--entropy-threshold"), (silence, "--silence")] {
-            guard v.isFinite else { throw ValidationError("\(n) must be a finite number, got \(v)") }
+/// Resolves settings: defaults, then the config file (`--config` or FLOWFORGE_CONFIG), then FLOWFORGE_*
+/// variables, then what was given on the command line. Errors name the key (and the file line, or the flag).
+enum SettingsResolver {
+    static func resolve(configPath: String?, given: [(String, SettingValue)]) throws -> Settings {
+        var settings = Settings()
+        let env = ProcessInfo.processInfo.environment
+        do {
+            if let path = configPath ?? env["FLOWFORGE_CONFIG"] {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw ValidationError("--config: cannot read \(path)")
+                }
+                try settings.applyFile(text, path: path)
+            }
+            try settings.applyEnvironment(env)
+            for (path, value) in given { try settings.set(path, value, source: "command line") }
+        } catch let error as SettingsError {
+            throw ValidationError(error.source == "command line" ? "\(flag(for: error.key)): \(error.message)" : error.description)
         }
-        guard sampleInterval >= 0.05 && sampleInterval <= 60 else { throw ValidationError("--sample-interval must be between 0.05 and 60 seconds, got \(sampleInterval)") }
-        do { try detectionThresholds.validate(cores: Self.cores) } catch { throw ValidationError("\(error)") }
-    }
-
-    static var cores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
-
-    var detectionThresholds: DetectionThresholds {
-        DetectionThresholds(maxCPU: maxCPU, sustainSeconds: sustain, minConfidence: minConfidence,
-                            repetitionThreshold: repetitionThreshold, entropyHealthyBitsPerChar: entropyThreshold,
-                            minLines: minLines, silenceSeconds: silence)
-    }
-}
-
-/// The runaway action, restart limits, policy rollout and the events file.
-struct DetectionOptions: ParsableArguments {
-    @OptionGroup var thresholds: ThresholdOptions
-
-    @Option(name: .customLong("on-runaway"), help: "What to do with a runaway: restart, kill or log.")
-    var onRunaway: RunawayAction = .restart
-
-    @Option(name: .customLong("recovery-window"), help: "Seconds a restarted worker must stay healthy to count as recovered.")
-    var recoveryWindow: Double = 10
-
-    @Option(name: .customLong("max-restarts"), help: "Crash-loop guard: at most this many restarts within --restart-window, then stop.")
-    var maxRestarts: Int = 5
-
-    @Option(name: .customLong("restart-window"), help: "Seconds over which --max-restarts is counted.")
-    var restartWindow: Double = 300
-
-    @Option(name: .customLong("policy-rollout"), help: "shadow (log-only), canary (enforce on sampled runs) or enforce.")
-    var policyRollout: PolicyRollout?
-
-    @Flag(name: .customLong("shadow-mode"), help: "Shorthand for --policy-rollout shadow.")
-    var shadowMode = false
-
-    @Option(name: .customLong("policy-canary-percent"), help: "With canary: percentage of runs (0-100) that enforce.")
-    var policyCanaryPercent: Double = 10
-
-    @Option(help: "Append every event as a JSON line to this file.")
-    var events: String?
-
-    var rollout: PolicyRollout { shadowMode ? .shadow : (policyRollout ?? .enforce) }
-
-    func validate() throws {
-        for (v, n) in [(recoveryWindow, "--recovery-window"), (restartWindow, "--restart-window"),
-                       (policyCanaryPercent, "--policy-canary-percent")] {
-            guard v.isFinite else { throw ValidationError("\(n) must be a finite number, got \(v)") }
+        do { try ThresholdOptions.thresholds(settings).validate(cores: ThresholdOptions.cores) } catch {
+            throw ValidationError("\(error) (settings: \(settings.origins.filter { $0.key.hasPrefix("detection.") && $0.value != "default" }.map { "\($0.key) from \($0.value)" }.sorted().joined(separator: ", ")))")
         }
-        guard recoveryWindow >= 0 && recoveryWindow <= 86_400 else { throw ValidationError("--recovery-window must be between 0 and 86400 seconds") }
-        guard maxRestarts >= 0 && maxRestarts <= 1_000_000 else { throw ValidationError("--max-restarts must be between 0 and 1000000") }
-        guard restartWindow > 0 && restartWindow <= 604_800 else { throw ValidationError("--restart-window must be between 0 and 604800 seconds") }
-        guard (0...100).contains(policyCanaryPercent) else { throw ValidationError("--policy-canary-percent must be between 0 and 100, got \(policyCanaryPercent)") }
-        guard policyCanaryPercent == policyCanaryPercent.rounded() else { throw ValidationError("--policy-canary-percent must be a whole number") }
-        if shadowMode, let r = policyRollout, r != .shadow {
-            throw ValidationError("--shadow-mode conflicts with --policy-rollout \(r.rawValue)")
+        return settings
+    }
+
+    /// The command-line flag for a settings path.
+    static func flag(for path: String) -> String {
+        switch path {
+        case "policy.rollout": "--policy-rollout"
+        case "policy.canary_percent": "--policy-canary-percent"
+        case "events.file": "--events"
+        default: "--" + (path.split(separator: ".").last.map(String.init) ?? path).replacingOccurrences(of: "_", with: "-")
         }
-    }
-
-    func detectorOptions() throws -> DetectorOptions {
-        var o = DetectorOptions()
-        o.thresholds = thresholds.detectionThresholds
-        o.sampleIntervalSeconds = thresholds.sampleInterval
-        o.onRunaway = onRunaway
-        o.recoveryWindowSeconds = recoveryWindow
-        o.cores = ThresholdOptions.cores
-        try o.thresholds.validate(cores: o.cores)
-        return o
-    }
-
-    /// The reaper's share of these options.
-    var reaperArguments: [String] {
-        ["--rollout=\(rollout.rawValue)", "--canary-percent=\(Int(policyCanaryPercent))", "--max-restarts=\(maxRestarts)",
-         "--restart-window-ms=\(Int((restartWindow * 1000).rounded()))",
-         "--stable-run-ms=\(Int((max(recoveryWindow, 1) * 1000).rounded()))"]
     }
 }

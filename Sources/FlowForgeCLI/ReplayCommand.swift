@@ -1,6 +1,7 @@
 // FlowForge — `flowforge replay`: re-run the detector offline over recorded events with other thresholds.
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
+import FlowForgeConfig
 import FlowForgeDetector
 import Foundation
 
@@ -35,8 +36,9 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
+        let settings = try SettingsResolver.resolve(configPath: thresholds.config, given: thresholds.given)
         var options = DetectorOptions()
-        options.thresholds = thresholds.detectionThresholds
+        options.thresholds = ThresholdOptions.thresholds(settings)
         options.cores = ThresholdOptions.cores
         options.onRunaway = .kill
         for file in files {

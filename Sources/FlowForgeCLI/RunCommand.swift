@@ -1,6 +1,8 @@
-// FlowForge — `flowforge run`: validate everything, then exec into the reaper so its PID is the one callers see.
+// FlowForge — `flowforge run`: resolve and validate everything, then exec into the reaper so its PID is the
+// one callers see.
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
+import FlowForgeConfig
 import FlowForgeSystem
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +17,9 @@ public struct RunCommand: ParsableCommand {
             FlowForge becomes the worker's reaper (same PID): on SIGTERM, SIGINT or SIGHUP it sends SIGTERM to the
             worker's whole tree, waits --grace seconds, then SIGKILLs what is left, then exits.
             Exit status: the worker's own code; 128+N if a signal N ended it; 120 if FlowForge stopped it;
-            111 if FlowForge itself failed; 100 for bad usage.
+            111 if FlowForge itself failed; 64 for bad options.
+            Every option can also come from the environment (FLOWFORGE_MAX_CPU, ...) or a config file
+            (--config); the command line wins, then the environment, then the file, then the defaults.
 
             Examples:
               flowforge run -- python3 worker.py
@@ -23,14 +27,15 @@ public struct RunCommand: ParsableCommand {
               flowforge run --max-cpu 70 --on-runaway kill -- ./agent.sh
               flowforge run --shadow-mode --events events.jsonl -- python3 worker.py
               flowforge run --policy-rollout canary --policy-canary-percent 10 -- python3 worker.py
+              flowforge run --config config/flowforge.yaml -- python3 worker.py
             """
     )
 
-    @Option(name: .long, help: "Seconds between SIGTERM and SIGKILL when stopping the worker's tree (0-3600).")
-    var grace: Double = 5
+    @Option(name: .long, help: "Seconds between SIGTERM and SIGKILL when stopping the worker's tree, 0-3600 (default 5).")
+    var grace: Double?
 
-    @Option(name: .customLong("agent-user"), help: "User the detector and API agents switch to when FlowForge runs as root.")
-    var agentUser = "nobody"
+    @Option(name: .customLong("agent-user"), help: "User the detector and API agents switch to when FlowForge runs as root (default nobody).")
+    var agentUser: String?
 
     @Option(name: .long, help: "Run the worker as this user (name or uid); needs root.")
     var user: String?
@@ -38,8 +43,8 @@ public struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Run the worker with this group (name or gid; default: the --user's primary group); needs root.")
     var group: String?
 
-    @Option(name: .customLong("log-level"), help: "error, warn, info or debug (FlowForge's own messages, on stderr).")
-    var logLevel = "info"
+    @Option(name: .customLong("log-level"), help: "error, warn, info or debug: FlowForge's own messages, on stderr (default info).")
+    var logLevel: String?
 
     @Flag(name: .customLong("no-cgroup"), help: "Do not put the worker in a cgroup even when one is writable.")
     var noCgroup = false
@@ -55,13 +60,26 @@ public struct RunCommand: ParsableCommand {
 
     public init() {}
 
+    var given: [(String, SettingValue)] {
+        var out = detection.given
+        if let grace { out.append(("run.grace", .number(grace))) }
+        if let agentUser { out.append(("run.agent_user", .text(agentUser))) }
+        if let logLevel { out.append(("run.log_level", .text(logLevel))) }
+        if noCgroup { out.append(("run.cgroup", .flag(false))) }
+        if noPythonUnbuffered { out.append(("run.python_unbuffered", .flag(false))) }
+        return out
+    }
+
+    func settings() throws -> Settings {
+        try SettingsResolver.resolve(configPath: detection.thresholds.config, given: given)
+    }
+
     public func validate() throws {
         guard !command.isEmpty else { throw ValidationError("missing worker command: flowforge run [options] -- COMMAND [ARGS...]") }
-        guard grace.isFinite, grace >= 0, grace <= 3600 else { throw ValidationError("--grace must be between 0 and 3600 seconds, got \(grace)") }
-        guard ["error", "warn", "info", "debug"].contains(logLevel) else {
-            throw ValidationError("--log-level must be error, warn, info or debug, got '\(logLevel)'")
+        let s = try settings()
+        guard Sandbox.lookupUser(s.text("run.agent_user")) != nil else {
+            throw ValidationError("--agent-user: no such user '\(s.text("run.agent_user"))'")
         }
-        guard Sandbox.lookupUser(agentUser) != nil else { throw ValidationError("--agent-user: no such user '\(agentUser)'") }
         if let user {
             guard Sandbox.lookupUser(user) != nil else { throw ValidationError("--user: no such user '\(user)'") }
             guard geteuid() == 0 else { throw ValidationError("--user needs FlowForge to run as root") }
@@ -74,28 +92,30 @@ public struct RunCommand: ParsableCommand {
     }
 
     public func run() throws {
+        let s = try settings()
         guard let path = Executable.resolve(command[0]) else { throw ValidationError("command not found: \(command[0])") }
-        let agent = Sandbox.lookupUser(agentUser)!
-        var args = ["--grace-ms=\(Int((grace * 1000).rounded()))", "--agent-user=\(agent.uid):\(agent.gid)",
-                    "--run-id=\(RunID.make())", "--log-level=\(logLevel)"]
+        let agent = Sandbox.lookupUser(s.text("run.agent_user"))!
+        var args = ["--grace-ms=\(Int((s.number("run.grace") * 1000).rounded()))", "--agent-user=\(agent.uid):\(agent.gid)",
+                    "--run-id=\(RunID.make())", "--log-level=\(s.text("run.log_level"))"]
         if user != nil || group != nil {
             let base = user.flatMap(Sandbox.lookupUser) ?? (getuid(), getgid())
             let gid = group.flatMap(Sandbox.lookupGroup) ?? base.gid
             args.append("--worker-user=\(base.uid):\(gid)")
         }
-        if noCgroup { args.append("--cgroup=off") }
-        args += detection.reaperArguments
-        args += try detection.detectorOptions().arguments.map { "--detector-arg=\($0)" }
-        if let path = detection.events {
+        if !s.flag("run.cgroup") { args.append("--cgroup=off") }
+        args += DetectionOptions.reaperArguments(s)
+        args += try DetectionOptions.detectorOptions(s).arguments.map { "--detector-arg=\($0)" }
+        let eventsPath = s.text("events.file")
+        if !eventsPath.isEmpty {
             // Opened here, inherited by the reaper (which cannot open files once sandboxed).
-            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-            guard fd >= 0 else { throw ValidationError("--events: cannot open \(path): \(SystemError("open", errno: errno))") }
+            let fd = open(eventsPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            guard fd >= 0 else { throw ValidationError("--events: cannot open \(eventsPath): \(SystemError("open", errno: errno))") }
             args.append("--events-fd=\(fd)")
         }
         args += ["--", path] + command
         // Python block-buffers stdout on a pipe; the detector needs output promptly. Opt out with the flag,
         // or by setting PYTHONUNBUFFERED yourself (an explicit value is kept).
-        if !noPythonUnbuffered && getenv("PYTHONUNBUFFERED") == nil { setenv("PYTHONUNBUFFERED", "1", 1) }
+        if s.flag("run.python_unbuffered") && getenv("PYTHONUNBUFFERED") == nil { setenv("PYTHONUNBUFFERED", "1", 1) }
         try Executable.execSibling("flowforge-reaper", arguments: args)
     }
 }

@@ -1,0 +1,48 @@
+// FlowForge — the table of tunables. config/flowforge.yaml documents the same keys (a test keeps them in step).
+// SPDX-License-Identifier: Apache-2.0
+
+extension Settings {
+    /// Every tunable, in file order.
+    public static let keys: [SettingKey] = [
+        SettingKey(section: "run", name: "grace", kind: .number(0...3600), defaultValue: .number(5), unit: "seconds",
+                   help: "time between SIGTERM and SIGKILL when stopping the worker's tree"),
+        SettingKey(section: "run", name: "agent_user", kind: .text, defaultValue: .text("nobody"), unit: "",
+                   help: "user the detector and API agents switch to when FlowForge runs as root"),
+        SettingKey(section: "run", name: "log_level", kind: .choice(["error", "warn", "info", "debug"]), defaultValue: .text("info"), unit: "",
+                   help: "FlowForge's own messages on stderr"),
+        SettingKey(section: "run", name: "cgroup", kind: .flag, defaultValue: .flag(true), unit: "",
+                   help: "put each worker generation in its own cgroup when a writable cgroup v2 hierarchy exists"),
+        SettingKey(section: "run", name: "python_unbuffered", kind: .flag, defaultValue: .flag(true), unit: "",
+                   help: "set PYTHONUNBUFFERED=1 for the worker unless it is already set"),
+        SettingKey(section: "detection", name: "max_cpu", kind: .number(1...100_000), defaultValue: .number(85), unit: "percent of one core",
+                   help: "CPU of the worker's whole tree that counts as busy (200 = two full cores); at most cores x 100"),
+        SettingKey(section: "detection", name: "sustain", kind: .number(0.1...86_400), defaultValue: .number(10), unit: "seconds",
+                   help: "how long CPU must stay at or above max_cpu"),
+        SettingKey(section: "detection", name: "sample_interval", kind: .number(0.05...60), defaultValue: .number(1), unit: "seconds",
+                   help: "time between samples of the worker's tree"),
+        SettingKey(section: "detection", name: "min_confidence", kind: .number(0...1), defaultValue: .number(0.8), unit: "0..1",
+                   help: "confidence a runaway verdict needs before FlowForge acts"),
+        SettingKey(section: "detection", name: "repetition_threshold", kind: .number(0...1), defaultValue: .number(0.8), unit: "0..1",
+                   help: "fraction of recent lines repeating after normalization that counts as a loop"),
+        SettingKey(section: "detection", name: "entropy_threshold", kind: .number(0...32), defaultValue: .number(2.5), unit: "bits per character",
+                   help: "output entropy below which output counts as degenerate"),
+        SettingKey(section: "detection", name: "min_lines", kind: .integer(1...100_000), defaultValue: .integer(20), unit: "lines",
+                   help: "output lines needed before output signals are trusted"),
+        SettingKey(section: "detection", name: "silence", kind: .number(0.1...86_400), defaultValue: .number(30), unit: "seconds",
+                   help: "busy CPU with no output at all for this long is a silent spin"),
+        SettingKey(section: "actions", name: "on_runaway", kind: .choice(["restart", "kill", "log"]), defaultValue: .text("restart"), unit: "",
+                   help: "what to do with a runaway"),
+        SettingKey(section: "actions", name: "recovery_window", kind: .number(0...86_400), defaultValue: .number(10), unit: "seconds",
+                   help: "how long a restarted worker must stay healthy to count as recovered"),
+        SettingKey(section: "actions", name: "max_restarts", kind: .integer(0...1_000_000), defaultValue: .integer(5), unit: "restarts",
+                   help: "crash-loop guard: at most this many restarts within restart_window, then stop"),
+        SettingKey(section: "actions", name: "restart_window", kind: .number(1...604_800), defaultValue: .number(300), unit: "seconds",
+                   help: "the window max_restarts is counted over"),
+        SettingKey(section: "policy", name: "rollout", kind: .choice(["shadow", "canary", "enforce"]), defaultValue: .text("enforce"), unit: "",
+                   help: "shadow: log-only; canary: enforce on sampled runs; enforce: always"),
+        SettingKey(section: "policy", name: "canary_percent", kind: .integer(0...100), defaultValue: .integer(10), unit: "percent of runs",
+                   help: "with canary: the share of runs that enforce"),
+        SettingKey(section: "events", name: "file", kind: .text, defaultValue: .text(""), unit: "",
+                   help: "append every event as a JSON line to this file (empty: none)"),
+    ]
+}

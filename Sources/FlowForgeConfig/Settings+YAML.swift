@@ -1,0 +1,64 @@
+// FlowForge — reading the config file (YAML, through Yams) and printing the effective configuration.
+// SPDX-License-Identifier: Apache-2.0
+import Yams
+
+extension Settings {
+    /// Applies a config file's text. Unknown sections or keys, wrong types and out-of-range values are errors
+    /// naming the key and its line; nothing is applied unless the whole file is valid.
+    public mutating func applyFile(_ text: String, path: String) throws(SettingsError) {
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
+            throw SettingsError(key: "(file)", source: path, line: Self.line(of: error), message: "not valid YAML: \(error)")
+        }
+        guard let root = node else { return } // an empty file changes nothing
+        guard let mapping = root.mapping else {
+            throw SettingsError(key: "(file)", source: path, line: root.mark?.line, message: "expected sections like 'detection:' at the top level")
+        }
+        var staged = self
+        for (sectionNode, body) in mapping {
+            let section = sectionNode.string ?? "?"
+            guard Settings.keys.contains(where: { $0.section == section }) else {
+                throw SettingsError(key: section, source: path, line: sectionNode.mark?.line,
+                                    message: "unknown section (known: \(Array(Set(Settings.keys.map(\.section))).sorted().joined(separator: ", ")))")
+            }
+            if case .scalar(let s) = body, s.string.isEmpty { continue } // "section:" with nothing under it
+            guard let entries = body.mapping else {
+                throw SettingsError(key: section, source: path, line: body.mark?.line, message: "expected key: value pairs under '\(section):'")
+            }
+            for (keyNode, valueNode) in entries {
+                let name = keyNode.string ?? "?"
+                let fullPath = "\(section).\(name)"
+                guard case .scalar(let scalar) = valueNode else {
+                    throw SettingsError(key: fullPath, source: path, line: valueNode.mark?.line, message: "expected a single value")
+                }
+                try staged.set(fullPath, text: scalar.string, source: path, line: keyNode.mark?.line)
+            }
+        }
+        self = staged
+    }
+
+    /// The effective configuration as a config file, each value annotated with where it came from.
+    public func yaml() -> String {
+        var out = ""
+        var section = ""
+        for key in Settings.keys {
+            if key.section != section {
+                section = key.section
+                out += (out.isEmpty ? "" : "\n") + "\(section):\n"
+            }
+            let value = values[key.path] ?? key.defaultValue
+            let rendered: String
+            if case .text(let s) = value { rendered = "\"" + s.replacingOccurrences(of: "\"", with: "\\\"") + "\"" } else { rendered = value.description }
+            out += "  \(key.name): \(rendered)  # \(origins[key.path] ?? "default")\n"
+        }
+        return out
+    }
+
+    private static func line(of error: Error) -> Int? {
+        guard let y = error as? YamlError else { return nil }
+        switch y {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        default: return nil
+        }
+    }
+}

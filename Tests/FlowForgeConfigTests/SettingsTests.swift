@@ -1,0 +1,74 @@
+// FlowForge — the config file: defaults documented, precedence, and errors that name the key and line.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeConfig
+import Foundation
+import Testing
+
+private let root: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+@Suite("Settings and the config file")
+struct SettingsTests {
+    /// config/flowforge.yaml documents every key with its default: applying it changes no value.
+    @Test func shippedFileListsEveryKeyWithItsDefault() throws {
+        let text = try String(contentsOfFile: root + "/config/flowforge.yaml", encoding: .utf8)
+        var s = Settings()
+        try s.applyFile(text, path: "config/flowforge.yaml")
+        #expect(s.values == Settings().values)
+        for key in Settings.keys {
+            #expect(s.origins[key.path] == "config/flowforge.yaml", "\(key.path) is missing from config/flowforge.yaml")
+        }
+    }
+
+    @Test func precedenceIsCommandLineThenEnvironmentThenFile() throws {
+        var s = Settings()
+        try s.applyFile("detection:\n  max_cpu: 70\n  sustain: 4\n", path: "f.yaml")
+        try s.applyEnvironment(["FLOWFORGE_SUSTAIN": "6", "FLOWFORGE_ON_RUNAWAY": "kill"])
+        try s.set("detection.max_cpu", .number(60), source: "command line")
+        #expect(s.number("detection.max_cpu") == 60 && s.origins["detection.max_cpu"] == "command line")
+        #expect(s.number("detection.sustain") == 6 && s.origins["detection.sustain"] == "environment FLOWFORGE_SUSTAIN")
+        #expect(s.text("actions.on_runaway") == "kill")
+        #expect(s.number("detection.min_confidence") == 0.8 && s.origins["detection.min_confidence"] == "default")
+    }
+
+    @Test(arguments: [
+        ("detection:\n  max_cpu: 85\n  max_cpuu: 3\n", "detection.max_cpuu", 3),
+        ("detection:\n  sustain: soon\n", "detection.sustain", 2),
+        ("detection:\n  min_confidence: 1.5\n", "detection.min_confidence", 2),
+        ("actions:\n  on_runaway: explode\n", "actions.on_runaway", 2),
+        ("policy:\n  canary_percent: 101\n", "policy.canary_percent", 2),
+        ("\nsurprise:\n  x: 1\n", "surprise", 2),
+        ("run:\n  cgroup: maybe\n", "run.cgroup", 2),
+        ("detection:\n  sustain: [1, 2]\n", "detection.sustain", 2),
+    ])
+    func errorsNameTheKeyAndLine(_ text: String, _ key: String, _ line: Int) {
+        var s = Settings()
+        do {
+            try s.applyFile(text, path: "bad.yaml")
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(error.key == key)
+            #expect(error.line == line, "\(error)")
+            #expect(error.description.hasPrefix("bad.yaml:\(line): \(key):"))
+        }
+        #expect(s == Settings(), "a bad file changes nothing")
+    }
+
+    @Test func malformedYAMLIsAClearError() {
+        var s = Settings()
+        #expect(throws: SettingsError.self) { try s.applyFile("detection:\n  max_cpu: [1,\n", path: "broken.yaml") }
+    }
+
+    @Test func badEnvironmentValueNamesTheVariable() {
+        var s = Settings()
+        do {
+            try s.applyEnvironment(["FLOWFORGE_MAX_CPU": "lots"])
+            Issue.record("accepted")
+        } catch {
+            #expect(error.source == "environment FLOWFORGE_MAX_CPU")
+        }
+    }
+}
