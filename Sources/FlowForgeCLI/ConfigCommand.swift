@@ -23,7 +23,10 @@ struct ConfigCommand: ParsableCommand {
         var file: String
 
         func run() throws {
-            _ = try SettingsResolver.resolve(configPath: file, given: [])
+            do { _ = try SettingsResolver.resolve(configPath: file, given: []) } catch let error as ValidationError {
+                FileHandle.standardError.write(Data("\(error.message)\n".utf8))
+                throw ExitCode(1)
+            }
             print("\(file): ok")
         }
     }
