@@ -32,6 +32,20 @@ public enum DetectorAgent {
         var nextSample = Clock.monotonicNanos() + interval
         let ticksPerSecond = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
         let pageSize = Int64(max(1, sysconf(Int32(_SC_PAGESIZE))))
+        // The worker's own cgroup (when FlowForge made one): its cpu.stat counts every process that ever ran
+        // in it, exited ones included, so it is the better CPU source. Found from /proc/PID/cgroup.
+        let cgroupMount = Cgroup.cgroup2Mount()
+        var cpuStatPath: String?
+        func locateCgroup(_ pid: Int32) {
+            cpuStatPath = nil
+            guard let mount = cgroupMount, let text = FileIO.readText("/proc/\(pid)/cgroup") else { return }
+            for line in text.split(separator: "\n") where line.hasPrefix("0::") {
+                let path = String(line.dropFirst(3))
+                if path.split(separator: "/").last?.hasPrefix("flowforge-") == true {
+                    cpuStatPath = mount + path + "/cpu.stat"
+                }
+            }
+        }
 
         func send(_ outputs: [DetectorEngine.Output]) {
             for output in outputs {
@@ -54,9 +68,11 @@ public enum DetectorAgent {
             case .welcome(let run, let reaper, let pid, let g):
                 engine.welcome(runID: run)
                 reaperPID = Int32(bitPattern: reaper)
+                if g > 0 { locateCgroup(Int32(bitPattern: pid)) }
                 if g > 0 { engine.workerStarted(generation: g, pid: Int32(bitPattern: pid), name: workerName(Int32(bitPattern: pid)), now: now) }
                 sendRestart = g != 0 && g == restartAt
             case .workerStarted(let g, let pid, _, _):
+                locateCgroup(Int32(bitPattern: pid))
                 engine.workerStarted(generation: g, pid: Int32(bitPattern: pid), name: workerName(Int32(bitPattern: pid)), now: now)
                 sendRestart = g == restartAt
             case .output(let g, let stream, let bytes) where g == engine.generation:
@@ -84,10 +100,22 @@ public enum DetectorAgent {
                 rss += max(0, e.rssPages) * pageSize
                 if treeText.utf8.count < 3800 { treeText += "\(e.pid) ppid=\(e.ppid) pgid=\(e.pgid) \(e.state)\n" }
             }
+            if let path = cpuStatPath, let usec = cgroupUsageMicros(path) {
+                ticks = usec * ticksPerSecond / 1_000_000
+            }
             send(engine.sample(ticks: ticks, ticksPerSecond: ticksPerSecond, rssBytes: rss, processes: tree.count,
                                tree: treeText, now: now))
         })
         exit(0)
+    }
+
+    /// `usage_usec` from a cgroup v2 cpu.stat.
+    static func cgroupUsageMicros(_ path: String) -> UInt64? {
+        guard let text = FileIO.readText(path) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("usage_usec ") {
+            return UInt64(line.dropFirst("usage_usec ".count))
+        }
+        return nil
     }
 
     /// A short name for the worker: `python3 worker.py`, `job.sh`, from /proc/PID/cmdline.
