@@ -23,6 +23,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // The only C: variadic calls, GNU-only symbols and the code between clone and exec.
@@ -49,7 +52,17 @@ let package = Package(
         .executableTarget(name: "flowforge", dependencies: ["FlowForgeCLI"]),
         .executableTarget(name: "flowforge-reaper", dependencies: ["FlowForgeReaper"]),
         .executableTarget(name: "flowforge-detector", dependencies: ["FlowForgeDetector"]),
-        .executableTarget(name: "flowforge-api", dependencies: ["FlowForgeAgent"]),
+        .target(
+            name: "FlowForgeAPI",
+            dependencies: [
+                "FlowForgeAgent", "FlowForgeWire", "FlowForgeSystem",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            resources: [.copy("Dashboard")]
+        ),
+        .executableTarget(name: "flowforge-api", dependencies: ["FlowForgeAPI"]),
         .testTarget(name: "FlowForgeWireTests", dependencies: ["FlowForgeWire"]),
         .testTarget(name: "FlowForgeReaperTests", dependencies: ["FlowForgeReaper", "FlowForgeWire"]),
         .testTarget(name: "FlowForgeDetectorTests", dependencies: ["FlowForgeDetector"]),

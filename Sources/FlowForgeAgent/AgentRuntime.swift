@@ -10,7 +10,7 @@ import Glibc
 ///
 /// - Important: `start` must run as the first statements of `main`, before any thread exists: capabilities
 ///   and no-new-privs are per-thread.
-public struct AgentRuntime {
+public struct AgentRuntime: Sendable {
     public let role: AgentRole
     public let channel = Channel(fd: 3)
     public let logLevel: Int
@@ -34,7 +34,12 @@ public struct AgentRuntime {
         }
         let parent = getppid()
         do {
-            try Sandbox.enterAgent(policy: policy, uid: uid, gid: gid, expectedParent: parent)
+            var enforcement = Sandbox.Enforcement.kill
+            #if DEBUG
+            // Measurement only: FLOWFORGE_TEST_SECCOMP_LOG=api logs violations (dmesg type=1326) instead of killing.
+            if ProcessEnvironment.list("FLOWFORGE_TEST_SECCOMP_LOG", contains: "\(role)") { enforcement = .log }
+            #endif
+            try Sandbox.enterAgent(policy: policy, uid: uid, gid: gid, expectedParent: parent, enforcement: enforcement)
         } catch {
             try? FileIO.writeAll(2, "flowforge[\(role) \(getpid())]: error: cannot sandbox: \(error)\n")
             exit(111)

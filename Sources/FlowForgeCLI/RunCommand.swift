@@ -52,6 +52,12 @@ public struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("no-python-unbuffered"), help: "Do not set PYTHONUNBUFFERED=1 for the worker.")
     var noPythonUnbuffered = false
 
+    @Option(help: "Serve the HTTP API and dashboard for this run on HOST:PORT (e.g. 127.0.0.1:8080).")
+    var listen: String?
+
+    @Flag(name: .customLong("allow-remote"), help: "Allow --listen on a non-loopback address (prints a warning).")
+    var allowRemote = false
+
     @OptionGroup(title: "Detection, actions and rollout")
     var detection: DetectionOptions
 
@@ -89,14 +95,16 @@ public struct RunCommand: ParsableCommand {
             guard geteuid() == 0 else { throw ValidationError("--group needs FlowForge to run as root") }
         }
         guard Executable.resolve(command[0]) != nil else { throw ValidationError("command not found: \(command[0])") }
+        if let listen { try ListenAddress.check(listen, allowRemote: allowRemote) }
     }
 
     public func run() throws {
         let s = try settings()
         guard let path = Executable.resolve(command[0]) else { throw ValidationError("command not found: \(command[0])") }
         let agent = Sandbox.lookupUser(s.text("run.agent_user"))!
+        let runID = RunID.make()
         var args = ["--grace-ms=\(Int((s.number("run.grace") * 1000).rounded()))", "--agent-user=\(agent.uid):\(agent.gid)",
-                    "--run-id=\(RunID.make())", "--log-level=\(s.text("run.log_level"))"]
+                    "--run-id=\(runID)", "--log-level=\(s.text("run.log_level"))"]
         if user != nil || group != nil {
             let base = user.flatMap(Sandbox.lookupUser) ?? (getuid(), getgid())
             let gid = group.flatMap(Sandbox.lookupGroup) ?? base.gid
@@ -105,6 +113,20 @@ public struct RunCommand: ParsableCommand {
         if !s.flag("run.cgroup") { args.append("--cgroup=off") }
         args += DetectionOptions.reaperArguments(s)
         args += try DetectionOptions.detectorOptions(s).arguments.map { "--detector-arg=\($0)" }
+        // The run's spool: every event, durable, in the state directory (the dashboard's store ingests it).
+        if let state = try? StateDirectory.ensure() {
+            let spool = state + "/runs/\(runID).jsonl"
+            let fd = open(spool, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+            if fd >= 0 { args += ["--events-fd=\(fd)", "--spool=\(spool)"] }
+        } else {
+            FileIO.warn("flowforge: warning: state directory \(StateDirectory.path()) is not writable; this run keeps no spool")
+        }
+        if let listen {
+            args.append("--api-arg=--listen=\(listen)")
+            if let key = try StateDirectory.apiKey() { setenv("FLOWFORGE_API_KEY", key, 1) } else {
+                FileIO.warn("flowforge: warning: no API key (FLOWFORGE_API_KEY or \(StateDirectory.keyFile)): process endpoints are disabled")
+            }
+        }
         let eventsPath = s.text("events.file")
         if !eventsPath.isEmpty {
             // Opened here, inherited by the reaper (which cannot open files once sandboxed).

@@ -34,8 +34,12 @@ public struct ReaperConfig: Sendable, Equatable {
     public var restartWindowNanos: UInt64 = 300_000_000_000
     /// A generation that ran at least this long resets the restart backoff.
     public var stableRunNanos: UInt64 = 60_000_000_000
-    /// An inherited descriptor to append JSON-lines events to (`--events FILE`), or -1.
-    public var eventsFD: Int32 = -1
+    /// Inherited descriptors to append JSON-lines events to: the run's spool in the state directory and
+    /// `--events FILE`.
+    public var eventsFDs: [Int32] = []
+    /// The spool file's path: the spawner hands the API agent a read-only descriptor of it, so a restarted
+    /// API agent rebuilds the run's history from it.
+    public var spoolPath: String?
     /// Worker program (absolute path) and its argv (argv[0] first).
     public var workerPath = ""
     public var workerArguments: [String] = []
@@ -103,7 +107,8 @@ public struct ReaperConfig: Sendable, Equatable {
                 stableRunNanos = ms * 1_000_000
             case "events-fd":
                 guard let fd = Int32(value), fd >= 3 else { throw ConfigError("bad events fd '\(value)'") }
-                eventsFD = fd
+                eventsFDs.append(fd)
+            case "spool": spoolPath = value
             default: throw ConfigError("unknown option '--\(key)'")
             }
         }
@@ -125,6 +130,7 @@ public struct ReaperConfig: Sendable, Equatable {
         a += apiArguments.map { "--api-arg=\($0)" }
         if !useCgroup { a.append("--cgroup=off") }
         if seccompLogOnly { a.append("--seccomp=log") }
+        if let s = spoolPath { a.append("--spool=\(s)") }
         a += ["--rollout=\(rollout.rawValue)", "--canary-percent=\(canaryPercent)", "--max-restarts=\(maxRestarts)",
               "--restart-window-ms=\(restartWindowNanos / 1_000_000)", "--stable-run-ms=\(stableRunNanos / 1_000_000)"]
         return a + ["--", workerPath] + workerArguments

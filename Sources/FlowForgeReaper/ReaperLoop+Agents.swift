@@ -103,8 +103,7 @@ extension ReaperLoop {
             return true
         case .event(let event) where greeted:
             // Agents' records (detections, samples) go to the events file and to the other agents.
-            record(event)
-            for other in agents.keys where other != role { send(.event(event), to: other) }
+            publish(event, except: role)
             return true
         default:
             disconnect(role, why: "protocol violation: unexpected \(message.kindName) from the \(role) agent")

@@ -51,7 +51,8 @@ final class ReaperLoop {
     var scanCheck = false
     var scanAgain = false
     var exitCode: Int32?
-    var eventsWritable = true
+    lazy var eventsWritable = [Bool](repeating: true, count: config.eventsFDs.count)
+    var eventSeq: UInt64 = 0
     var nextActionID: UInt64 = 1
     /// Exit statuses of children reaped before the spawner's reply named them (fast-exiting workers).
     var earlyExits: [Int32: ExitStatus] = [:]
@@ -219,18 +220,32 @@ final class ReaperLoop {
         if let incident = activeIncident, fields["incident_id"] == nil { fields["incident_id"] = incident }
         let list = fields.sorted { $0.key < $1.key }.map { Field(key: $0.key, value: $0.value) }
         guard let event = try? FlowForgeWire.Event(kind: kind, generation: generation, wallNanos: Clock.wallNanos(), fields: list) else { return }
-        record(event)
-        broadcast(.event(event))
+        publish(event, except: nil)
         if kind == "worker.started" { activeIncident = nil }
+    }
+
+    /// Numbers an event (`seq`, the run's event sequence), appends it to the events file and forwards it to
+    /// every agent but `except`. The number lets readers of both the file and the channel drop duplicates.
+    func publish(_ event: FlowForgeWire.Event, except: AgentRole?) {
+        eventSeq += 1
+        let numbered = (try? FlowForgeWire.Event(kind: event.kind, generation: event.generation, wallNanos: event.wallNanos,
+                                                 fields: event.fields.filter { $0.key != "seq" } + [Field(key: "seq", value: "\(eventSeq)")])) ?? event
+        record(numbered)
+        for (role, slot) in agents where role != except {
+            if let ch = slot.readyChannel { _ = try? ch.send(Message.event(numbered).encode(), nonBlocking: true) }
+        }
     }
 
     /// Appends an event to the `--events` file (JSON lines). A failing write is reported once and the file
     /// dropped: the run itself never depends on it.
     func record(_ event: FlowForgeWire.Event) {
-        guard config.eventsFD >= 0 && eventsWritable else { return }
-        do { try FileIO.writeAll(config.eventsFD, event.jsonLine(runID: config.runID)) } catch {
-            eventsWritable = false
-            log(.error, "events file: \(error); no more events will be written")
+        guard !config.eventsFDs.isEmpty else { return }
+        let line = event.jsonLine(runID: config.runID)
+        for (i, fd) in config.eventsFDs.enumerated() where eventsWritable[i] {
+            do { try FileIO.writeAll(fd, line) } catch {
+                eventsWritable[i] = false
+                log(.error, "events file (descriptor \(fd)): \(error); no more events will be written to it")
+            }
         }
     }
 

@@ -129,10 +129,30 @@ struct Spawner {
                     "--log-level=\(["error", "warn", "info", "debug"][config.logLevel.rawValue])"]
         args += role == .detector ? config.detectorArguments : config.apiArguments
         var env = ["SWIFT_BACKTRACE=enable=no", "PATH=/usr/bin:/bin"]
-        for key in ["FLOWFORGE_TEST_FORBIDDEN_SYSCALL", "FLOWFORGE_TEST_DISABLE", "FLOWFORGE_TEST_REQUEST_RESTART", "FLOWFORGE_TEST_AGENT_GARBAGE"] {
+        for key in ["FLOWFORGE_TEST_FORBIDDEN_SYSCALL", "FLOWFORGE_TEST_DISABLE", "FLOWFORGE_TEST_REQUEST_RESTART", "FLOWFORGE_TEST_AGENT_GARBAGE",
+                    "FLOWFORGE_TEST_SECCOMP_LOG"] {
             if let v = getenv(key) { env.append("\(key)=\(String(cString: v))") }
         }
-        var spec = SpawnSpec(path: path, arguments: args, environment: env, fdMap: [devNull, 2, 2, pair.1])
+        var fdMap = [devNull, 2, 2, pair.1]
+        var extra: [Int32] = []
+        if role == .api {
+            // fd 4: the run's spool, read-only (history after a respawn); fd 5: the API key through a pipe, so it
+            // never sits in the agent's environment or argv.
+            let spool = config.spoolPath.map { open($0, O_RDONLY | O_CLOEXEC) } ?? -1
+            fdMap.append(spool >= 0 ? spool : devNull)
+            if spool >= 0 { extra.append(spool) }
+            if let key = getenv("FLOWFORGE_API_KEY"), let keyPipe = try? FileIO.pipe() {
+                let text = String(cString: key)
+                _ = try? FileIO.writeAll(keyPipe.write, text)
+                FileIO.close(keyPipe.write)
+                fdMap.append(keyPipe.read)
+                extra.append(keyPipe.read)
+            } else {
+                fdMap.append(devNull)
+            }
+        }
+        defer { for fd in extra { FileIO.close(fd) } }
+        var spec = SpawnSpec(path: path, arguments: args, environment: env, fdMap: fdMap)
         spec.expectedParent = reaperPID
         do {
             let child = try Spawn.sibling(spec)
@@ -149,7 +169,10 @@ struct Spawner {
 
     /// The worker's environment: ours, plus which run and generation it is (FLOWFORGE_RUN_ID, FLOWFORGE_GENERATION).
     func workerEnvironment(_ generation: UInt32) -> [String] {
-        ProcessEnvironment.current().filter { !$0.hasPrefix("FLOWFORGE_GENERATION=") && !$0.hasPrefix("FLOWFORGE_RUN_ID=") }
+        // The API key is FlowForge's, never the worker's.
+        ProcessEnvironment.current().filter {
+            !$0.hasPrefix("FLOWFORGE_GENERATION=") && !$0.hasPrefix("FLOWFORGE_RUN_ID=") && !$0.hasPrefix("FLOWFORGE_API_KEY=")
+        }
             + ["FLOWFORGE_RUN_ID=\(config.runID)", "FLOWFORGE_GENERATION=\(generation)"]
     }
 

@@ -76,3 +76,10 @@ public enum FileIO {
         return (fds[0], fds[1])
     }
 }
+
+extension FileIO {
+    /// One line on stderr (best effort).
+    public static func warn(_ line: String) {
+        try? writeAll(2, line + "\n")
+    }
+}

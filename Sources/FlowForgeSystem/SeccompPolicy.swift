@@ -84,13 +84,18 @@ extension SeccompPolicy {
     private static let selfSignal = Group(
         why: "abort() raises SIGABRT on itself; nothing else may be signalled",
         action: .allow, condition: .arg0IsSelf, syscalls: ["tgkill"])
-    private static let refusedEverywhere = Group(
-        why: "calls code might legitimately try: refuse them cleanly instead of killing",
-        action: .eperm, condition: .none,
-        syscalls: ["socket", "socketpair", "connect", "bind", "listen", "execve", "execveat", "clone", "fork", "vfork",
-                   "ptrace", "process_vm_readv", "process_vm_writev", "setuid", "setgid", "setreuid", "setregid",
-                   "setresuid", "setresgid", "setgroups", "capset", "prctl", "seccomp", "mount", "umount2", "unshare",
-                   "setns", "chroot", "pivot_root"])
+    private static let refusedCalls = [
+        "socket", "socketpair", "connect", "bind", "listen", "execve", "execveat", "clone", "fork", "vfork",
+        "ptrace", "process_vm_readv", "process_vm_writev", "setuid", "setgid", "setreuid", "setregid",
+        "setresuid", "setresgid", "setgroups", "capset", "prctl", "seccomp", "mount", "umount2", "unshare",
+        "setns", "chroot", "pivot_root"]
+
+    private static func refused(except allowed: Set<String> = []) -> Group {
+        Group(why: "calls code might legitimately try: refuse them cleanly instead of killing",
+              action: .eperm, condition: .none, syscalls: refusedCalls.filter { !allowed.contains($0) })
+    }
+
+    private static let refusedEverywhere = refused()
     private static let threadsRefused = Group(
         why: "clone3 flags sit in memory seccomp cannot read: ENOSYS makes glibc fall back to clone(2)",
         action: .enosys, condition: .none, syscalls: ["clone3"])
@@ -124,18 +129,32 @@ extension SeccompPolicy {
         refusedEverywhere, threadsRefused,
     ])
 
-    /// The API agent: serves HTTP on a listening socket it is handed, talks only to the reaper.
+    /// The API agent: serves HTTP (SwiftNIO through Hummingbird) and talks to the reaper over its channel.
     public static let api = SeccompPolicy(role: "api", groups: [
-        Group(why: "the event loop over its channel to the reaper and its pre-bound listening socket",
+        Group(why: "its channel to the reaper and the HTTP connections",
               action: .allow, condition: .none,
-              syscalls: ["poll", "ppoll", "read", "write", "recvmsg", "sendmsg", "recvfrom", "sendto", "close", "pread64",
-                         "accept4", "shutdown", "getsockopt", "setsockopt", "fcntl"]),
+              syscalls: ["poll", "ppoll", "read", "write", "readv", "writev", "recvmsg", "sendmsg", "recvfrom", "sendto",
+                         "close", "pread64", "accept4", "shutdown", "getsockopt", "setsockopt", "getsockname",
+                         "getpeername", "fcntl", "ioctl"]),
+        Group(why: "binding its listening socket (--listen): unprivileged, so never a port below 1024",
+              action: .allow, condition: .none, syscalls: ["socket", "bind", "listen"]),
+        Group(why: "SwiftNIO's event loops: epoll, eventfd and timerfd",
+              action: .allow, condition: .none,
+              syscalls: ["epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd2",
+                         "timerfd_create", "timerfd_settime"]),
+        Group(why: "threads (NIO event loops, the channel thread, Swift concurrency); clone only with CLONE_THREAD",
+              action: .allow, condition: .cloneThread, syscalls: ["clone"]),
+        Group(why: "thread start-up and scheduling queries of the runtime",
+              action: .allow, condition: .none,
+              syscalls: ["set_robust_list", "rseq", "rt_sigaction", "sched_getaffinity", "sched_yield", "getrlimit",
+                         "prlimit64", "uname", "newfstatat", "fstat", "statx", "statfs", "fstatfs", "readlink", "lseek",
+                         "sysinfo"]),
         memory, memoryNoExec, runtime, selfSignal,
         Group(why: "signals are the reaper's job (kill(self) only, for abort)",
               action: .allow, condition: .arg0IsSelf, syscalls: ["kill"]),
-        Group(why: "the API reads no files: everything comes over its channel",
+        Group(why: "the API reads no files: its assets are loaded before the sandbox, its data comes over the channel",
               action: .eperm, condition: .none, syscalls: ["open", "openat", "openat2", "creat"]),
-        refusedEverywhere, threadsRefused,
+        refused(except: ["clone", "socket", "bind", "listen"]), threadsRefused,
     ])
 
     /// All policies, by role.

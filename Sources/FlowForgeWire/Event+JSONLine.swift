@@ -8,16 +8,21 @@ extension Event {
         "repetition", "confidence", "cycle_period", "cycle_fraction", "lines", "rss_bytes", "processes",
         "latency_seconds", "sustained_seconds", "cgroup_members", "action_id", "dropped_bytes", "restarts",
         "draw", "canary_percent", "seed", "backoff_seconds", "silence_seconds", "threshold_cpu_percent",
-        "min_confidence", "distinct_ratio", "structured_fraction", "recovery_window_seconds",
+        "min_confidence", "distinct_ratio", "structured_fraction", "recovery_window_seconds", "seq",
+        "ticks", "ticks_per_second",
     ]
 
     /// `{"ts":"<RFC 3339 UTC>","run_id":"…","generation":N,"kind":"…","fields":{…}}` plus a newline.
-    /// Keys are stable; `incident_id`, when a field carries it, is also lifted to the top level.
+    /// Keys are stable; `seq` (the run's event sequence number) and `incident_id`, when fields carry them,
+    /// are also lifted to the top level.
     public func jsonLine(runID: String) -> String {
         var out = "{\"ts\":\"" + Event.rfc3339(wallNanos: wallNanos) + "\",\"run_id\":"
         Event.appendJSONString(runID, to: &out)
         out += ",\"generation\":\(generation),\"kind\":"
         Event.appendJSONString(kind, to: &out)
+        if let seq = fields.first(where: { $0.key == "seq" }), Event.isJSONNumber(seq.value) {
+            out += ",\"seq\":" + seq.value
+        }
         if let incident = fields.first(where: { $0.key == "incident_id" }) {
             out += ",\"incident_id\":"
             Event.appendJSONString(incident.value, to: &out)

@@ -1,5 +1,5 @@
-// FlowForge — flowforge-api: the API agent. Logic lives in FlowForgeAgent (and later FlowForgeAPI).
+// FlowForge — flowforge-api: the API agent. Logic lives in FlowForgeAPI.
 // SPDX-License-Identifier: Apache-2.0
-import FlowForgeAgent
+import FlowForgeAPI
 
-APIAgent.main(arguments: Array(CommandLine.arguments.dropFirst()))
+await APIAgent.main(arguments: Array(CommandLine.arguments.dropFirst()))

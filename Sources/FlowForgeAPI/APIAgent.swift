@@ -1,0 +1,109 @@
+// FlowForge — the API agent: sandboxed first, then the run's history from the spool, the reaper's channel on
+// a thread of its own, and the HTTP server.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeAgent
+import FlowForgeSystem
+import FlowForgeWire
+import Foundation
+import Hummingbird
+import Synchronization
+
+/// The `flowforge-api` executable. Without `--listen` it only keeps its channel (the run serves no HTTP).
+public enum APIAgent {
+    public static func main(arguments: [String]) async {
+        let assets = DashboardAssets.load() // before the sandbox: the agent opens no files afterwards
+        var runtime = AgentRuntime.start(role: .api, policy: .api, arguments: arguments)
+        TestProbe.attemptIfAsked(role: "api")
+        var listen: String?
+        for arg in runtime.extraArguments where arg.hasPrefix("--listen=") { listen = String(arg.dropFirst(9)) }
+        guard let listen, let (host, port) = parseAddress(listen) else {
+            runtime.run(handle: { _ in }, tick: {})
+            exit(0)
+        }
+        let key = readAll(fd: 5).flatMap { String(decoding: $0, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) }
+        let state = RunState()
+        let metrics = APIMetrics(runID: { state.runID })
+        for line in (readAll(fd: 4) ?? []).split(separator: UInt8(ascii: "\n")) {
+            if let e = TimelineEvent(jsonLine: Substring(String(decoding: line, as: UTF8.self))), state.ingest(e) { metrics.count(e) }
+        }
+        let sink = ChannelSink(channel: runtime.channel, state: state)
+        let channelRuntime = runtime
+        let thread = Thread {
+            var rt = channelRuntime
+            rt.run(handle: { message in
+                switch message {
+                case .welcome(let run, _, let pid, let g): state.setRun(run, workerPID: Int32(bitPattern: pid), generation: g)
+                case .event(let event):
+                    let e = TimelineEvent(event, runID: state.runID)
+                    if state.ingest(e) { metrics.count(e) }
+                case .actionResult(let id, let outcome, let detail): sink.resolve(id, outcome: outcome, detail: detail)
+                case .outputDropped(let total): state.setDropped(total)
+                default: break
+                }
+            }, tick: {})
+            exit(0) // the reaper is gone or dropped us
+        }
+        thread.start()
+        var logger = Logger(label: "flowforge.api")
+        logger.logLevel = runtime.logLevel >= 3 ? .debug : .warning
+        let app = Application(router: APIRoutes.router(APIContext(state: state, metrics: metrics, sink: sink, apiKey: key, dashboard: assets)),
+                              configuration: .init(address: .hostname(host, port: port), serverName: "flowforge"), logger: logger)
+        do { try await app.runService(gracefulShutdownSignals: []) } catch {
+            runtime.log(0, "HTTP server on \(listen): \(error)")
+            exit(111)
+        }
+    }
+
+    static func parseAddress(_ s: String) -> (String, Int)? {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(s[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+
+    /// Everything readable from an inherited descriptor (the spool, the key pipe); nil when it is not open.
+    static func readAll(fd: Int32) -> [UInt8]? {
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { return out.isEmpty ? nil : out }
+            if n == 0 { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        close(fd)
+        return out
+    }
+}
+
+/// Operator actions through the reaper's channel; replies are matched by action id.
+final class ChannelSink: ActionSink {
+    let channel: FlowForgeSystem.Channel
+    let state: RunState
+    let pending = Mutex<[UInt64: CheckedContinuation<(ActionOutcome, String), Never>]>([:])
+
+    init(channel: FlowForgeSystem.Channel, state: RunState) {
+        self.channel = channel
+        self.state = state
+    }
+
+    func act(kind: ActionKind, reason: String) async -> ActionReply? {
+        // Operator incidents are "<run>-op<id>", the detector's "<run>-<id>": the numbers may overlap.
+        let id = state.nextActionID()
+        let (outcome, detail) = await withCheckedContinuation { (c: CheckedContinuation<(ActionOutcome, String), Never>) in
+            pending.withLock { $0[id] = c }
+            let sent = (try? channel.send(Message.actionRequest(id: id, kind: kind, generation: 0, reason: reason).encode())) == true
+            if !sent { resolve(id, outcome: .rejected, detail: "the reaper's channel is closed") }
+            Task {
+                try? await Task.sleep(for: .seconds(5))
+                self.resolve(id, outcome: .rejected, detail: "the reaper did not answer within 5 s")
+            }
+        }
+        return ActionReply(actionID: id, incidentID: "\(state.runID)-op\(id)", accepted: outcome != .rejected, detail: detail)
+    }
+
+    func resolve(_ id: UInt64, outcome: ActionOutcome, detail: String) {
+        let c = pending.withLock { $0.removeValue(forKey: id) }
+        c?.resume(returning: (outcome, detail))
+    }
+}

@@ -1,0 +1,52 @@
+// FlowForge — the API's Prometheus metrics, recorded through swift-metrics and exposed by swift-prometheus.
+// SPDX-License-Identifier: Apache-2.0
+import Metrics
+import Prometheus
+
+/// The metrics `/metrics` exposes. Counters follow the event stream; gauges are set at scrape time.
+public final class APIMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let runLabel: @Sendable () -> String
+
+    /// Bootstraps swift-metrics with a Prometheus registry (once per process).
+    public init(runID: @escaping @Sendable () -> String) {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        self.registry = registry
+        self.runLabel = runID
+        Gauge(label: "flowforge_build_info", dimensions: [("version", APIMetrics.version)]).record(1)
+    }
+
+    public static let version = "0.1.0"
+
+    /// Counts what a newly seen event means.
+    public func count(_ e: TimelineEvent) {
+        let run = e.runID.isEmpty ? runLabel() : e.runID
+        switch e.kind {
+        case "incident.opened":
+            Counter(label: "flowforge_incidents_total", dimensions: [("run", run), ("kind", e.fields["verdict"] ?? "runaway")]).increment()
+        case "policy.decision":
+            Counter(label: "flowforge_actions_total", dimensions: [("run", run), ("kind", e.fields["decision"] ?? "?"),
+                                                                   ("mode", e.fields["mode"] ?? "?")]).increment()
+        case "worker.started" where e.generation > 1:
+            Counter(label: "flowforge_restarts_total", dimensions: [("run", run)]).increment()
+        case "agent.exited":
+            Counter(label: "flowforge_agent_respawns_total", dimensions: [("run", run), ("agent", e.fields["agent"] ?? "?")]).increment()
+        default: break
+        }
+    }
+
+    /// Sets the gauges from the run's current state, then renders the exposition text.
+    public func render(_ state: RunState) -> String {
+        let run = state.runID
+        Gauge(label: "flowforge_uptime_seconds").record(state.uptime)
+        if let s = state.latestSample {
+            Gauge(label: "flowforge_worker_cpu_percent", dimensions: [("run", run)]).record(Double(s["cpu_percent"] ?? "") ?? 0)
+            Gauge(label: "flowforge_worker_resident_bytes", dimensions: [("run", run)]).record(Double(s["rss_bytes"] ?? "") ?? 0)
+            Gauge(label: "flowforge_worker_processes", dimensions: [("run", run)]).record(Double(s["processes"] ?? "") ?? 0)
+        }
+        Gauge(label: "flowforge_analysis_dropped_bytes", dimensions: [("run", run)]).record(Double(state.droppedBytes))
+        Gauge(label: "flowforge_worker_up", dimensions: [("run", run)]).record(state.liveWorker == nil ? 0 : 1)
+        return registry.emitToString()
+    }
+}

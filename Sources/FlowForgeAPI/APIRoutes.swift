@@ -1,0 +1,146 @@
+// FlowForge — the HTTP API: health, metrics, timeline and drilldown, and the key-protected process actions.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeWire
+import Foundation
+import Hummingbird
+
+/// What the routes need.
+public struct APIContext: Sendable {
+    public let state: RunState
+    public let metrics: APIMetrics
+    public let sink: any ActionSink
+    /// nil: process endpoints answer 503 (FlowForge never serves them without a key).
+    public let apiKey: String?
+    public let dashboard: DashboardAssets
+
+    public init(state: RunState, metrics: APIMetrics, sink: any ActionSink, apiKey: String?, dashboard: DashboardAssets) {
+        self.state = state
+        self.metrics = metrics
+        self.sink = sink
+        self.apiKey = apiKey
+        self.dashboard = dashboard
+    }
+}
+
+/// Limits of the process endpoints.
+public enum APILimits {
+    public static let maxBody = 16 * 1024
+    public static let maxReason = 1024
+}
+
+public enum APIRoutes {
+    public static func router(_ ctx: APIContext) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/healthz") { _, _ in json(.ok, ["status": "ok"]) }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: ctx.metrics.render(ctx.state))))
+        }
+        router.get("/timeline") { request, _ in timeline(request, ctx) }
+        for action in ["restart", "kill"] {
+            router.post("/process/\(action)") { request, _ in
+                try await processAction(request, kind: action == "restart" ? .restart : .kill, ctx)
+            }
+            for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
+                router.on("/process/\(action)", method: method) { _, _ in methodNotAllowed("POST") }
+            }
+        }
+        for path in ["/healthz", "/metrics", "/timeline"] {
+            for method in [HTTPRequest.Method.post, .put, .delete, .patch] {
+                router.on(RouterPath(path), method: method) { _, _ in methodNotAllowed("GET") }
+            }
+        }
+        router.get("/") { _, _ in ctx.dashboard.response(for: "index.html") }
+        router.get("/dashboard/{file}") { _, context in
+            ctx.dashboard.response(for: context.parameters.get("file") ?? "")
+        }
+        return router
+    }
+
+    static func timeline(_ request: Request, _ ctx: APIContext) -> Response {
+        let query = request.uri.queryParameters
+        let events = ctx.state.events
+        if let id = query.get("incident_id") {
+            guard !id.isEmpty, let chain = Timeline.chain(events, incident: id) else {
+                return json(.notFound, ["error": "unknown incident_id '\(id.prefix(200))'"])
+            }
+            return jsonArray(.ok, chain.map(\.json))
+        }
+        var limit = 50
+        if let raw = query.get("limit") {
+            guard let n = Int(raw), (1...1000).contains(n) else { return json(.badRequest, ["error": "limit must be a whole number from 1 to 1000"]) }
+            limit = n
+        }
+        var incidents = Timeline.incidents(events)
+        if let raw = query.get("before") {
+            guard let nanos = TimelineEvent.parseNanos(raw) else {
+                return json(.badRequest, ["error": "before must be an RFC 3339 timestamp (an incident's start)"])
+            }
+            incidents = incidents.filter { $0.startNanos < nanos }
+        }
+        return jsonArray(.ok, incidents.prefix(limit).map(\.json))
+    }
+
+    static func processAction(_ request: Request, kind: ActionKind, _ ctx: APIContext) async throws -> Response {
+        guard let key = ctx.apiKey else {
+            return json(.serviceUnavailable, ["error": "process actions are disabled: no API key is configured (FLOWFORGE_API_KEY or the state directory's api.key)"])
+        }
+        guard let auth = request.headers[.authorization], auth.hasPrefix("Bearer "),
+              constantTimeEqual(String(auth.dropFirst(7)), key) else {
+            return json(.unauthorized, ["error": "missing or wrong API key (Authorization: Bearer <key>)"])
+        }
+        let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard type == "application/json" else {
+            return json(.unsupportedMediaType, ["error": "Content-Type must be application/json"])
+        }
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > APILimits.maxBody {
+            return json(.contentTooLarge, ["error": "body over \(APILimits.maxBody) bytes"])
+        }
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: APILimits.maxBody) } catch {
+            return json(.contentTooLarge, ["error": "body over \(APILimits.maxBody) bytes"])
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] else {
+            return json(.badRequest, ["error": "body must be a JSON object like {\"reason\": \"...\"}"])
+        }
+        guard let reason = object["reason"] as? String else {
+            return json(.badRequest, ["error": "missing \"reason\" (a non-empty string)"])
+        }
+        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { return json(.badRequest, ["error": "\"reason\" must not be empty"]) }
+        guard trimmed.utf8.count <= APILimits.maxReason else {
+            return json(.badRequest, ["error": "\"reason\" is longer than \(APILimits.maxReason) bytes"])
+        }
+        guard ctx.state.liveWorker != nil, let reply = await ctx.sink.act(kind: kind, reason: trimmed) else {
+            return json(.conflict, ["error": "no live process to act on"])
+        }
+        guard reply.accepted else { return json(.conflict, ["error": reply.detail]) }
+        return json(.accepted, ["action_id": "\(reply.actionID)", "incident_id": reply.incidentID, "status": "accepted", "detail": reply.detail])
+    }
+
+    /// Compares without an early exit, so response time does not leak how much of a guess was right.
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = UInt8(truncatingIfNeeded: x.count ^ y.count)
+        for i in 0..<max(x.count, y.count) {
+            diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0xFF)
+        }
+        return diff == 0 && !y.isEmpty
+    }
+
+    static func methodNotAllowed(_ allow: String) -> Response {
+        var r = json(.methodNotAllowed, ["error": "method not allowed; use \(allow)"])
+        r.headers[.allow] = allow
+        return r
+    }
+}
+
+func json(_ status: HTTPResponse.Status, _ object: [String: Any]) -> Response {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+func jsonArray(_ status: HTTPResponse.Status, _ array: [[String: Any]]) -> Response {
+    let data = (try? JSONSerialization.data(withJSONObject: array, options: [.sortedKeys])) ?? Data("[]".utf8)
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}

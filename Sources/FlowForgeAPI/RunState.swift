@@ -1,0 +1,175 @@
+// FlowForge — what the API knows about its run: the event history, the live worker, incidents, metrics.
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Synchronization
+
+/// An incident group as `/timeline` lists it.
+public struct IncidentSummary: Sendable {
+    public var id: String
+    public var runID: String
+    public var worker: String
+    public var start: String
+    public var end: String
+    public var startNanos: Int64
+    public var action: String
+    public var rolloutMode: String
+    public var operator_: Bool
+    public var peakCPU: Double?
+    public var peakConfidence: Double?
+    public var minEntropy: Double?
+    public var reason: String
+
+    public var json: [String: Any] {
+        var out: [String: Any] = ["id": id, "run_id": runID, "worker": worker, "start": start, "end": end,
+                                  "action": action, "rollout_mode": rolloutMode, "operator": operator_, "reason": reason]
+        var peak: [String: Any] = [:]
+        if let peakCPU { peak["cpu_percent"] = peakCPU }
+        if let peakConfidence { peak["confidence"] = peakConfidence }
+        if let minEntropy { peak["entropy"] = minEntropy }
+        out["peak_scores"] = peak
+        return out
+    }
+}
+
+/// The run's state, shared between the channel thread and HTTP handlers.
+public final class RunState: Sendable {
+    struct Data {
+        var runID = ""
+        var events: [TimelineEvent] = []
+        var seen = Set<UInt64>()
+        var workerPID: Int32 = 0
+        var generation: UInt32 = 0
+        var workerAlive = false
+        var droppedBytes: UInt64 = 0
+        var nextActionID: UInt64 = 1
+        var rolloutMode = "enforce"
+    }
+
+    /// Events kept in memory (oldest dropped first); the spool file keeps everything.
+    public static let capacity = 50_000
+    let data = Mutex(Data())
+    let started = Date()
+
+    public init() {}
+
+    public var runID: String { data.withLock { $0.runID } }
+    public var uptime: TimeInterval { Date().timeIntervalSince(started) }
+
+    /// The live worker, if any.
+    public var liveWorker: (pid: Int32, generation: UInt32)? {
+        data.withLock { $0.workerAlive ? ($0.workerPID, $0.generation) : nil }
+    }
+
+    public func setRun(_ runID: String, workerPID: Int32, generation: UInt32) {
+        data.withLock {
+            $0.runID = runID
+            if workerPID > 0 {
+                $0.workerPID = workerPID
+                $0.generation = generation
+                $0.workerAlive = true
+            }
+        }
+    }
+
+    public func setDropped(_ bytes: UInt64) { data.withLock { $0.droppedBytes = bytes } }
+    public var droppedBytes: UInt64 { data.withLock { $0.droppedBytes } }
+
+    /// An id for an operator action (the reaper derives the incident id `<run>-op<id>` from it).
+    public func nextActionID() -> UInt64 {
+        data.withLock { d in
+            defer { d.nextActionID += 1 }
+            return d.nextActionID
+        }
+    }
+
+    /// Adds an event once (by sequence number), and follows the worker's lifecycle.
+    @discardableResult
+    public func ingest(_ event: TimelineEvent) -> Bool {
+        data.withLock { d in
+            if event.seq > 0 {
+                guard d.seen.insert(event.seq).inserted else { return false }
+            }
+            if d.runID.isEmpty { d.runID = event.runID }
+            switch event.kind {
+            case "worker.started":
+                d.workerPID = Int32(event.fields["pid"] ?? "") ?? 0
+                d.generation = event.generation
+                d.workerAlive = true
+            case "worker.exited" where event.generation == d.generation:
+                d.workerAlive = false
+            case "run.policy":
+                d.rolloutMode = event.fields["mode"] ?? d.rolloutMode
+            default: break
+            }
+            // Keep order by sequence even when the spool and the channel interleave.
+            if let last = d.events.last, last.seq > event.seq, event.seq > 0 {
+                let index = d.events.firstIndex { $0.seq > event.seq } ?? d.events.endIndex
+                d.events.insert(event, at: index)
+            } else {
+                d.events.append(event)
+            }
+            if d.events.count > RunState.capacity {
+                let drop = d.events.count - RunState.capacity
+                for e in d.events.prefix(drop) { d.seen.remove(e.seq) }
+                d.events.removeFirst(drop)
+            }
+            return true
+        }
+    }
+
+    public var events: [TimelineEvent] { data.withLock { $0.events } }
+
+    /// The latest sample's values, for /metrics.
+    public var latestSample: [String: String]? {
+        data.withLock { d in d.events.last { $0.kind == "sample" && $0.generation == d.generation }?.fields }
+    }
+}
+
+/// Groups events into incidents and builds drilldown chains.
+public enum Timeline {
+    public static func incidents(_ events: [TimelineEvent]) -> [IncidentSummary] {
+        var byID: [String: IncidentSummary] = [:]
+        var order: [String] = []
+        var workerName: [String: String] = [:]
+        for e in events {
+            guard let id = e.incidentID else { continue }
+            if byID[id] == nil {
+                order.append(id)
+                byID[id] = IncidentSummary(id: id, runID: e.runID, worker: "", start: e.ts, end: e.ts, startNanos: e.wallNanos,
+                                           action: "", rolloutMode: "", operator_: id.contains("-op"), peakCPU: nil,
+                                           peakConfidence: nil, minEntropy: nil, reason: "")
+            }
+            guard var s = byID[id] else { continue }
+            s.end = e.ts
+            if let w = e.fields["worker"] { workerName[id] = w; s.worker = w }
+            if let cpu = e.fields["cpu_percent"].flatMap(Double.init) { s.peakCPU = max(s.peakCPU ?? cpu, cpu) }
+            if let c = e.fields["confidence"].flatMap(Double.init) { s.peakConfidence = max(s.peakConfidence ?? c, c) }
+            if let h = e.fields["entropy"].flatMap(Double.init) { s.minEntropy = min(s.minEntropy ?? h, h) }
+            switch e.kind {
+            case "incident.opened": s.reason = e.fields["reason"] ?? s.reason
+            case "action.requested":
+                if s.reason.isEmpty { s.reason = e.fields["reason"] ?? "" }
+                if s.worker.isEmpty { s.worker = e.fields["by"] == "api" ? "operator" : s.worker }
+            case "policy.decision":
+                s.action = e.fields["decision"] ?? s.action
+                s.rolloutMode = e.fields["mode"] ?? s.rolloutMode
+            default: break
+            }
+            byID[id] = s
+        }
+        return order.compactMap { byID[$0] }.sorted { $0.startNanos > $1.startNanos }
+    }
+
+    /// The drilldown chain: the incident's own events plus the samples of its generation from 30 s before
+    /// it opened to its end, in order.
+    public static func chain(_ events: [TimelineEvent], incident: String) -> [TimelineEvent]? {
+        let own = events.filter { $0.incidentID == incident }
+        guard let first = own.first, let last = own.last else { return nil }
+        let from = first.wallNanos - 30_000_000_000
+        return events.filter { e in
+            e.incidentID == incident
+                || (e.kind == "sample" && e.generation == first.generation && e.runID == first.runID
+                    && e.wallNanos >= from && e.wallNanos <= last.wallNanos)
+        }
+    }
+}
