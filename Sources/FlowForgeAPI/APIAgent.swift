@@ -6,6 +6,7 @@ import FlowForgeSystem
 import FlowForgeWire
 import Foundation
 import Hummingbird
+import Logging
 import Synchronization
 
 /// The `flowforge-api` executable. Without `--listen` it only keeps its channel (the run serves no HTTP).
