@@ -11,7 +11,9 @@ import Synchronization
 
 /// The `flowforge-api` executable. Without `--listen` it only keeps its channel (the run serves no HTTP).
 public enum APIAgent {
-    public static func main(arguments: [String]) async {
+    /// Synchronous on purpose: an `async` main starts the concurrency runtime's threads before the sandbox,
+    /// and those threads would keep the capabilities the sandbox drops (they are per thread).
+    public static func main(arguments: [String]) -> Never {
         let assets = DashboardAssets.load() // before the sandbox: the agent opens no files afterwards
         var runtime = AgentRuntime.start(role: .api, policy: .api, arguments: arguments)
         TestProbe.attemptIfAsked(role: "api")
@@ -49,10 +51,15 @@ public enum APIAgent {
         logger.logLevel = runtime.logLevel >= 3 ? .debug : .warning
         let app = Application(router: APIRoutes.router(APIContext(state: state, metrics: metrics, sink: sink, apiKey: key, dashboard: assets)),
                               configuration: .init(address: .hostname(host, port: port), serverName: "flowforge"), logger: logger)
-        do { try await app.runService(gracefulShutdownSignals: []) } catch {
-            runtime.log(0, "HTTP server on \(listen): \(error)")
-            exit(111)
+        let log = runtime
+        Task {
+            do { try await app.runService(gracefulShutdownSignals: []) } catch {
+                log.log(0, "HTTP server on \(listen): \(error)")
+                exit(111)
+            }
+            exit(0)
         }
+        dispatchMain()
     }
 
     static func parseAddress(_ s: String) -> (String, Int)? {

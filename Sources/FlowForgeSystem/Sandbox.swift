@@ -32,6 +32,10 @@ public enum Sandbox {
     /// no-new-privs and its filter. When not root it keeps its uid and still gets the filter.
     public static func enterAgent(policy: SeccompPolicy, uid: UInt32, gid: UInt32, parentDeathSignal: Signal? = .kill,
                                   expectedParent: Int32 = getppid(), enforcement: Enforcement = .kill) throws {
+        // Capabilities are per thread: a thread started before this point would keep them. Refuse to go on.
+        if let status = ProcStatus.read(pid: getpid()), status.threads != 1 {
+            throw SystemError("\(status.threads) threads exist before the sandbox (privileges are per thread)", errno: EBUSY)
+        }
         if geteuid() == 0 {
             _ = try sys("setgroups") { ffsys_setgroups_empty() }
             _ = try sys("setresgid") { ffsys_setresgid(gid) }

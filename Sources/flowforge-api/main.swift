@@ -2,4 +2,4 @@
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeAPI
 
-await APIAgent.main(arguments: Array(CommandLine.arguments.dropFirst()))
+APIAgent.main(arguments: Array(CommandLine.arguments.dropFirst()))

@@ -26,7 +26,12 @@ struct HardeningTests {
         #expect(eventually(timeout: 15) { workerPID(generation: 2) != nil && ff.worker() == workerPID(generation: 2) },
                 "no restart happened: \(ff.stderr)")
         let firstWorker = try #require(workerPID(generation: 1))
-        #expect(eventually { ff.child(named: "flowforge-detector") != nil && ff.child(named: "flowforge-api") != nil })
+        // Both agents up and sandboxed (they drop privileges as the first thing they do).
+        #expect(eventually {
+            ["flowforge-detector", "flowforge-api"].allSatisfy { name in
+                ff.child(named: name).flatMap { ProcStatus.read(pid: $0) }?.seccomp == 2
+            }
+        })
 
         let reaper = try #require(ProcStatus.read(pid: ff.pid))
         #expect(reaper.seccomp == 2)
@@ -63,12 +68,40 @@ struct HardeningTests {
         #expect(ff.exitCode == 120)
     }
 
+    /// With --listen the API agent runs SwiftNIO threads: every one of them must carry the dropped
+    /// privileges and the filter (capabilities are per thread; the agent sandboxes itself before any exists).
+    @Test(.timeLimit(.minutes(1)))
+    func everyAPIThreadIsSandboxed() throws {
+        let port = 18_000 + Int(getpid() % 1000)
+        let ff = try Supervised(["--listen", "127.0.0.1:\(port)", "--", "sleep", "60"],
+                                env: ["FLOWFORGE_STATE_DIR": NSTemporaryDirectory() + "ff-state-\(getpid())"])
+        defer { ff.signal(SIGKILL) }
+        var api: Int32?
+        #expect(eventually(timeout: 15) {
+            api = ff.child(named: "flowforge-api")
+            guard let api, let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(api)/task") else { return false }
+            return tasks.count > 1
+        }, "the API agent never started its server threads: \(ff.stderr)")
+        let pid = try #require(api)
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+        for tid in tasks {
+            let text = try String(contentsOfFile: "/proc/\(pid)/task/\(tid)/status", encoding: .utf8)
+            let s = ProcStatus(parsing: text)
+            #expect(s.seccomp == 2 && s.noNewPrivs == 1, "thread \(tid)")
+            #expect(s.capEff == 0 && s.capPrm == 0, "thread \(tid)")
+            if isRoot { #expect(s.uid == [65534, 65534, 65534, 65534] && s.capBnd == 0, "thread \(tid)") }
+        }
+    }
+
     /// When FlowForge starts unprivileged it has nothing to drop but still runs every filter.
     @Test(.timeLimit(.minutes(1)), .enabled(if: isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
     func unprivilegedStillFiltered() throws {
         let ff = try SupervisedAs(uid: 65534, ["--", "sleep", "60"])
         defer { ff.stop() }
-        #expect(eventually { ff.children().count >= 4 })
+        #expect(eventually {
+            let agents = ff.children().filter { ["flowforge-detector", "flowforge-api"].contains((cmdline($0).first as NSString?)?.lastPathComponent ?? "") }
+            return agents.count == 2 && agents.allSatisfy { ProcStatus.read(pid: $0)?.seccomp == 2 }
+        })
         let reaper = try #require(ProcStatus.read(pid: ff.reaperPID))
         #expect(reaper.uid == [65534, 65534, 65534, 65534])
         #expect(reaper.capEff == 0 && reaper.capBnd == 0)
