@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // The only C: variadic calls, GNU-only symbols and the code between clone and exec.
@@ -47,6 +48,8 @@ let package = Package(
                 "FlowForgeSystem",
                 "FlowForgeDetector",
                 "FlowForgeConfig",
+                "FlowForgeStore",
+                "FlowForgeAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,6 +68,10 @@ let package = Package(
             resources: [.copy("Dashboard")]
         ),
         .executableTarget(name: "flowforge-api", dependencies: ["FlowForgeAPI"]),
+        .target(
+            name: "FlowForgeStore",
+            dependencies: ["FlowForgeAPI", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "FlowForgeWireTests", dependencies: ["FlowForgeWire"]),
         .testTarget(name: "FlowForgeReaperTests", dependencies: ["FlowForgeReaper", "FlowForgeWire"]),
         .testTarget(name: "FlowForgeDetectorTests", dependencies: ["FlowForgeDetector"]),

@@ -19,10 +19,7 @@ public enum APIAgent {
         TestProbe.attemptIfAsked(role: "api")
         var listen: String?
         for arg in runtime.extraArguments where arg.hasPrefix("--listen=") { listen = String(arg.dropFirst(9)) }
-        guard let listen, let (host, port) = parseAddress(listen) else {
-            runtime.run(handle: { _ in }, tick: {})
-            exit(0)
-        }
+        // fd 4: the run's spool (read-only); fd 5: the API key pipe; fd 6: the run's control socket.
         let key = readAll(fd: 5).flatMap { String(decoding: $0, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) }
         let state = RunState()
         let metrics = APIMetrics(runID: { state.runID })
@@ -30,26 +27,35 @@ public enum APIAgent {
             if let e = TimelineEvent(jsonLine: Substring(String(decoding: line, as: UTF8.self))), state.ingest(e) { metrics.count(e) }
         }
         let sink = ChannelSink(channel: runtime.channel, state: state)
-        let channelRuntime = runtime
-        let thread = Thread {
-            var rt = channelRuntime
-            rt.run(handle: { message in
-                switch message {
-                case .welcome(let run, _, let pid, let g): state.setRun(run, workerPID: Int32(bitPattern: pid), generation: g)
-                case .event(let event):
-                    let e = TimelineEvent(event, runID: state.runID)
-                    if state.ingest(e) { metrics.count(e) }
-                case .actionResult(let id, let outcome, let detail): sink.resolve(id, outcome: outcome, detail: detail)
-                case .outputDropped(let total): state.setDropped(total)
-                default: break
-                }
-            }, tick: {})
-            exit(0) // the reaper is gone or dropped us
+        if ControlEndpoint.isListening(6) {
+            let control = ControlEndpoint(fd: 6, state: state, sink: sink)
+            Thread { control.serve() }.start()
         }
-        thread.start()
+        let handle: @Sendable (Message) -> Void = { message in
+            switch message {
+            case .welcome(let run, _, let pid, let g): state.setRun(run, workerPID: Int32(bitPattern: pid), generation: g)
+            case .event(let event):
+                let e = TimelineEvent(event, runID: state.runID)
+                if state.ingest(e) { metrics.count(e) }
+            case .actionResult(let id, let outcome, let detail): sink.resolve(id, outcome: outcome, detail: detail)
+            case .outputDropped(let total): state.setDropped(total)
+            default: break
+            }
+        }
+        guard let listen, let (host, port) = parseAddress(listen) else {
+            runtime.run(handle: handle, tick: {})
+            exit(0)
+        }
+        let channelRuntime = runtime
+        Thread {
+            var rt = channelRuntime
+            rt.run(handle: handle, tick: {})
+            exit(0) // the reaper is gone or dropped us
+        }.start()
         var logger = Logger(label: "flowforge.api")
         logger.logLevel = runtime.logLevel >= 3 ? .debug : .warning
-        let app = Application(router: APIRoutes.router(APIContext(state: state, metrics: metrics, sink: sink, apiKey: key, dashboard: assets)),
+        let context = APIContext(source: RunSource(state: state, metrics: metrics), sink: sink, apiKey: key, dashboard: assets)
+        let app = Application(router: APIRoutes.router(context),
                               configuration: .init(address: .hostname(host, port: port), serverName: "flowforge"), logger: logger)
         let log = runtime
         Task {
@@ -62,7 +68,7 @@ public enum APIAgent {
         dispatchMain()
     }
 
-    static func parseAddress(_ s: String) -> (String, Int)? {
+    public static func parseAddress(_ s: String) -> (String, Int)? {
         guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (0...65535).contains(port) else { return nil }
         var host = String(s[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
@@ -95,7 +101,13 @@ final class ChannelSink: ActionSink {
         self.state = state
     }
 
-    func act(kind: ActionKind, reason: String) async -> ActionReply? {
+    func act(kind: ActionKind, reason: String, runID: String?) async -> ActionResult {
+        if let runID, runID != state.runID { return .unknownRun(runID) }
+        guard state.liveWorker != nil else { return .noLiveRun }
+        return .done(await act(kind: kind, reason: reason))
+    }
+
+    func act(kind: ActionKind, reason: String) async -> ActionReply {
         // Operator incidents are "<run>-op<id>", the detector's "<run>-<id>": the numbers may overlap.
         let id = state.nextActionID()
         let (outcome, detail) = await withCheckedContinuation { (c: CheckedContinuation<(ActionOutcome, String), Never>) in

@@ -36,6 +36,20 @@ public final class APIMetrics: Sendable {
         }
     }
 
+    /// The dashboard's exposition: uptime, then `gauges` reports each live run's latest sample.
+    public func renderDashboard(uptime: Double, gauges: ((String, [String: String]?, Bool) -> Void) -> Void) -> String {
+        Gauge(label: "flowforge_uptime_seconds").record(uptime)
+        gauges { run, sample, up in
+            if let s = sample {
+                Gauge(label: "flowforge_worker_cpu_percent", dimensions: [("run", run)]).record(Double(s["cpu_percent"] ?? "") ?? 0)
+                Gauge(label: "flowforge_worker_resident_bytes", dimensions: [("run", run)]).record(Double(s["rss_bytes"] ?? "") ?? 0)
+                Gauge(label: "flowforge_worker_processes", dimensions: [("run", run)]).record(Double(s["processes"] ?? "") ?? 0)
+            }
+            Gauge(label: "flowforge_worker_up", dimensions: [("run", run)]).record(up ? 1 : 0)
+        }
+        return registry.emitToString()
+    }
+
     /// Sets the gauges from the run's current state, then renders the exposition text.
     public func render(_ state: RunState) -> String {
         let run = state.runID

@@ -6,16 +6,14 @@ import Hummingbird
 
 /// What the routes need.
 public struct APIContext: Sendable {
-    public let state: RunState
-    public let metrics: APIMetrics
+    public let source: any TimelineSource
     public let sink: any ActionSink
     /// nil: process endpoints answer 503 (FlowForge never serves them without a key).
     public let apiKey: String?
     public let dashboard: DashboardAssets
 
-    public init(state: RunState, metrics: APIMetrics, sink: any ActionSink, apiKey: String?, dashboard: DashboardAssets) {
-        self.state = state
-        self.metrics = metrics
+    public init(source: any TimelineSource, sink: any ActionSink, apiKey: String?, dashboard: DashboardAssets) {
+        self.source = source
         self.sink = sink
         self.apiKey = apiKey
         self.dashboard = dashboard
@@ -34,9 +32,10 @@ public enum APIRoutes {
         router.get("/healthz") { _, _ in json(.ok, ["status": "ok"]) }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: ctx.metrics.render(ctx.state))))
+                     body: .init(byteBuffer: ByteBuffer(string: ctx.source.metricsText())))
         }
         router.get("/timeline") { request, _ in timeline(request, ctx) }
+        router.get("/runs") { _, _ in jsonArray(.ok, ctx.source.runs()) }
         for action in ["restart", "kill"] {
             router.post("/process/\(action)") { request, _ in
                 try await processAction(request, kind: action == "restart" ? .restart : .kill, ctx)
@@ -45,7 +44,7 @@ public enum APIRoutes {
                 router.on("/process/\(action)", method: method) { _, _ in methodNotAllowed("POST") }
             }
         }
-        for path in ["/healthz", "/metrics", "/timeline"] {
+        for path in ["/healthz", "/metrics", "/timeline", "/runs"] {
             for method in [HTTPRequest.Method.post, .put, .delete, .patch] {
                 router.on(RouterPath(path), method: method) { _, _ in methodNotAllowed("GET") }
             }
@@ -59,9 +58,8 @@ public enum APIRoutes {
 
     static func timeline(_ request: Request, _ ctx: APIContext) -> Response {
         let query = request.uri.queryParameters
-        let events = ctx.state.events
         if let id = query.get("incident_id") {
-            guard !id.isEmpty, let chain = Timeline.chain(events, incident: id) else {
+            guard !id.isEmpty, let chain = ctx.source.chain(incident: id) else {
                 return json(.notFound, ["error": "unknown incident_id '\(id.prefix(200))'"])
             }
             return jsonArray(.ok, chain.map(\.json))
@@ -71,14 +69,14 @@ public enum APIRoutes {
             guard let n = Int(raw), (1...1000).contains(n) else { return json(.badRequest, ["error": "limit must be a whole number from 1 to 1000"]) }
             limit = n
         }
-        var incidents = Timeline.incidents(events)
+        var before: Int64?
         if let raw = query.get("before") {
             guard let nanos = TimelineEvent.parseNanos(raw) else {
                 return json(.badRequest, ["error": "before must be an RFC 3339 timestamp (an incident's start)"])
             }
-            incidents = incidents.filter { $0.startNanos < nanos }
+            before = nanos
         }
-        return jsonArray(.ok, incidents.prefix(limit).map(\.json))
+        return jsonArray(.ok, ctx.source.incidents(limit: limit, before: before).map(\.json))
     }
 
     static func processAction(_ request: Request, kind: ActionKind, _ ctx: APIContext) async throws -> Response {
@@ -111,8 +109,15 @@ public enum APIRoutes {
         guard trimmed.utf8.count <= APILimits.maxReason else {
             return json(.badRequest, ["error": "\"reason\" is longer than \(APILimits.maxReason) bytes"])
         }
-        guard ctx.state.liveWorker != nil, let reply = await ctx.sink.act(kind: kind, reason: trimmed) else {
-            return json(.conflict, ["error": "no live process to act on"])
+        let runID = object["run_id"] as? String
+        if object["run_id"] != nil && runID == nil { return json(.badRequest, ["error": "\"run_id\" must be a string"]) }
+        guard ctx.source.hasLiveWorker else { return json(.conflict, ["error": "no live process to act on"]) }
+        let reply: ActionReply
+        switch await ctx.sink.act(kind: kind, reason: trimmed, runID: runID) {
+        case .done(let r): reply = r
+        case .noLiveRun: return json(.conflict, ["error": "no live process to act on"])
+        case .ambiguous(let live): return json(.conflict, ["error": "several runs are live: give \"run_id\"", "live_runs": live])
+        case .unknownRun(let id): return json(.conflict, ["error": "run \(id.prefix(100)) is not live"])
         }
         guard reply.accepted else { return json(.conflict, ["error": reply.detail]) }
         return json(.accepted, ["action_id": "\(reply.actionID)", "incident_id": reply.incidentID, "status": "accepted", "detail": reply.detail])

@@ -19,6 +19,23 @@ public struct IncidentSummary: Sendable {
     public var minEntropy: Double?
     public var reason: String
 
+    public init(id: String, runID: String, worker: String, start: String, end: String, startNanos: Int64, action: String,
+                rolloutMode: String, operator_: Bool, peakCPU: Double?, peakConfidence: Double?, minEntropy: Double?, reason: String) {
+        self.id = id
+        self.runID = runID
+        self.worker = worker
+        self.start = start
+        self.end = end
+        self.startNanos = startNanos
+        self.action = action
+        self.rolloutMode = rolloutMode
+        self.operator_ = operator_
+        self.peakCPU = peakCPU
+        self.peakConfidence = peakConfidence
+        self.minEntropy = minEntropy
+        self.reason = reason
+    }
+
     public var json: [String: Any] {
         var out: [String: Any] = ["id": id, "run_id": runID, "worker": worker, "start": start, "end": end,
                                   "action": action, "rollout_mode": rolloutMode, "operator": operator_, "reason": reason]
@@ -118,6 +135,11 @@ public final class RunState: Sendable {
     }
 
     public var events: [TimelineEvent] { data.withLock { $0.events } }
+
+    /// The worker's name, from the newest incident or sample that carries it.
+    public var workerName: String? {
+        data.withLock { d in d.events.last { $0.fields["worker"] != nil }?.fields["worker"] }
+    }
 
     /// The latest sample's values, for /metrics.
     public var latestSample: [String: String]? {

@@ -14,6 +14,18 @@ public struct TimelineEvent: Sendable, Equatable {
     public var incidentID: String?
     public var fields: [String: String]
 
+    public init(runID: String, seq: UInt64, ts: String, wallNanos: Int64, generation: UInt32, kind: String,
+                incidentID: String?, fields: [String: String]) {
+        self.runID = runID
+        self.seq = seq
+        self.ts = ts
+        self.wallNanos = wallNanos
+        self.generation = generation
+        self.kind = kind
+        self.incidentID = incidentID
+        self.fields = fields
+    }
+
     /// From a wire event (fields are strings there).
     public init(_ event: Event, runID: String) {
         self.runID = runID

@@ -13,7 +13,8 @@ public struct FlowForgeCommand: ParsableCommand {
               flowforge run --grace 10 -- ./job.sh --queue main
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, DemoCommand.self, ReplayCommand.self, ConfigCommand.self, DemoWorkerCommand.self]
+        subcommands: [RunCommand.self, DashboardCommand.self, DemoCommand.self, ReplayCommand.self, ConfigCommand.self,
+                      DemoWorkerCommand.self]
     )
 
     public init() {}

@@ -118,6 +118,7 @@ public struct RunCommand: ParsableCommand {
             let spool = state + "/runs/\(runID).jsonl"
             let fd = open(spool, O_WRONLY | O_CREAT | O_APPEND, 0o600)
             if fd >= 0 { args += ["--events-fd=\(fd)", "--spool=\(spool)"] }
+            args.append("--control=\(state)/runs/\(runID).sock")
         } else {
             FileIO.warn("flowforge: warning: state directory \(StateDirectory.path()) is not writable; this run keeps no spool")
         }

@@ -40,6 +40,8 @@ public struct ReaperConfig: Sendable, Equatable {
     /// The spool file's path: the spawner hands the API agent a read-only descriptor of it, so a restarted
     /// API agent rebuilds the run's history from it.
     public var spoolPath: String?
+    /// The run's control socket (0600): the dashboard reaches the run's API agent through it.
+    public var controlPath: String?
     /// Worker program (absolute path) and its argv (argv[0] first).
     public var workerPath = ""
     public var workerArguments: [String] = []
@@ -109,6 +111,7 @@ public struct ReaperConfig: Sendable, Equatable {
                 guard let fd = Int32(value), fd >= 3 else { throw ConfigError("bad events fd '\(value)'") }
                 eventsFDs.append(fd)
             case "spool": spoolPath = value
+            case "control": controlPath = value
             default: throw ConfigError("unknown option '--\(key)'")
             }
         }
@@ -131,6 +134,7 @@ public struct ReaperConfig: Sendable, Equatable {
         if !useCgroup { a.append("--cgroup=off") }
         if seccompLogOnly { a.append("--seccomp=log") }
         if let s = spoolPath { a.append("--spool=\(s)") }
+        if let c = controlPath { a.append("--control=\(c)") }
         a += ["--rollout=\(rollout.rawValue)", "--canary-percent=\(canaryPercent)", "--max-restarts=\(maxRestarts)",
               "--restart-window-ms=\(restartWindowNanos / 1_000_000)", "--stable-run-ms=\(stableRunNanos / 1_000_000)"]
         return a + ["--", workerPath] + workerArguments

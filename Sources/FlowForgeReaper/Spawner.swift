@@ -24,12 +24,19 @@ struct Spawner {
     var workerPGIDs: [UInt32: Int32] = [:]
     var agentPIDs: [AgentRole: Int32] = [:]
     let devNull: Int32
+    /// The run's control socket, bound once and handed to every API agent generation (fd 6).
+    var controlFD: Int32 = -1
 
     init(config: ReaperConfig) {
         self.config = config
         self.hooks = TestHooks.fromEnvironment()
         self.log = Log(level: config.logLevel, name: "spawner \(getpid())")
         self.devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+        if let path = config.controlPath {
+            do { controlFD = try UnixSocket.listen(path: path) } catch {
+                log(.warn, "control socket \(path): \(error); the dashboard cannot act on this run")
+            }
+        }
         if config.useCgroup, !hooks.isOff("escapees"), !hooks.isOff("tree-teardown"), geteuid() == 0,
            let parent = Cgroup.parentDirectory() {
             Cgroup.sweepStale(under: parent, prefix: "flowforge-") { owner in kill(owner, 0) == 0 || errno == EPERM }
@@ -71,6 +78,7 @@ struct Spawner {
             if let cg = cgroups.removeValue(forKey: generation) { removeCgroup(cg) }
             workerPGIDs[generation] = nil
         case .finish:
+            removeControlSocket()
             for (_, cg) in cgroups { removeCgroup(cg) }
             cgroups = [:]
             exit(0)
@@ -150,6 +158,7 @@ struct Spawner {
             } else {
                 fdMap.append(devNull)
             }
+            fdMap.append(controlFD >= 0 ? controlFD : devNull)
         }
         defer { for fd in extra { FileIO.close(fd) } }
         var spec = SpawnSpec(path: path, arguments: args, environment: env, fdMap: fdMap)
@@ -165,6 +174,10 @@ struct Spawner {
         }
         FileIO.close(pair.0)
         FileIO.close(pair.1)
+    }
+
+    func removeControlSocket() {
+        if let path = config.controlPath, controlFD >= 0 { unlink(path) }
     }
 
     /// The worker's environment: ours, plus which run and generation it is (FLOWFORGE_RUN_ID, FLOWFORGE_GENERATION).
@@ -193,6 +206,7 @@ struct Spawner {
 
     /// The reaper is gone (SIGKILL, crash): take the worker's tree with it.
     func cleanupAfterReaperDeath() {
+        removeControlSocket()
         if hooks.isOff("reaper-death-cleanup") { return }
         for pgid in workerPGIDs.values { kill(-pgid, SIGKILL) }
         for cg in cgroups.values { cg.killAndRemove() }

@@ -1,0 +1,45 @@
+// FlowForge — what the routes read: one run's in-memory state, or the store of every run.
+// SPDX-License-Identifier: Apache-2.0
+
+/// A source of incidents, drilldown chains and runs for the API.
+public protocol TimelineSource: Sendable {
+    /// Incident groups, newest first, starting before `before` (Unix ns) when given.
+    func incidents(limit: Int, before: Int64?) -> [IncidentSummary]
+    /// An incident's chain, or nil when the id is unknown.
+    func chain(incident: String) -> [TimelineEvent]?
+    /// Runs as `/runs` lists them.
+    func runs() -> [[String: Any]]
+    /// Whether any run has a live worker (process actions answer 409 otherwise).
+    var hasLiveWorker: Bool { get }
+    /// The Prometheus text for `/metrics`.
+    func metricsText() -> String
+}
+
+/// One run's API: the in-memory state it keeps from its spool and channel.
+public struct RunSource: TimelineSource {
+    public let state: RunState
+    public let metrics: APIMetrics?
+
+    public init(state: RunState, metrics: APIMetrics?) {
+        self.state = state
+        self.metrics = metrics
+    }
+
+    public func incidents(limit: Int, before: Int64?) -> [IncidentSummary] {
+        Array(Timeline.incidents(state.events).filter { before == nil || $0.startNanos < before! }.prefix(limit))
+    }
+
+    public func chain(incident: String) -> [TimelineEvent]? { Timeline.chain(state.events, incident: incident) }
+
+    public func runs() -> [[String: Any]] {
+        let live = state.liveWorker
+        var run: [String: Any] = ["run_id": state.runID, "live": live != nil, "pid": live?.pid ?? 0, "generation": live?.generation ?? 0]
+        if let s = state.latestSample, let cpu = Double(s["cpu_percent"] ?? "") { run["cpu_percent"] = cpu }
+        if let w = state.workerName { run["worker"] = w }
+        return [run]
+    }
+
+    public var hasLiveWorker: Bool { state.liveWorker != nil }
+
+    public func metricsText() -> String { metrics?.render(state) ?? "" }
+}

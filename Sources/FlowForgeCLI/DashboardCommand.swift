@@ -1,0 +1,152 @@
+// FlowForge — `flowforge dashboard`: the API and web dashboard for every run in the state directory.
+// SPDX-License-Identifier: Apache-2.0
+import ArgumentParser
+import FlowForgeAPI
+import FlowForgeStore
+import FlowForgeSystem
+import Foundation
+import Hummingbird
+import Logging
+
+/// `flowforge dashboard [--listen HOST:PORT] [--stop]`.
+struct DashboardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dashboard",
+        abstract: "Serve the API and web dashboard for every run recorded in the state directory.",
+        discussion: """
+            Ingests every run's event spool (runs/*.jsonl) into the store (flowforge.db, SQLite in WAL mode) once
+            a second, serves /healthz, /metrics, /timeline, /runs and the key-protected /process/* actions, and
+            reaches live runs through their control sockets (runs/*.sock, mode 0600). With one live run the
+            process endpoints act on it; with several, give "run_id" in the body.
+            The state directory is $FLOWFORGE_STATE_DIR, else ~/.local/state/flowforge.
+
+            Examples:
+              flowforge dashboard                       # http://127.0.0.1:8080
+              flowforge dashboard --background          # detach; pid and log in the state directory
+              flowforge dashboard --stop
+            """
+    )
+
+    @Option(help: "Address to serve on.")
+    var listen = "127.0.0.1:8080"
+
+    @Flag(name: .customLong("allow-remote"), help: "Allow a non-loopback --listen address (prints a warning).")
+    var allowRemote = false
+
+    @Option(name: .customLong("retention-days"), help: "Delete events and incidents older than this many days.")
+    var retentionDays: Double = 14
+
+    @Flag(help: "Start in the background (pid file and log in the state directory) and return.")
+    var background = false
+
+    @Flag(help: "Stop the background dashboard.")
+    var stop = false
+
+    func validate() throws {
+        try ListenAddress.check(listen, allowRemote: allowRemote)
+        guard retentionDays.isFinite, retentionDays > 0, retentionDays <= 3650 else {
+            throw ValidationError("--retention-days must be between 0 and 3650")
+        }
+    }
+
+    func run() throws {
+        let state = try StateDirectory.ensure()
+        let pidFile = state + "/dashboard.pid"
+        if stop { return try DashboardProcess.stop(pidFile: pidFile) }
+        if let pid = DashboardProcess.running(pidFile: pidFile) {
+            print("flowforge dashboard is already running (pid \(pid)) on http://\(listen)")
+            return
+        }
+        if background { return try DashboardProcess.detach(arguments: ["dashboard", "--listen", listen, "--retention-days", "\(retentionDays)"]
+                                                             + (allowRemote ? ["--allow-remote"] : []),
+                                                         state: state, pidFile: pidFile, url: "http://\(listen)") }
+        try? "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+        let store = try Store(path: state + "/flowforge.db")
+        let metrics = APIMetrics(runID: { "dashboard" })
+        let runs = state + "/runs"
+        for e in try store.ingest(runsDirectory: runs) { metrics.count(e) }
+        try? store.applyRetention(days: retentionDays, runsDirectory: runs)
+        let source = StoreSource(store: store, runsDirectory: runs, metrics: metrics)
+        let key = try StateDirectory.apiKey()
+        if key == nil { FileIO.warn("flowforge dashboard: no API key (FLOWFORGE_API_KEY or \(StateDirectory.keyFile)): process endpoints are disabled") }
+        let assets = DashboardAssets.load()
+        guard let (host, port) = APIAgent.parseAddress(listen) else { throw ValidationError("bad --listen \(listen)") }
+        var logger = Logger(label: "flowforge.dashboard")
+        logger.logLevel = .warning
+        let app = Application(router: APIRoutes.router(APIContext(source: source, sink: ControlSink(source: source), apiKey: key, dashboard: assets)),
+                              configuration: .init(address: .hostname(host, port: port), serverName: "flowforge"), logger: logger)
+        let retention = retentionDays
+        Task {
+            var lastRetention = Date()
+            while true {
+                try? await Task.sleep(for: .seconds(1))
+                if let new = try? store.ingest(runsDirectory: runs) { for e in new { metrics.count(e) } }
+                if Date().timeIntervalSince(lastRetention) > 3600 {
+                    try? store.applyRetention(days: retention, runsDirectory: runs)
+                    lastRetention = Date()
+                }
+            }
+        }
+        print("flowforge dashboard: serving http://\(listen) (state: \(state))")
+        let pidPath = pidFile
+        Task {
+            do { try await app.runService() } catch {
+                FileIO.warn("flowforge dashboard: \(error)")
+                unlink(pidPath)
+                Foundation.exit(111)
+            }
+            unlink(pidPath)
+            Foundation.exit(0)
+        }
+        dispatchMain()
+    }
+}
+
+/// The background dashboard's pid file.
+enum DashboardProcess {
+    /// The pid of a running dashboard recorded in `pidFile`, if it is alive and really a flowforge dashboard.
+    static func running(pidFile: String) -> Int32? {
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1, kill(pid, 0) == 0,
+              let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+              String(decoding: cmdline, as: UTF8.self).contains("dashboard") else { return nil }
+        return pid
+    }
+
+    static func stop(pidFile: String) throws {
+        guard let pid = running(pidFile: pidFile) else {
+            print("flowforge dashboard is not running")
+            unlink(pidFile)
+            return
+        }
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while kill(pid, 0) == 0 && Date() < deadline { usleep(50_000) }
+        if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        unlink(pidFile)
+        print("flowforge dashboard stopped (pid \(pid))")
+    }
+
+    /// Starts the dashboard detached (new session, output to dashboard.log) and waits until it answers.
+    static func detach(arguments: [String], state: String, pidFile: String, url: String) throws {
+        let log = state + "/dashboard.log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ProcessEnvironment.executableDirectory() + "/flowforge")
+        p.arguments = arguments
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle(forWritingAtPath: log)
+        p.standardError = FileHandle(forWritingAtPath: log)
+        try p.run()
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline {
+            if running(pidFile: pidFile) != nil {
+                print("flowforge dashboard started in the background (pid \(p.processIdentifier)): \(url) (log: \(log))")
+                return
+            }
+            if !p.isRunning { break }
+            usleep(100_000)
+        }
+        throw ValidationError("the dashboard did not start; see \(log)")
+    }
+}

@@ -1,0 +1,180 @@
+// FlowForge — the dashboard's SQLite store (GRDB, WAL): runs, events and incidents, ingested from run spools.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeAPI
+import Foundation
+import GRDB
+
+/// The store of every run in the state directory.
+///
+/// Runs never write here: each run appends to its own spool (`runs/<run_id>.jsonl`, written by the reaper,
+/// which outlives any agent). The dashboard ingests spools: new complete lines are inserted with
+/// `INSERT OR IGNORE` on `(run_id, seq)` and the spool offset moves in the same transaction, so a writer
+/// killed at any point resumes where it left off and every event ends up stored exactly once.
+public final class Store: Sendable {
+    public let path: String
+    let db: DatabasePool
+
+    public init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(5)
+        db = try DatabasePool(path: path, configuration: config) // WAL
+        try Store.migrator.migrate(db)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE runs (run_id TEXT PRIMARY KEY, spool TEXT NOT NULL, first_ts TEXT, last_ts TEXT, worker TEXT);
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, seq INTEGER NOT NULL, ts TEXT NOT NULL,
+                    wall_nanos INTEGER NOT NULL, generation INTEGER NOT NULL, kind TEXT NOT NULL, incident_id TEXT,
+                    fields TEXT NOT NULL, UNIQUE (run_id, seq));
+                CREATE INDEX events_incident ON events (incident_id) WHERE incident_id IS NOT NULL;
+                CREATE INDEX events_samples ON events (run_id, generation, kind, wall_nanos);
+                CREATE TABLE incidents (
+                    id TEXT PRIMARY KEY, run_id TEXT NOT NULL, worker TEXT NOT NULL, start TEXT NOT NULL,
+                    start_nanos INTEGER NOT NULL, "end" TEXT NOT NULL, action TEXT NOT NULL, rollout_mode TEXT NOT NULL,
+                    operator INTEGER NOT NULL, peak_cpu REAL, peak_confidence REAL, min_entropy REAL, reason TEXT NOT NULL);
+                CREATE INDEX incidents_start ON incidents (start_nanos);
+                CREATE TABLE spool_offsets (path TEXT PRIMARY KEY, offset INTEGER NOT NULL);
+                """)
+        }
+        return m
+    }
+
+    // MARK: ingestion
+
+    /// Ingests what every spool under `runsDirectory` gained since last time. Returns the new events.
+    @discardableResult
+    public func ingest(runsDirectory: String) throws -> [TimelineEvent] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory)) ?? []
+        var all: [TimelineEvent] = []
+        for name in names.sorted() where name.hasSuffix(".jsonl") {
+            all += try ingest(spool: runsDirectory + "/" + name)
+        }
+        return all
+    }
+
+    /// Ingests one spool from its stored offset to its last complete line.
+    public func ingest(spool: String) throws -> [TimelineEvent] {
+        let offset = try db.read { db in try Int.fetchOne(db, sql: "SELECT offset FROM spool_offsets WHERE path = ?", arguments: [spool]) } ?? 0
+        guard let handle = FileHandle(forReadingAtPath: spool) else { return [] }
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(offset))
+        let data = handle.readDataToEndOfFile()
+        guard let lastNewline = data.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
+        let complete = data[data.startIndex...lastNewline]
+        let events = complete.split(separator: UInt8(ascii: "\n")).compactMap {
+            TimelineEvent(jsonLine: Substring(String(decoding: $0, as: UTF8.self)))
+        }
+        let newOffset = offset + complete.count
+        var inserted: [TimelineEvent] = []
+        try db.write { db in
+            var touched = Set<String>()
+            for e in events {
+                let fields = String(decoding: (try? JSONSerialization.data(withJSONObject: e.fields, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO events (run_id, seq, ts, wall_nanos, generation, kind, incident_id, fields)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [e.runID, Int64(e.seq), e.ts, e.wallNanos, Int64(e.generation), e.kind, e.incidentID, fields])
+                if db.changesCount > 0 {
+                    inserted.append(e)
+                    if let id = e.incidentID { touched.insert(id) }
+                }
+                try db.execute(sql: """
+                    INSERT INTO runs (run_id, spool, first_ts, last_ts, worker) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(run_id) DO UPDATE SET last_ts = excluded.last_ts, worker = COALESCE(excluded.worker, runs.worker)
+                    """, arguments: [e.runID, spool, e.ts, e.ts, e.fields["worker"]])
+            }
+            for id in touched { try Store.refreshIncident(db, id: id) }
+            try db.execute(sql: "INSERT INTO spool_offsets (path, offset) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET offset = excluded.offset",
+                           arguments: [spool, newOffset])
+        }
+        return inserted
+    }
+
+    static func refreshIncident(_ db: Database, id: String) throws {
+        let events = try Store.events(db, sql: "SELECT * FROM events WHERE incident_id = ? ORDER BY seq", [id])
+        guard let s = Timeline.incidents(events).first else { return }
+        try db.execute(sql: """
+            INSERT OR REPLACE INTO incidents (id, run_id, worker, start, start_nanos, "end", action, rollout_mode, operator,
+                                              peak_cpu, peak_confidence, min_entropy, reason)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [s.id, s.runID, s.worker, s.start, s.startNanos, s.end, s.action, s.rolloutMode, s.operator_,
+                             s.peakCPU, s.peakConfidence, s.minEntropy, s.reason])
+    }
+
+    // MARK: reading
+
+    public func incidents(limit: Int, before: Int64?) throws -> [IncidentSummary] {
+        try db.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT * FROM incidents WHERE start_nanos < ? ORDER BY start_nanos DESC LIMIT ?
+                """, arguments: [before ?? Int64.max, limit])
+            return rows.map { r in
+                IncidentSummary(id: r["id"], runID: r["run_id"], worker: r["worker"], start: r["start"], end: r["end"],
+                                startNanos: r["start_nanos"], action: r["action"], rolloutMode: r["rollout_mode"],
+                                operator_: r["operator"], peakCPU: r["peak_cpu"], peakConfidence: r["peak_confidence"],
+                                minEntropy: r["min_entropy"], reason: r["reason"])
+            }
+        }
+    }
+
+    /// The drilldown chain, as `Timeline.chain` defines it, straight from the indexes.
+    public func chain(incident: String) throws -> [TimelineEvent]? {
+        try db.read { db in
+            let own = try Store.events(db, sql: "SELECT * FROM events WHERE incident_id = ? ORDER BY seq", [incident])
+            guard let first = own.first, let last = own.last else { return nil }
+            let samples = try Store.events(db, sql: """
+                SELECT * FROM events WHERE run_id = ? AND generation = ? AND kind = 'sample' AND wall_nanos BETWEEN ? AND ?
+                """, [first.runID, Int64(first.generation), first.wallNanos - 30_000_000_000, last.wallNanos])
+            return (own + samples).sorted { $0.seq < $1.seq }
+        }
+    }
+
+    public func runs() throws -> [(runID: String, worker: String?, lastTS: String?)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT run_id, worker, last_ts FROM runs ORDER BY last_ts DESC LIMIT 200").map {
+                ($0["run_id"], $0["worker"], $0["last_ts"])
+            }
+        }
+    }
+
+    /// The newest sample of a run, for its live gauges.
+    public func latestSample(run: String) throws -> [String: String]? {
+        try db.read { db in
+            try Store.events(db, sql: "SELECT * FROM events WHERE run_id = ? AND kind = 'sample' ORDER BY seq DESC LIMIT 1", [run]).first?.fields
+        }
+    }
+
+    public func eventCount() throws -> Int { try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM events") ?? 0 } }
+
+    /// Deletes events and incidents older than `days`, and the spools of runs that ended before then.
+    public func applyRetention(days: Double, runsDirectory: String) throws {
+        let cutoff = Int64((Date().timeIntervalSince1970 - days * 86_400) * 1e9)
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM events WHERE wall_nanos < ?", arguments: [cutoff])
+            try db.execute(sql: "DELETE FROM incidents WHERE start_nanos < ?", arguments: [cutoff])
+        }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory)) ?? [] where name.hasSuffix(".jsonl") {
+            let path = runsDirectory + "/" + name
+            let socket = path.replacingOccurrences(of: ".jsonl", with: ".sock")
+            guard !FileManager.default.fileExists(atPath: socket),
+                  let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                  modified.timeIntervalSince1970 * 1e9 < Double(cutoff) else { continue }
+            try? FileManager.default.removeItem(atPath: path)
+            try db.write { try $0.execute(sql: "DELETE FROM spool_offsets WHERE path = ?", arguments: [path]) }
+        }
+    }
+
+    static func events(_ db: Database, sql: String, _ arguments: StatementArguments) throws -> [TimelineEvent] {
+        try Row.fetchAll(db, sql: sql, arguments: arguments).map { r in
+            let fieldsText: String = r["fields"]
+            let fields = (try? JSONSerialization.jsonObject(with: Data(fieldsText.utf8))) as? [String: String] ?? [:]
+            return TimelineEvent(runID: r["run_id"], seq: UInt64(r["seq"] as Int64), ts: r["ts"], wallNanos: r["wall_nanos"],
+                                 generation: UInt32(r["generation"] as Int64), kind: r["kind"], incidentID: r["incident_id"], fields: fields)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+// FlowForge — the dashboard's view: every run from the store, live runs through their control sockets.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeAPI
+import FlowForgeSystem
+import FlowForgeWire
+import Foundation
+
+/// `TimelineSource` over the store, with live runs asked over their control sockets.
+public struct StoreSource: TimelineSource {
+    public let store: Store
+    public let runsDirectory: String
+    public let metrics: APIMetrics
+    public let started = Date()
+
+    public init(store: Store, runsDirectory: String, metrics: APIMetrics) {
+        self.store = store
+        self.runsDirectory = runsDirectory
+        self.metrics = metrics
+    }
+
+    public func incidents(limit: Int, before: Int64?) -> [IncidentSummary] { (try? store.incidents(limit: limit, before: before)) ?? [] }
+
+    public func chain(incident: String) -> [TimelineEvent]? { (try? store.chain(incident: incident)) ?? nil }
+
+    /// Every run in the store; live ones carry what their API agent says now.
+    public func runs() -> [[String: Any]] {
+        let live = Dictionary(liveRuns().map { ($0["run_id"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+        var out: [[String: Any]] = []
+        for run in (try? store.runs()) ?? [] {
+            if let l = live[run.runID] { out.append(l.merging(["worker": run.worker ?? ""], uniquingKeysWith: { a, _ in a })) } else {
+                out.append(["run_id": run.runID, "worker": run.worker ?? "", "live": false, "last_seen": run.lastTS ?? ""])
+            }
+        }
+        for (id, l) in live where !out.contains(where: { $0["run_id"] as? String == id }) { out.append(l) }
+        return out
+    }
+
+    public var hasLiveWorker: Bool { liveRuns().contains { $0["live"] as? Bool == true } }
+
+    /// Runs whose control socket answers, with their status.
+    public func liveRuns() -> [[String: Any]] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory)) ?? []
+        return names.filter { $0.hasSuffix(".sock") }.compactMap { name in
+            ControlClient.request(runsDirectory + "/" + name, ["op": "status"], timeoutMillis: 1000)
+        }.filter { $0["error"] == nil }
+    }
+
+    public func metricsText() -> String {
+        var text = metrics.renderDashboard(uptime: Date().timeIntervalSince(started)) { gauge in
+            for run in liveRuns() {
+                guard let id = run["run_id"] as? String else { continue }
+                let sample = (try? store.latestSample(run: id)) ?? nil
+                gauge(id, sample, run["live"] as? Bool == true)
+            }
+        }
+        if text.isEmpty { text = "# no metrics\n" }
+        return text
+    }
+}
+
+/// One request to a run's control socket.
+public enum ControlClient {
+    public static func request(_ path: String, _ body: [String: Any], timeoutMillis: Int32 = 10_000) -> [String: Any]? {
+        guard let fd = try? UnixSocket.connect(path: path) else { return nil }
+        defer { close(fd) }
+        guard let data = try? JSONSerialization.data(withJSONObject: body) else { return nil }
+        do { try FileIO.writeAll(fd, String(decoding: data, as: UTF8.self) + "\n") } catch { return nil }
+        guard let line = UnixSocket.readLine(fd, timeoutMillis: timeoutMillis) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+    }
+}
+
+/// Process actions from the dashboard: to the only live run, or to the one `run_id` names.
+public struct ControlSink: ActionSink {
+    public let source: StoreSource
+
+    public init(source: StoreSource) { self.source = source }
+
+    public func act(kind: ActionKind, reason: String, runID: String?) async -> ActionResult {
+        let live = source.liveRuns().filter { $0["live"] as? Bool == true }.compactMap { $0["run_id"] as? String }
+        let target: String
+        if let runID {
+            guard live.contains(runID) else { return .unknownRun(runID) }
+            target = runID
+        } else {
+            guard !live.isEmpty else { return .noLiveRun }
+            guard live.count == 1 else { return .ambiguous(live.sorted()) }
+            target = live[0]
+        }
+        let op = kind == .restart ? "restart" : "kill"
+        guard let reply = ControlClient.request(source.runsDirectory + "/\(target).sock", ["op": op, "reason": reason]) else {
+            return .unknownRun(target)
+        }
+        if let error = reply["error"] as? String {
+            return .done(ActionReply(actionID: 0, incidentID: "", accepted: false, detail: error))
+        }
+        return .done(ActionReply(actionID: UInt64(reply["action_id"] as? String ?? "") ?? 0,
+                                 incidentID: reply["incident_id"] as? String ?? "", accepted: true,
+                                 detail: reply["detail"] as? String ?? ""))
+    }
+}
