@@ -49,7 +49,12 @@ struct HardeningTests {
             #expect(s.capEff == 0 && s.capPrm == 0 && s.capInh == 0 && s.capAmb == 0, "\(name)")
             if isRoot { #expect(s.capBnd == 0, "\(name)") }
             if isRoot { #expect(s.uid == [65534, 65534, 65534, 65534], "\(name)") }
-            #expect(s.threads == 1, "\(name): privileges are per thread, so an agent must not start threads before dropping")
+            // Privileges are per thread: every thread an agent runs (the API agent's control thread included)
+            // must show the same dropped state.
+            for tid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? [] {
+                let t = ProcStatus(parsing: (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/status", encoding: .utf8)) ?? "")
+                #expect(t.seccomp == 2 && t.noNewPrivs == 1 && t.capEff == 0 && t.capPrm == 0, "\(name) thread \(tid)")
+            }
         }
 
         let worker = try #require(ff.worker())
