@@ -109,6 +109,12 @@ struct AnalysisBudget {
         self.lastRefill = now
     }
 
+    /// Tokens available now (after refilling), without taking any.
+    mutating func available(now: UInt64) -> UInt64 {
+        _ = take(0, now: now)
+        return tokens
+    }
+
     /// Returns tokens that were taken but not used.
     mutating func refund(_ count: Int) {
         tokens = min(bytesPerSecond, tokens &+ UInt64(max(0, count)))

@@ -46,6 +46,26 @@ extension ReaperLoop {
         }
     }
 
+    /// The index of the first newline, found with memchr.
+    static func firstNewline(in bytes: ArraySlice<UInt8>) -> Int? {
+        bytes.withUnsafeBytes { raw -> Int? in
+            guard let base = raw.baseAddress, let hit = memchr(base, 0x0A, raw.count) else { return nil }
+            return bytes.startIndex + (UnsafeRawPointer(hit) - base)
+        }
+    }
+
+    /// The index of the last newline (memrchr is GNU-only for Swift; this runs only on granted bytes).
+    static func lastNewline(in bytes: ArraySlice<UInt8>) -> Int? {
+        bytes.withUnsafeBytes { raw -> Int? in
+            var i = raw.count - 1
+            while i >= 0 {
+                if raw[i] == 0x0A { return bytes.startIndex + i }
+                i -= 1
+            }
+            return nil
+        }
+    }
+
     /// Sends the detector its copy of a chunk, within the analysis budget and without ever waiting.
     ///
     /// What does not fit is dropped and counted. Drops happen at line boundaries: a copy is cut after its last
@@ -54,8 +74,15 @@ extension ReaperLoop {
     private func copyForAnalysis(_ bytes: ArraySlice<UInt8>, stream: OutputStream) {
         let s = stream == .stdout ? 0 : 1
         var start = bytes.startIndex
+        // Nothing can be sent (no detector, or no budget left this second): drop without looking at the bytes.
+        // Scanning every chunk for newlines here cost the reaper a whole core on newline-free output.
+        guard worker != nil, agents[.detector]?.readyChannel != nil, analysis.available(now: Clock.monotonicNanos()) > 0 else {
+            droppedAnalysisBytes &+= UInt64(bytes.count)
+            analysisGap[s] = true
+            return
+        }
         if analysisGap[s] {
-            guard let nl = bytes.firstIndex(of: UInt8(ascii: "\n")) else {
+            guard let nl = Self.firstNewline(in: bytes) else {
                 droppedAnalysisBytes &+= UInt64(bytes.count)
                 return
             }
@@ -74,7 +101,7 @@ extension ReaperLoop {
         var end = rest.startIndex + granted
         if end < rest.endIndex {
             // Over budget: keep whole lines only; the remainder is dropped up to the next newline.
-            if let nl = rest[rest.startIndex..<end].lastIndex(of: UInt8(ascii: "\n")) { end = nl + 1 } else { end = rest.startIndex }
+            if let nl = Self.lastNewline(in: rest[rest.startIndex..<end]) { end = nl + 1 } else { end = rest.startIndex }
             analysis.refund(granted - (end - rest.startIndex))
             analysisGap[s] = true
         }

@@ -86,9 +86,11 @@ final class ReaperLoop {
     /// Runs until the state machine says exit; returns the exit code.
     func run() -> Int32 {
         for role in config.agents { agents[role] = AgentSlot(role: role) }
-        for role in config.agents { requestAgent(role) }
+        // The worker first: nothing it needs waits for the agents (they catch up; the detector ignores the
+        // first sample anyway, and output it missed is counted as dropped).
         emitPolicy()
         execute(machine.handle(.started, now: Clock.monotonicNanos()))
+        for role in config.agents { requestAgent(role) }
         while exitCode == nil {
             pollOnce()
         }
