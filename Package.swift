@@ -54,7 +54,13 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "flowforge", dependencies: ["FlowForgeCLI"]),
-        .executableTarget(name: "flowforge-reaper", dependencies: ["FlowForgeReaper"]),
+        // Statically linked Swift runtime: the reaper maps (and keeps resident) only the runtime pages it uses,
+        // instead of all of libswiftCore.so (docs/BENCHMARKS.md, reaper memory).
+        .executableTarget(
+            name: "flowforge-reaper",
+            dependencies: ["FlowForgeReaper"],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
         .executableTarget(name: "flowforge-detector", dependencies: ["FlowForgeDetector"]),
         .target(
             name: "FlowForgeAPI",
