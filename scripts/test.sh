@@ -30,7 +30,7 @@ source "$repo/scripts/lib/deps.sh"
 unset PYTHONUNBUFFERED
 
 echo "==> system packages"
-ensure_packages libseccomp-dev libcap-dev shellcheck
+ensure_packages libseccomp-dev libcap-dev libsqlite3-dev curl shellcheck
 
 echo "==> swift build"
 swift build
@@ -39,11 +39,20 @@ echo "==> swift test"
 swift test
 
 echo "==> shellcheck"
-shellcheck -x flowforge scripts/*.sh scripts/lib/*.sh scripts/drills/*.sh
+shellcheck -x flowforge scripts/*.sh scripts/lib/*.sh scripts/drills/*.sh bench/*.sh
 bash scripts/validate.sh
+
+# Everything below keeps its state (spools, store, key) in a throwaway directory.
+FLOWFORGE_STATE_DIR="$(mktemp -d)"
+export FLOWFORGE_STATE_DIR
+trap 'rm -rf "$FLOWFORGE_STATE_DIR"' EXIT
 
 if [[ $skip_drills -eq 0 ]]; then
     echo "==> recovery drills"
     FLOWFORGE="$repo/.build/debug/flowforge" bash scripts/recovery_drill.sh
 fi
+
+echo "==> install (release build) and the release-gate smoke check"
+bash scripts/install.sh --no-services --no-demo
+bash scripts/smoke_local.sh
 echo "==> all tests passed"

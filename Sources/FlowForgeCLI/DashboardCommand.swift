@@ -54,13 +54,15 @@ struct DashboardCommand: ParsableCommand {
         let pidFile = state + "/dashboard.pid"
         if stop { return try DashboardProcess.stop(pidFile: pidFile) }
         if let pid = DashboardProcess.running(pidFile: pidFile) {
-            print("flowforge dashboard is already running (pid \(pid)) on http://\(listen)")
+            let url = (try? String(contentsOfFile: state + "/dashboard.url", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            print("flowforge dashboard is already running (pid \(pid)) on \(url ?? "http://\(listen)")")
             return
         }
         if background { return try DashboardProcess.detach(arguments: ["dashboard", "--listen", listen, "--retention-days", "\(retentionDays)"]
                                                              + (allowRemote ? ["--allow-remote"] : []),
                                                          state: state, pidFile: pidFile, url: "http://\(listen)") }
         try? "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+        try? "http://\(listen)\n".write(toFile: state + "/dashboard.url", atomically: true, encoding: .utf8)
         let store = try Store(path: state + "/flowforge.db")
         let metrics = APIMetrics(runID: { "dashboard" })
         let runs = state + "/runs"

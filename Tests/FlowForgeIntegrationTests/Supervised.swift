@@ -29,6 +29,7 @@ final class Supervised {
         process.arguments = ["run"] + runArgs
         var env = ProcessInfo.processInfo.environment
         env["PYTHONUNBUFFERED"] = nil
+        env["FLOWFORGE_STATE_DIR"] = dir + "/state" // spools and control sockets stay inside the test's folder
         for (k, v) in extra { env[k] = v }
         process.environment = env
         process.standardOutput = FileHandle(forWritingAtPath: dir + "/out")
