@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "FlowForgeConfigTests", dependencies: ["FlowForgeConfig"]),
         .testTarget(
             name: "FlowForgeIntegrationTests",
-            dependencies: ["FlowForgeSystem", "FlowForgeWire"]
+            dependencies: ["FlowForgeSystem", "FlowForgeWire", "FlowForgeStore", "FlowForgeAPI"]
         ),
     ],
     swiftLanguageModes: [.v6]
