@@ -50,7 +50,10 @@ public enum APIAgent {
         Thread {
             var rt = channelRuntime
             rt.run(handle: handle, tick: {})
-            exit(0) // the reaper is gone or dropped us
+            // The reaper is exiting (or dropped us): give in-flight responses, such as the 202 of the kill that
+            // ended the run, a moment to reach their clients. The reaper waits for its agents as long.
+            usleep(300_000)
+            exit(0)
         }.start()
         var logger = Logger(label: "flowforge.api")
         logger.logLevel = runtime.logLevel >= 3 ? .debug : .warning
@@ -104,7 +107,11 @@ final class ChannelSink: ActionSink {
     func act(kind: ActionKind, reason: String, runID: String?) async -> ActionResult {
         if let runID, runID != state.runID { return .unknownRun(runID) }
         guard state.liveWorker != nil else { return .noLiveRun }
-        return .done(await act(kind: kind, reason: reason))
+        let reply = await act(kind: kind, reason: reason)
+        if !reply.accepted && (reply.detail.contains("did not answer") || reply.detail.contains("channel is closed")) {
+            return .unavailable(reply.detail)
+        }
+        return .done(reply)
     }
 
     func act(kind: ActionKind, reason: String) async -> ActionReply {

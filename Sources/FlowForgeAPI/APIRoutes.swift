@@ -83,9 +83,11 @@ public enum APIRoutes {
         guard let key = ctx.apiKey else {
             return json(.serviceUnavailable, ["error": "process actions are disabled: no API key is configured (FLOWFORGE_API_KEY or the state directory's api.key)"])
         }
-        guard let auth = request.headers[.authorization], auth.hasPrefix("Bearer "),
-              constantTimeEqual(String(auth.dropFirst(7)), key) else {
-            return json(.unauthorized, ["error": "missing or wrong API key (Authorization: Bearer <key>)"])
+        guard let auth = request.headers[.authorization], auth.count > 7, auth.prefix(7).lowercased() == "bearer ",
+              constantTimeEqual(String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces), key) else {
+            var r = json(.unauthorized, ["error": "missing or wrong API key (Authorization: Bearer <key>)"])
+            r.headers[.wwwAuthenticate] = "Bearer realm=\"flowforge\""
+            return r
         }
         let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard type == "application/json" else {
@@ -118,6 +120,7 @@ public enum APIRoutes {
         case .noLiveRun: return json(.conflict, ["error": "no live process to act on"])
         case .ambiguous(let live): return json(.conflict, ["error": "several runs are live: give \"run_id\"", "live_runs": live])
         case .unknownRun(let id): return json(.conflict, ["error": "run \(id.prefix(100)) is not live"])
+        case .unavailable(let why): return json(.serviceUnavailable, ["error": why])
         }
         guard reply.accepted else { return json(.conflict, ["error": reply.detail]) }
         return json(.accepted, ["action_id": "\(reply.actionID)", "incident_id": reply.incidentID, "status": "accepted", "detail": reply.detail])
@@ -126,11 +129,11 @@ public enum APIRoutes {
     /// Compares without an early exit, so response time does not leak how much of a guess was right.
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
-        var diff = UInt8(truncatingIfNeeded: x.count ^ y.count)
+        var diff: UInt8 = 0
         for i in 0..<max(x.count, y.count) {
             diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0xFF)
         }
-        return diff == 0 && !y.isEmpty
+        return diff == 0 && x.count == y.count && !y.isEmpty
     }
 
     static func methodNotAllowed(_ allow: String) -> Response {

@@ -24,6 +24,8 @@ public enum ActionResult: Sendable {
     /// Several runs are live and no `run_id` said which: the live ones.
     case ambiguous([String])
     case unknownRun(String)
+    /// The run did not answer (its reaper is gone or timed out): the action may or may not happen.
+    case unavailable(String)
 }
 
 /// Where process actions go: the reaper's channel (a run's own API) or a run's control socket (the dashboard).

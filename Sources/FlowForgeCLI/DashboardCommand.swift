@@ -63,15 +63,23 @@ struct DashboardCommand: ParsableCommand {
                                                          state: state, pidFile: pidFile, url: "http://\(listen)") }
         try? "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         try? "http://\(listen)\n".write(toFile: state + "/dashboard.url", atomically: true, encoding: .utf8)
+        let key = try StateDirectory.apiKey()
+        let assets = DashboardAssets.load()
+        // Hardened before the store or the server starts any thread: no capabilities, no-new-privs, a filter.
+        var enforcement = Sandbox.Enforcement.kill
+        #if DEBUG
+        if ProcessEnvironment.list("FLOWFORGE_TEST_SECCOMP_LOG", contains: "dashboard") { enforcement = .log }
+        #endif
+        do { try Sandbox.enterDashboard(enforcement: enforcement) } catch {
+            throw ValidationError("cannot harden the dashboard: \(error)")
+        }
         let store = try Store(path: state + "/flowforge.db")
         let metrics = APIMetrics(runID: { "dashboard" })
         let runs = state + "/runs"
         for e in try store.ingest(runsDirectory: runs) { metrics.count(e) }
         try? store.applyRetention(days: retentionDays, runsDirectory: runs)
         let source = StoreSource(store: store, runsDirectory: runs, metrics: metrics)
-        let key = try StateDirectory.apiKey()
         if key == nil { FileIO.warn("flowforge dashboard: no API key (FLOWFORGE_API_KEY or \(StateDirectory.keyFile)): process endpoints are disabled") }
-        let assets = DashboardAssets.load()
         guard let (host, port) = APIAgent.parseAddress(listen) else { throw ValidationError("bad --listen \(listen)") }
         var logger = Logger(label: "flowforge.dashboard")
         logger.logLevel = .warning

@@ -150,7 +150,8 @@ public struct DetectorEngine: Sendable {
         var out: [Output] = [.event(kind: "incident.opened", fields: fields)]
         switch options.onRunaway {
         case .log:
-            out.append(.event(kind: "policy.decision", fields: ["incident_id": incidentID(id), "decision": "log", "enforced": "false"]))
+            out.append(.event(kind: "policy.decision", fields: ["incident_id": incidentID(id), "decision": "log", "mode": "log",
+                                                                 "enforced": "false"]))
         case .restart, .kill:
             out.append(.request(id: id, restart: options.onRunaway == .restart, generation: generation,
                                 reason: Self.bounded("runaway detected in \(workerName) (pid \(workerPID)): \(verdict.reason)", 4000)))

@@ -81,25 +81,43 @@ extension ReaperLoop {
             let verb = kind == .restart ? "restart" : "kill"
             // Incident ids are derived on both sides: the detector numbers its incidents with the action id,
             // operator actions from the API get their own prefix.
+            let previousIncident = activeIncident
             activeIncident = role == .detector ? "\(config.runID)-\(id)" : "\(config.runID)-op\(id)"
             let g = worker?.generation ?? 0
-            emit("action.requested", generation: g,
-                 fields: ["action_id": "\(id)", "kind": verb, "reason": reason, "by": "\(role)"])
+            if machine.isStopping || machine.current == nil {
+                // Nothing to act on now: refuse without touching the running incident.
+                activeIncident = previousIncident
+            } else {
+                emit("action.requested", generation: g,
+                     fields: ["action_id": "\(id)", "kind": verb, "reason": reason, "by": "\(role)"])
+            }
             if role == .detector && !detectorEnforced {
                 log(.warn, "SHADOW (\(config.rollout.rawValue)): would \(verb) the worker (pid \(worker?.pid ?? 0)): \(reason)")
                 emit("policy.decision", generation: g,
                      fields: ["action_id": "\(id)", "decision": "would_\(verb)", "mode": config.rollout.rawValue, "enforced": "false"])
                 send(.actionResult(id: id, outcome: .rejected, detail: "\(config.rollout.rawValue): would \(verb)"), to: role)
-                activeIncident = nil
+                activeIncident = previousIncident
                 return true
             }
             log(.info, "\(role) agent requests \(verb) of generation \(generation == 0 ? "current" : "\(generation)"): \(reason)")
-            emit("policy.decision", generation: g,
-                 fields: ["action_id": "\(id)", "decision": verb, "mode": role == .api ? "operator" : config.rollout.rawValue, "enforced": "true"])
-            let before = machine.isStopping
-            execute(machine.handle(.actionRequested(id: id, kind: kind, generation: generation, reason: reason),
-                                   now: Clock.monotonicNanos()))
-            if !machine.isStopping || before { activeIncident = nil } // rejected: nothing to tag
+            // Decide first, record after: a refused request (stale generation, a teardown in progress) must not
+            // open an incident or borrow the running one's tag.
+            let incident = activeIncident
+            activeIncident = previousIncident
+            let actions = machine.handle(.actionRequested(id: id, kind: kind, generation: generation, reason: reason),
+                                         now: Clock.monotonicNanos())
+            let accepted = actions.contains { if case .reply(_, .accepted, _) = $0 { true } else { false } }
+            if accepted {
+                activeIncident = incident
+                emit("policy.decision", generation: g,
+                     fields: ["action_id": "\(id)", "decision": verb, "mode": role == .api ? "operator" : config.rollout.rawValue, "enforced": "true"])
+            } else {
+                let running = activeIncident
+                activeIncident = nil
+                emit("action.rejected", generation: g, fields: ["action_id": "\(id)", "kind": verb, "by": "\(role)"])
+                activeIncident = running
+            }
+            execute(actions)
             return true
         case .event(let event) where greeted:
             // Agents' records (detections, samples) go to the events file and to the other agents.

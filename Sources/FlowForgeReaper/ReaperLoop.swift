@@ -354,6 +354,20 @@ final class ReaperLoop {
         for slot in agents.values {
             if let ch = slot.channel { FileIO.close(ch.fd) }
         }
+        // Agents finish what they were answering (the API's reply to the kill that ended the run) and exit on
+        // the closed channel; wait for them a little, then they go with us (PDEATHSIG).
+        let agentDeadline = Clock.monotonicNanos() + 500_000_000
+        var waiting = Set(agents.values.map(\.pid).filter { $0 > 0 })
+        while !waiting.isEmpty && Clock.monotonicNanos() < agentDeadline {
+            var pfd = pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)
+            _ = poll(&pfd, 1, 20)
+            var sigpid: Int32 = 0
+            while ffsys_signalfd_read(signalFD, &sigpid) > 0 {}
+            while let (pid, _) = Pidfd.reapAny() {
+                waiting.remove(pid)
+                if pid == spawnerPID { spawnerAlive = false }
+            }
+        }
         // Let the spawner remove the cgroups before we exit, so a caller who sees us gone sees them gone too.
         if spawnerAlive {
             sendSpawner(.finish, expecting: nil)

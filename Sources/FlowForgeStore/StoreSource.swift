@@ -89,7 +89,10 @@ public struct ControlSink: ActionSink {
         }
         let op = kind == .restart ? "restart" : "kill"
         guard let reply = ControlClient.request(source.runsDirectory + "/\(target).sock", ["op": op, "reason": reason]) else {
-            return .unknownRun(target)
+            return .unavailable("run \(target) did not answer on its control socket")
+        }
+        if let error = reply["error"] as? String, reply["code"] as? Int == 503 || error.contains("did not answer") {
+            return .unavailable(error)
         }
         if let error = reply["error"] as? String {
             return .done(ActionReply(actionID: 0, incidentID: "", accepted: false, detail: error))

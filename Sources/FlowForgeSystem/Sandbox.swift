@@ -53,6 +53,20 @@ public enum Sandbox {
         try lockDown(policy: policy, enforcement: enforcement)
     }
 
+    /// The dashboard: keeps its uid (it owns the state directory and the runs' 0600 control sockets), drops
+    /// every capability (bounding set included), then no-new-privs and its filter.
+    public static func enterDashboard(enforcement: Enforcement = .kill) throws {
+        if let status = ProcStatus.read(pid: getpid()), status.threads != 1 {
+            throw SystemError("\(status.threads) threads exist before the sandbox (privileges are per thread)", errno: EBUSY)
+        }
+        if geteuid() == 0 {
+            _ = try sys("drop bounding set") { ffsys_drop_bounding_set() }
+            _ = try sys("clear ambient") { ffsys_clear_ambient_caps() }
+            _ = try sys("cap_set_proc") { ffsys_set_caps_only(nil, 0) }
+        }
+        try lockDown(policy: .dashboard, enforcement: enforcement)
+    }
+
     /// Not dumpable, no-new-privs, then the filter (TSYNC).
     public static func lockDown(policy: SeccompPolicy, enforcement: Enforcement) throws {
         _ = try sys("PR_SET_DUMPABLE") { ffsys_set_dumpable(0) }

@@ -153,11 +153,32 @@ extension SeccompPolicy {
         memory, memoryNoExec, runtime, selfSignal,
         Group(why: "signals are the reaper's job (kill(self) only, for abort)",
               action: .allow, condition: .arg0IsSelf, syscalls: ["kill"]),
-        Group(why: "the API reads no files: its assets are loaded before the sandbox, its data comes over the channel",
-              action: .eperm, condition: .none, syscalls: ["open", "openat", "openat2", "creat"]),
+        Group(why: "libdispatch's thread pool reads /proc/<tid>/stat (and traps when it cannot): read-only opens only",
+              action: .allow, condition: .openReadOnly, syscalls: ["openat"]),
+        Group(why: "the API writes no files: its data comes over the channel",
+              action: .eperm, condition: .none, syscalls: ["open", "openat2", "creat"]),
         refused(except: ["clone", "socket", "bind", "listen"]), threadsRefused,
     ])
 
+    /// The dashboard: the API over the store. It keeps its user (it owns the state directory) but no
+    /// capabilities, and may read and write files, serve HTTP and connect to runs' control sockets; it may
+    /// not execute programs, trace or signal other processes, or change identity.
+    public static let dashboard = SeccompPolicy(role: "dashboard", groups: [
+        api.groups[0], api.groups[1], api.groups[2], api.groups[3], api.groups[4],
+        Group(why: "the store (SQLite in WAL mode) and the run spools in the state directory",
+              action: .allow, condition: .none,
+              syscalls: ["openat", "pwrite64", "fsync", "fdatasync", "ftruncate", "fallocate", "unlink", "unlinkat",
+                         "rename", "renameat", "renameat2", "getdents64", "flock", "access", "faccessat", "faccessat2",
+                         "getcwd", "lstat", "mkdir", "mkdirat", "fchmod", "fchown", "utimensat", "chmod"]),
+        Group(why: "asking live runs over their control sockets; identity queries and signal handling of the server",
+              action: .allow, condition: .none,
+              syscalls: ["connect", "socketpair", "getuid", "geteuid", "getgid", "getegid", "signalfd4", "rt_sigtimedwait"]),
+        memory, memoryNoExec, runtime, selfSignal,
+        Group(why: "signals are the reaper's job (kill(self) only, for abort)",
+              action: .allow, condition: .arg0IsSelf, syscalls: ["kill"]),
+        refused(except: ["clone", "socket", "bind", "listen", "connect", "socketpair"]), threadsRefused,
+    ])
+
     /// All policies, by role.
-    public static let all: [SeccompPolicy] = [reaper, detector, api]
+    public static let all: [SeccompPolicy] = [reaper, detector, api, dashboard]
 }

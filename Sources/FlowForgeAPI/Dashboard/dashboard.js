@@ -12,9 +12,9 @@
   const $ = (id) => document.getElementById(id);
 
   const state = {
-    incidents: [], older: [], moreOlder: true,
+    incidents: [], older: [], moreOlder: true, timelineLoaded: false,
     selected: new URLSearchParams(location.search).get('incident'),
-    timelineKey: '', drillKey: '', drillFor: null,
+    timelineKey: '', drillKey: '', drillShown: null,
     runs: [], runRows: new Map(), action: null,
   };
 
@@ -105,14 +105,14 @@
       const inc = state.incidents.find((i) => i.run_id === run.run_id && !i.operator && i.worker);
       run.worker = inc ? inc.worker : '';
     }
-    return { runs, source: 'from /metrics' };
+    return { runs, source: 'CPU from /metrics (this API has no /runs)' };
   }
 
   function runRow(run) {
-    const cells = { run: el('code'), worker: el('td'), pid: el('td', { class: 'num' }), cpu: el('td', { class: 'num' }) };
+    const cells = { worker: el('strong'), run: el('code', { class: 'muted' }), pid: el('td', { class: 'num' }), cpu: el('td', { class: 'num' }) };
     const entry = { run, cells };
     const button = (kind, label) => el('button', { type: 'button', class: kind === 'kill' ? 'danger' : null, onclick: () => openAction(kind, entry.run) }, label);
-    entry.row = el('tr', { class: 'run', 'data-run-id': run.run_id }, el('td', {}, cells.run), cells.worker, cells.pid, cells.cpu,
+    entry.row = el('tr', { class: 'run', 'data-run-id': run.run_id }, el('td', { class: 'who' }, cells.worker, cells.run), cells.pid, cells.cpu,
       el('td', { class: 'actions' }, button('restart', 'Restart'), button('kill', 'Kill')));
     return entry;
   }
@@ -130,7 +130,8 @@
         entry.run = run;
         entry.cells.run.textContent = run.run_id;
         entry.cells.worker.textContent = run.worker || '—';
-        entry.cells.pid.textContent = run.pid ? `${run.pid}${run.generation ? ` (gen ${run.generation})` : ''}` : '—';
+        entry.cells.pid.textContent = run.pid ? String(run.pid) : '—';
+        entry.cells.pid.title = run.generation ? `generation ${run.generation}` : '';
         entry.cells.cpu.textContent = Number.isFinite(toNumber(run.cpu_percent)) ? `${fmt(run.cpu_percent, 1)} %` : '—';
       }
       $('runs-status').textContent = state.runs.length ? source : 'No live runs.';
@@ -175,7 +176,7 @@
       }
       $('action-dialog').close();
       const b = r.body || {};
-      showResult(true, `${kind} ${b.status || 'accepted'}: action ${b.action_id ?? '?'}, incident ${b.incident_id ?? '?'}${b.detail ? ` — ${b.detail}` : ''}`);
+      $('action-result').textContent = `${kind} ${b.status || 'accepted'}: action ${b.action_id ?? '?'}, incident ${b.incident_id ?? '?'}${b.detail ? ` — ${b.detail}` : ''}`;
       if (b.incident_id) select(String(b.incident_id));
       refresh();
     } catch (e) {
@@ -185,18 +186,13 @@
     }
   }
 
-  function showResult(ok, text) {
-    const out = $('action-result');
-    out.className = ok ? 'ok' : 'error';
-    out.textContent = text;
-  }
-
   // ---- timeline ------------------------------------------------------------------------------------
   async function refreshTimeline() {
     try {
       const r = await api(`/timeline?limit=${PAGE}`);
       if (!r.ok || !Array.isArray(r.body)) throw new Error(`HTTP ${r.status}: ${errorText(r)}`);
       state.incidents = r.body;
+      state.timelineLoaded = true;
       $('timeline-status').textContent = '';
     } catch (e) {
       $('timeline-status').textContent = `Cannot load incidents: ${e.message}`;
@@ -222,7 +218,7 @@
 
   function renderTimeline() {
     const list = allIncidents();
-    const key = JSON.stringify([list, state.selected]);
+    const key = JSON.stringify([list, state.selected, state.timelineLoaded]);
     $('older').hidden = !(state.moreOlder && list.length >= PAGE);
     if (key === state.timelineKey) return;
     state.timelineKey = key;
@@ -239,11 +235,12 @@
           el('span', { class: 'badges' }, actionBadge(inc.action),
             inc.operator && el('span', { class: 'badge operator' }, 'operator'),
             inc.rollout_mode && el('span', { class: 'mode' }, `mode: ${inc.rollout_mode}`)),
-          el('span', { class: 'scores' }, `peak CPU ${fmt(peak.cpu_percent, 0)} % · confidence ${fmt(peak.confidence, 2)}`),
+          el('span', { class: 'scores' }, [peak.cpu_percent != null && `peak CPU ${fmt(peak.cpu_percent, 0)} %`,
+            peak.confidence != null && `confidence ${fmt(peak.confidence, 2)}`].filter(Boolean).join(' · ')),
           el('span', { class: 'reason' }, inc.reason || '')));
     });
     $('timeline').replaceChildren(...items);
-    if (!list.length) $('timeline').append(el('li', { class: 'empty muted' }, 'No incidents recorded for this run yet.'));
+    if (!list.length && state.timelineLoaded) $('timeline').append(el('li', { class: 'empty muted' }, 'No incidents recorded yet.'));
     if (focusID) { const b = $('timeline').querySelector(`[data-incident-id="${CSS.escape(focusID)}"] button`); if (b) b.focus(); }
   }
 
@@ -262,11 +259,19 @@
     let r;
     try { r = await api(`/timeline?incident_id=${encodeURIComponent(id)}`); } catch (e) { r = { ok: false, status: 0, body: e.message }; }
     if (id !== state.selected) return; // the selection moved on while this was loading
-    const key = JSON.stringify([id, r.status, r.body]);
-    if (key === state.drillKey) return;
-    state.drillKey = key;
-    if (r.ok && Array.isArray(r.body)) renderDrilldown(id, r.body);
-    else renderDrillError(id, r.status ? `HTTP ${r.status}: ${errorText(r)}` : `Request failed: ${errorText(r)}`);
+    if (r.ok && Array.isArray(r.body)) {
+      const key = JSON.stringify(r.body);
+      if (state.drillShown !== id || key !== state.drillKey) renderDrilldown(id, r.body);
+      state.drillShown = id;
+      state.drillKey = key;
+      $('drill-status').textContent = '';
+    } else if (r.status !== 404 && state.drillShown === id) {
+      // A failed refresh keeps what is shown, with a note (the API may be restarting).
+      $('drill-status').textContent = `Cannot refresh: ${r.status ? `HTTP ${r.status}: ` : ''}${errorText(r)}`;
+    } else {
+      state.drillShown = null;
+      renderDrillError(id, r.status ? `HTTP ${r.status}: ${errorText(r)}` : `Request failed: ${errorText(r)}`);
+    }
   }
 
   function renderDrillError(id, message) {
@@ -281,12 +286,13 @@
     const samples = events.filter((e) => e.kind === 'sample');
     const opened = own.find((e) => e.kind === 'incident.opened');
     const t0 = own.length ? Date.parse(own[0].ts) : NaN;
-    const marks = own.filter((e) => ['incident.opened', 'policy.decision', 'worker.exited'].includes(e.kind))
-      .map((e) => ({ t: Date.parse(e.ts), label: e.kind.split('.')[1] }));
+    const marks = own.filter((e) => ['incident.opened', 'worker.exited', 'worker.started'].includes(e.kind))
+      .map((e) => ({ t: Date.parse(e.ts), label: e.kind.replace('incident.', '') }));
     const d = $('drilldown');
     d.dataset.incidentId = id;
     d.replaceChildren(
       el('h2', { id: 'drill-h' }, 'Incident ', el('code', {}, id)),
+      el('p', { id: 'drill-status', class: 'error', role: 'status' }),
       el('p', { class: 'meta' }, inc.worker ? el('span', { class: 'worker' }, inc.worker) : null, actionBadge(inc.action),
         inc.operator && el('span', { class: 'badge operator' }, 'operator'),
         inc.rollout_mode && el('span', { class: 'mode' }, `mode: ${inc.rollout_mode}`),
@@ -329,7 +335,7 @@
 
   // One line chart as inline SVG: time on x, the samples' field on y (0 to at least yMin), with markers.
   function chart(id, title, samples, field, yMin, digits, marks) {
-    const W = 360, H = 140, L = 40, R = 10, T = 12, B = 22;
+    const W = 640, H = 96, L = 40, R = 10, T = 10, B = 18;
     const pts = samples.map((e) => [Date.parse(e.ts), toNumber((e.fields || {})[field])]).filter(([t, v]) => Number.isFinite(t) && Number.isFinite(v));
     const values = pts.map(([, v]) => v);
     const times = pts.map(([t]) => t).concat(marks.map((m) => m.t).filter(Number.isFinite));
@@ -343,15 +349,19 @@
     const s = svg('svg', { id, class: `chart chart-${field}`, viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label }, svg('title', {}, label));
     for (const v of [0, top / 2, top]) {
       s.append(svg('line', { class: 'grid', x1: L, x2: W - R, y1: y(v), y2: y(v) }),
-        svg('text', { class: 'axis', x: L - 4, y: Number(y(v)) + 3, 'text-anchor': 'end' }, fmt(v, top <= 1 ? 1 : 0)));
+        svg('text', { class: 'axis', x: L - 4, y: Number(y(v)) + 3, 'text-anchor': 'end' }, fmt(v, top < 10 ? 1 : 0)));
     }
     if (times.length) {
       s.append(svg('text', { class: 'axis', x: L, y: H - 6 }, fmtTime(new Date(t0).toISOString()).slice(0, 8)),
         svg('text', { class: 'axis', x: W - R, y: H - 6, 'text-anchor': 'end' }, fmtTime(new Date(t0 + span).toISOString()).slice(0, 8)));
     }
+    let lastLabel = -Infinity;
     for (const m of marks.filter((mk) => Number.isFinite(mk.t))) {
-      s.append(svg('line', { class: `mark mark-${m.label}`, x1: x(m.t), x2: x(m.t), y1: T, y2: H - B }),
-        svg('text', { class: 'mark-label', x: Number(x(m.t)) + 2, y: T + 8 }, m.label));
+      const mx = Number(x(m.t)), left = mx > W / 2; // label on the side with room, unless it would overlap
+      s.append(svg('line', { class: `mark mark-${m.label.replace('.', '-')}`, x1: mx, x2: mx, y1: T, y2: H - B }));
+      if (Math.abs(mx - lastLabel) < 90) continue;
+      lastLabel = mx;
+      s.append(svg('text', { class: 'mark-label', x: mx + (left ? -3 : 3), y: T + 8, 'text-anchor': left ? 'end' : 'start' }, m.label));
     }
     if (pts.length === 1) pts.push([pts[0][0] + 1, pts[0][1]]);
     if (pts.length) s.append(svg('polyline', { class: 'line', points: pts.map(([t, v]) => `${x(t)},${y(v)}`).join(' ') }));
@@ -379,7 +389,7 @@
   $('action-form').addEventListener('submit', submitAction);
   $('action-cancel').addEventListener('click', () => $('action-dialog').close());
   $('forget-key').addEventListener('click', () => { sessionStorage.removeItem(KEY_STORE); $('api-key').value = ''; $('api-key').focus(); });
-  $('older').addEventListener('click', loadOlder);
+  $('older').addEventListener('click', () => loadOlder().catch((e) => { $('timeline-status').textContent = `Cannot load older incidents: ${e.message}`; }));
   document.addEventListener('visibilitychange', () => { if (!document.hidden) refresh(); });
   loop();
 })();

@@ -165,6 +165,8 @@ def cmd_network(args):
     paths = sorted({u[len(origin):].split("?")[0] for i, u in page if u.startswith(origin)})
     check(any(p == "/dashboard/dashboard.js" for p in paths) and "/timeline" in paths,
           f"{label}: the network log shows the page's own requests", f"paths: {paths}")
+    polls = sum(1 for i, u in page if u.startswith(origin + "/healthz"))
+    check(polls >= 2, f"{label}: the page polls the API ({polls} requests to /healthz)")
     check(not external, f"{label}: the page requested nothing outside {origin} ({len(page)} requests: {', '.join(paths)})",
           f"external: {external[:5]}")
     with open(args.console, encoding="utf-8", errors="replace") as f:
