@@ -21,8 +21,12 @@ struct StoreDurabilityTests {
             p.executableURL = URL(fileURLWithPath: binDir + "/flowforge")
             p.arguments = ["dashboard", "--listen", "127.0.0.1:\(port)"]
             p.environment = ProcessInfo.processInfo.environment.merging(["FLOWFORGE_STATE_DIR": state]) { _, b in b }
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
+            let log = state + "/dashboard-test.log"
+            if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+            let handle = FileHandle(forWritingAtPath: log)
+            handle?.seekToEndOfFile()
+            p.standardOutput = handle
+            p.standardError = handle
             try p.run()
             return p
         }
@@ -44,7 +48,8 @@ struct StoreDurabilityTests {
         let seqs = lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["seq"] as? Int }
         #expect(seqs.count == lines.count && Set(seqs).count == seqs.count, "the spool numbers every event once")
         let store = try Store(path: state + "/flowforge.db")
-        #expect(eventually(timeout: 10) { (try? store.eventCount()) == lines.count }, "store has \((try? store.eventCount()) ?? -1) of \(lines.count) events")
+        #expect(eventually(timeout: 10) { (try? store.eventCount()) == lines.count },
+                "store has \((try? store.eventCount()) ?? -1) of \(lines.count) events; dashboard log: \((try? String(contentsOfFile: state + "/dashboard-test.log", encoding: .utf8)) ?? "")")
         // Ingesting the same spool again changes nothing.
         _ = try store.ingest(spool: state + "/runs/" + spool)
         #expect(try store.eventCount() == lines.count)
