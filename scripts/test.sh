@@ -52,6 +52,9 @@ if [[ $skip_drills -eq 0 ]]; then
     FLOWFORGE="$repo/.build/debug/flowforge" bash scripts/recovery_drill.sh
 fi
 
+echo "==> detection tuning, offline (replay over recorded fixtures)"
+bash scripts/check_tuning.sh --bin "$repo/.build/debug/flowforge"
+
 echo "==> dashboard in a real browser (headless Chromium)"
 FLOWFORGE_MAX_CPU="${FLOWFORGE_MAX_CPU:-50}" bash scripts/browser_check.sh --bin "$repo/.build/debug/flowforge"
 
