@@ -58,7 +58,9 @@ bash scripts/check_tuning.sh --bin "$repo/.build/debug/flowforge"
 echo "==> dashboard in a real browser (headless Chromium)"
 FLOWFORGE_MAX_CPU="${FLOWFORGE_MAX_CPU:-50}" bash scripts/browser_check.sh --bin "$repo/.build/debug/flowforge"
 
-echo "==> install (release build) and the release-gate smoke check"
-bash scripts/install.sh --no-services --no-demo
-bash scripts/smoke_local.sh
+echo "==> the README's commands on a fresh clone: install (release build), then the release-gate smoke check"
+clone="$(mktemp -d)/flowforge"
+trap 'rm -rf "$FLOWFORGE_STATE_DIR" "$(dirname "$clone")"' EXIT
+git clone --quiet "$repo" "$clone"
+(cd "$clone" && bash scripts/install.sh --no-services --no-demo && bash scripts/smoke_local.sh)
 echo "==> all tests passed"
