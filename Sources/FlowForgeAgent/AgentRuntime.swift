@@ -14,6 +14,8 @@ public struct AgentRuntime: Sendable {
     public let role: AgentRole
     public let channel = Channel(fd: 3)
     public let logLevel: Int
+    /// FlowForge's own messages as JSON lines (`--log-format=json`).
+    public var logJSON = false
     public private(set) var runID = ""
     public private(set) var reaperPID: Int32 = 0
     /// The parent (the reaper), read before the filter: getppid is not on the agents' allowlists.
@@ -23,11 +25,13 @@ public struct AgentRuntime: Sendable {
 
     /// Parses `--uid= --gid= --log-level=`, then sandboxes this process with `policy`.
     public static func start(role: AgentRole, policy: SeccompPolicy, arguments: [String]) -> AgentRuntime {
-        var uid: UInt32 = 65534, gid: UInt32 = 65534, level = 2
+        var uid: UInt32 = 65534, gid: UInt32 = 65534, level = 2, json = false
         var extra: [String] = []
         for arg in arguments {
             if arg.hasPrefix("--uid="), let v = UInt32(arg.dropFirst(6)) { uid = v }
             else if arg.hasPrefix("--gid="), let v = UInt32(arg.dropFirst(6)) { gid = v }
+            else if arg == "--log-format=json" { json = true }
+            else if arg == "--log-format=text" { json = false }
             else if arg.hasPrefix("--log-level=") {
                 level = ["error": 0, "warn": 1, "info": 2, "debug": 3][String(arg.dropFirst(12))] ?? 2
             } else { extra.append(arg) }
@@ -44,7 +48,9 @@ public struct AgentRuntime: Sendable {
             try? FileIO.writeAll(2, "flowforge[\(role) \(getpid())]: error: cannot sandbox: \(error)\n")
             exit(111)
         }
-        return AgentRuntime(role: role, logLevel: level, extraArguments: extra, parentPID: parent)
+        var runtime = AgentRuntime(role: role, logLevel: level, extraArguments: extra, parentPID: parent)
+        runtime.logJSON = json
+        return runtime
     }
 
     init(role: AgentRole, logLevel: Int, extraArguments: [String], parentPID: Int32) {
@@ -56,6 +62,11 @@ public struct AgentRuntime: Sendable {
 
     public func log(_ level: Int, _ message: @autoclosure () -> String) {
         guard level <= logLevel else { return }
+        if logJSON {
+            try? FileIO.writeAll(2, Event.jsonLogLine(level: ["error", "warn", "info", "debug"][max(0, min(3, level))],
+                                                      component: "\(role)", pid: getpid(), message: message(), wallNanos: Clock.wallNanos()))
+            return
+        }
         try? FileIO.writeAll(2, "flowforge[\(role) \(getpid())]: \(level == 0 ? "error: " : level == 1 ? "warning: " : "")\(message())\n")
     }
 

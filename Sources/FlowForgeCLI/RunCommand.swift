@@ -46,6 +46,9 @@ public struct RunCommand: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "error, warn, info or debug: FlowForge's own messages, on stderr (default info).")
     var logLevel: String?
 
+    @Option(name: .customLong("log-format"), help: "text or json (one JSON object per line) for FlowForge's own messages (default text).")
+    var logFormat: String?
+
     @Flag(name: .customLong("no-cgroup"), help: "Do not put the worker in a cgroup even when one is writable.")
     var noCgroup = false
 
@@ -71,6 +74,7 @@ public struct RunCommand: ParsableCommand {
         if let grace { out.append(("run.grace", .number(grace))) }
         if let agentUser { out.append(("run.agent_user", .text(agentUser))) }
         if let logLevel { out.append(("run.log_level", .text(logLevel))) }
+        if let logFormat { out.append(("run.log_format", .text(logFormat))) }
         if noCgroup { out.append(("run.cgroup", .flag(false))) }
         if noPythonUnbuffered { out.append(("run.python_unbuffered", .flag(false))) }
         return out
@@ -104,7 +108,7 @@ public struct RunCommand: ParsableCommand {
         let agent = Sandbox.lookupUser(s.text("run.agent_user"))!
         let runID = RunID.make()
         var args = ["--grace-ms=\(Int((s.number("run.grace") * 1000).rounded()))", "--agent-user=\(agent.uid):\(agent.gid)",
-                    "--run-id=\(runID)", "--log-level=\(s.text("run.log_level"))"]
+                    "--run-id=\(runID)", "--log-level=\(s.text("run.log_level"))", "--log-format=\(s.text("run.log_format"))"]
         if user != nil || group != nil {
             let base = user.flatMap(Sandbox.lookupUser) ?? (getuid(), getgid())
             let gid = group.flatMap(Sandbox.lookupGroup) ?? base.gid

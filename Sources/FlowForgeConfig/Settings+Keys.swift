@@ -10,6 +10,8 @@ extension Settings {
                    help: "user the detector and API agents switch to when FlowForge runs as root"),
         SettingKey(section: "run", name: "log_level", kind: .choice(["error", "warn", "info", "debug"]), defaultValue: .text("info"), unit: "",
                    help: "FlowForge's own messages on stderr"),
+        SettingKey(section: "run", name: "log_format", kind: .choice(["text", "json"]), defaultValue: .text("text"), unit: "",
+                   help: "FlowForge's own messages: text for people, json (one object per line) for log pipelines"),
         SettingKey(section: "run", name: "cgroup", kind: .flag, defaultValue: .flag(true), unit: "",
                    help: "put each worker generation in its own cgroup when a writable cgroup v2 hierarchy exists"),
         SettingKey(section: "run", name: "python_unbuffered", kind: .flag, defaultValue: .flag(true), unit: "",

@@ -1,14 +1,32 @@
 // FlowForge — the reaper's log: one line per event on stderr, level-filtered. No Foundation.
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeSystem
+import FlowForgeWire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The reaper's logger. Lines look like `flowforge[reaper 1234]: message`.
 struct Log {
     var level: ReaperConfig.LogLevel
     var name: String
+    var json = false
+
+    init(level: ReaperConfig.LogLevel, name: String, json: Bool = false) {
+        self.level = level
+        self.name = name
+        self.json = json
+    }
 
     func callAsFunction(_ level: ReaperConfig.LogLevel, _ message: @autoclosure () -> String) {
         guard level <= self.level else { return }
+        if json {
+            let names = ["error", "warn", "info", "debug"]
+            let component = String(name.prefix { $0 != " " })
+            try? FileIO.writeAll(2, Event.jsonLogLine(level: names[level.rawValue], component: component, pid: getpid(),
+                                                      message: message(), wallNanos: Clock.wallNanos()))
+            return
+        }
         let tag = level == .error ? "error: " : (level == .warn ? "warning: " : "")
         try? FileIO.writeAll(2, "flowforge[\(name)]: \(tag)\(message())\n")
     }

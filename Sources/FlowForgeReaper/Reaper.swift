@@ -26,7 +26,7 @@ public enum Reaper {
 
     static func runReaper(_ config: ReaperConfig) -> Int32 {
         let hooks = TestHooks.fromEnvironment()
-        let log = Log(level: config.logLevel, name: "reaper \(getpid())")
+        let log = Log(level: config.logLevel, name: "reaper \(getpid())", json: config.logJSON)
         func fail(_ what: String, _ error: any Error) -> Int32 {
             log(.error, "\(what): \(error)")
             return RunExitCode.internalFailure

@@ -18,6 +18,8 @@ public struct ReaperConfig: Sendable, Equatable {
     public var workerIdentity: (uid: UInt32, gid: UInt32)?
     public var runID = "run"
     public var logLevel = LogLevel.info
+    /// `--log-format=json`: FlowForge's own messages as JSON lines instead of text.
+    public var logJSON = false
     public var agents: [AgentRole] = [.detector, .api]
     public var agentsDirectory: String?
     public var detectorArguments: [String] = []
@@ -78,6 +80,9 @@ public struct ReaperConfig: Sendable, Equatable {
                 case "debug": logLevel = .debug
                 default: throw ConfigError("bad log level '\(value)'")
                 }
+            case "log-format":
+                guard value == "text" || value == "json" else { throw ConfigError("bad log format '\(value)'") }
+                logJSON = value == "json"
             case "agents":
                 agents = []
                 for name in value.split(separator: ",") {
@@ -127,6 +132,7 @@ public struct ReaperConfig: Sendable, Equatable {
                  "--agent-user=\(agentIdentity.uid):\(agentIdentity.gid)", "--run-id=\(runID)"]
         if let w = workerIdentity { a.append("--worker-user=\(w.uid):\(w.gid)") }
         a.append("--log-level=\(["error", "warn", "info", "debug"][logLevel.rawValue])")
+        if logJSON { a.append("--log-format=json") }
         a.append("--agents=" + agents.map { $0 == .detector ? "detector" : "api" }.joined(separator: ","))
         if let d = agentsDirectory { a.append("--agents-dir=\(d)") }
         a += detectorArguments.map { "--detector-arg=\($0)" }

@@ -69,7 +69,7 @@ final class ReaperLoop {
         self.ownGroup = ownGroup
         self.config = config
         self.hooks = hooks
-        self.log = Log(level: config.logLevel, name: "reaper \(getpid())")
+        self.log = Log(level: config.logLevel, name: "reaper \(getpid())", json: config.logJSON)
         self.signalFD = signalFD
         self.spawner = spawner
         self.spawnerPID = spawnerPID

@@ -30,7 +30,7 @@ struct Spawner {
     init(config: ReaperConfig) {
         self.config = config
         self.hooks = TestHooks.fromEnvironment()
-        self.log = Log(level: config.logLevel, name: "spawner \(getpid())")
+        self.log = Log(level: config.logLevel, name: "spawner \(getpid())", json: config.logJSON)
         self.devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
         if let path = config.controlPath {
             do { controlFD = try UnixSocket.listen(path: path) } catch {
@@ -134,7 +134,8 @@ struct Spawner {
             return
         }
         var args = [path, "--uid=\(config.agentIdentity.uid)", "--gid=\(config.agentIdentity.gid)",
-                    "--log-level=\(["error", "warn", "info", "debug"][config.logLevel.rawValue])"]
+                    "--log-level=\(["error", "warn", "info", "debug"][config.logLevel.rawValue])",
+                    "--log-format=\(config.logJSON ? "json" : "text")"]
         args += role == .detector ? config.detectorArguments : config.apiArguments
         var env = ["SWIFT_BACKTRACE=enable=no", "PATH=/usr/bin:/bin"]
         for key in ["FLOWFORGE_TEST_FORBIDDEN_SYSCALL", "FLOWFORGE_TEST_DISABLE", "FLOWFORGE_TEST_REQUEST_RESTART", "FLOWFORGE_TEST_AGENT_GARBAGE",

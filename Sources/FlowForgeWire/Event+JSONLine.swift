@@ -65,6 +65,17 @@ extension Event {
             + "\(pad(secOfDay % 60, 2)).\(pad(micros, 6))Z"
     }
 
+    /// One log line as JSON: `{"ts":…,"level":…,"component":…,"pid":…,"msg":…}` plus a newline.
+    public static func jsonLogLine(level: String, component: String, pid: Int32, message: String, wallNanos: Int64) -> String {
+        var out = "{\"ts\":\"" + rfc3339(wallNanos: wallNanos) + "\",\"level\":"
+        appendJSONString(level, to: &out)
+        out += ",\"component\":"
+        appendJSONString(component, to: &out)
+        out += ",\"pid\":\(pid),\"msg\":"
+        appendJSONString(message, to: &out)
+        return out + "}\n"
+    }
+
     static func appendJSONString(_ s: String, to out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {

@@ -79,6 +79,24 @@ struct SupervisionTests {
                 #expect(ff.exitCode == 1000 + SIGSYS, "killed by SIGSYS (reported as 1000 + signal)")
     }
 
+    /// `--log-format json`: every line FlowForge itself writes is one JSON object with stable keys.
+    @Test(.timeLimit(.minutes(1)))
+    func jsonLogLines() throws {
+        let ff = try Supervised(["--log-format", "json", "--", "sh", "-c", "echo ready; exec sleep 60"],
+                                env: ["FLOWFORGE_TEST_FORBIDDEN_SYSCALL": "api"])
+        defer { ff.signal(SIGKILL) }
+        #expect(eventually { ff.stderr.contains("SIGSYS") })
+        ff.signal(SIGTERM)
+        #expect(ff.waitForExit())
+        let lines = ff.stderr.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+            #expect(object != nil, "not JSON: \(line)")
+            for key in ["ts", "level", "component", "pid", "msg"] { #expect(object?[key] != nil, "\(key) missing: \(line)") }
+        }
+    }
+
     /// SIGKILL of the reaper: agents exit within a second (channel EOF / PDEATHSIG), the worker leader dies
     /// (PDEATHSIG), and with cgroups nothing of the tree survives (the spawner kills the cgroup on EOF).
     @Test(.timeLimit(.minutes(1)))
