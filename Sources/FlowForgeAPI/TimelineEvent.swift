@@ -107,6 +107,13 @@ public struct TimelineEvent: Sendable, Equatable {
         return seconds * 1_000_000_000 + frac
     }
 
+    /// The same event without the sample's recorded output lines.
+    public var withoutOutput: TimelineEvent {
+        var copy = self
+        copy.fields["output"] = nil
+        return copy
+    }
+
     /// The JSON object served by the API: stable keys, numbers for numeric fields, and the scores pulled
     /// out (`reason`, `scores.cpu_percent`, `scores.entropy`, `scores.confidence`) where the event has them.
     public var json: [String: Any] {
