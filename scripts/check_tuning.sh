@@ -132,7 +132,7 @@ else:
           "(need at least 2 and 3)")
 if r["runaways"] > 0 and r["caught"] == r["runaways"]:
     print(f"PASS\trecommended {setting} catches every runaway ({r['caught']}/{r['runaways']}, "
-          f"median latency {r['median_latency']}s)")
+          f"median latency {r['median_latency'] if r['median_latency'] is None else round(r['median_latency'], 1)}s)")
 else:
     print(f"FAIL\trecommended {setting} catches {r['caught']}/{r['runaways']} runaways "
           f"(missed: {', '.join(r['missed_names']) or '-'})")

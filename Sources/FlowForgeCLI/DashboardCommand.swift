@@ -42,7 +42,11 @@ struct DashboardCommand: ParsableCommand {
     @Flag(help: "Stop the background dashboard.")
     var stop = false
 
+    @Option(name: .customLong("log-format"), help: "text or json (one JSON object per line) for the dashboard's own messages.")
+    var logFormat = "text"
+
     func validate() throws {
+        guard logFormat == "text" || logFormat == "json" else { throw ValidationError("--log-format must be text or json, got '\(logFormat)'") }
         try ListenAddress.check(listen, allowRemote: allowRemote)
         guard retentionDays.isFinite, retentionDays > 0, retentionDays <= 3650 else {
             throw ValidationError("--retention-days must be between 0 and 3650")
@@ -58,7 +62,8 @@ struct DashboardCommand: ParsableCommand {
             print("flowforge dashboard is already running (pid \(pid)) on \(url ?? "http://\(listen)")")
             return
         }
-        if background { return try DashboardProcess.detach(arguments: ["dashboard", "--listen", listen, "--retention-days", "\(retentionDays)"]
+        if background { return try DashboardProcess.detach(arguments: ["dashboard", "--listen", listen, "--retention-days", "\(retentionDays)",
+                                                                        "--log-format", logFormat]
                                                              + (allowRemote ? ["--allow-remote"] : []),
                                                          state: state, pidFile: pidFile, url: "http://\(listen)") }
         try? "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
@@ -79,9 +84,12 @@ struct DashboardCommand: ParsableCommand {
         for e in try store.ingest(runsDirectory: runs) { metrics.count(e) }
         try? store.applyRetention(days: retentionDays, runsDirectory: runs)
         let source = StoreSource(store: store, runsDirectory: runs, metrics: metrics)
-        if key == nil { FileIO.warn("flowforge dashboard: no API key (FLOWFORGE_API_KEY or \(StateDirectory.keyFile)): process endpoints are disabled") }
+        let say = CLILog(json: logFormat == "json", component: "flowforge dashboard")
+        if key == nil { say.warn("no API key (FLOWFORGE_API_KEY or \(StateDirectory.keyFile)): process endpoints are disabled") }
         guard let (host, port) = APIAgent.parseAddress(listen) else { throw ValidationError("bad --listen \(listen)") }
-        var logger = Logger(label: "flowforge.dashboard")
+        var logger = logFormat == "json"
+            ? Logger(label: "flowforge.dashboard") { _ in JSONLogHandler(component: "dashboard") }
+            : Logger(label: "flowforge.dashboard")
         logger.logLevel = .warning
         let app = Application(router: APIRoutes.router(APIContext(source: source, sink: ControlSink(source: source), apiKey: key, dashboard: assets)),
                               configuration: .init(address: .hostname(host, port: port), serverName: "flowforge"), logger: logger)
@@ -97,11 +105,11 @@ struct DashboardCommand: ParsableCommand {
                 }
             }
         }
-        print("flowforge dashboard: serving http://\(listen) (state: \(state))")
+        say.info("flowforge dashboard: serving http://\(listen) (state: \(state))")
         let pidPath = pidFile
         Task {
             do { try await app.runService() } catch {
-                FileIO.warn("flowforge dashboard: \(error)")
+                say.warn("\(error)")
                 unlink(pidPath)
                 Foundation.exit(111)
             }

@@ -461,7 +461,7 @@ def heatmap_svg(settings, best):
     confs = sorted({s["min_conf"] for s in settings}, reverse=True)
     by = {(s["max_cpu"], s["min_conf"]): s for s in settings}
     cw, ch, left, top = 92, 46, 120, 40
-    width = left + cw * len(cpus) + 20
+    width = max(left + cw * len(cpus) + 20, left + 4 * 150)
     height = top + ch * len(confs) + 70
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="errors per setting" '
@@ -482,7 +482,7 @@ def heatmap_svg(settings, best):
             elif s["flagged"] == 0:
                 fill = ["#f2c94c", "#f2994a", "#eb7a3a"][min(2, s["misses"] - 1)]
             else:
-                fill = "#d64545"
+                fill = ["#ec8a8a", "#d64545", "#a61b1b"][min(2, s["flagged"] - 1)]
             title = (f"max-cpu {g(m)}, min-confidence {g(c)}: caught {s['caught']}/{s['runaways']}, "
                      f"flagged {s['flagged']}/{s['healthy']}")
             out.append(f'<rect x="{x}" y="{y}" width="{cw - 2}" height="{ch - 2}" fill="{fill}">'
@@ -502,9 +502,9 @@ def heatmap_svg(settings, best):
     out.append(f'<text x="14" y="{top + ch * len(confs) / 2}" transform="rotate(-90 14 '
                f'{top + ch * len(confs) / 2})" text-anchor="middle" font-weight="bold">--min-confidence</text>')
     ly = top + ch * len(confs) + 50
-    for k, (fill, text) in enumerate([("#2e9d52", "perfect"), ("#f2c94c", "misses only"),
-                                      ("#d64545", "flags healthy"), ("#fff", "recommended")]):
-        x = left + k * 110
+    for k, (fill, text) in enumerate([("#2e9d52", "perfect"), ("#f2c94c", "misses only (darker: more)"),
+                                      ("#d64545", "flags healthy (darker: more)"), ("#fff", "recommended")]):
+        x = left + k * 150
         stroke = ' stroke="#111" stroke-width="3"' if text == "recommended" else ""
         out.append(f'<rect x="{x}" y="{ly}" width="14" height="14" fill="{fill}"{stroke}/>'
                    f'<text x="{x + 20}" y="{ly + 11}">{text}</text>')
@@ -589,6 +589,12 @@ def cmd_tune(args):
                + f", flagged {best['flagged']}/{n_ok}"
                + (f" ({', '.join(map(stem, best['flagged_names']))})" if best["flagged_names"] else "") + ".")
     note = equivalence_note(settings)
+    same = sorted(s["max_cpu"] for s in settings if s["min_conf"] == best["min_conf"]
+                  and s["missed_names"] == best["missed_names"] and s["flagged_names"] == best["flagged_names"])
+    if len(same) > 1:
+        rec += (f" At --min-confidence {g(best['min_conf'])} the same recordings are caught and flagged for --max-cpu "
+                + ", ".join(g(m) for m in same) + "; the highest leaves the least headroom for a runaway whose CPU "
+                "dips (one sample under --max-cpu restarts the sustain clock), a middle value keeps a margin both ways.")
 
     print(text_table(header, rows))
     print()

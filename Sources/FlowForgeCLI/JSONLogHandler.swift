@@ -1,0 +1,58 @@
+// FlowForge — a swift-log handler that writes one JSON object per line ({ts, level, component, pid, msg}),
+// the same shape the reaper and the agents use with --log-format json.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeSystem
+import FlowForgeWire
+import Foundation
+import Logging
+
+struct JSONLogHandler: LogHandler {
+    let component: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
+             file: String, function: String, line: UInt) {
+        var text = message.description
+        let all = metadata.merging(extra ?? [:]) { _, b in b }
+        if !all.isEmpty { text += " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
+        let name: String
+        switch level {
+        case .trace, .debug: name = "debug"
+        case .info, .notice: name = "info"
+        case .warning: name = "warn"
+        case .error, .critical: name = "error"
+        }
+        FileIO.warn(String(Event.jsonLogLine(level: name, component: component, pid: getpid(), message: text,
+                                             wallNanos: Clock.wallNanos()).dropLast()))
+    }
+}
+
+/// The dashboard's own messages, as text or JSON lines.
+struct CLILog {
+    let json: Bool
+    let component: String
+
+    func info(_ message: String) {
+        if json {
+            FileIO.warn(String(Event.jsonLogLine(level: "info", component: component, pid: getpid(), message: message,
+                                                 wallNanos: Clock.wallNanos()).dropLast()))
+        } else {
+            print(message)
+        }
+    }
+
+    func warn(_ message: String) {
+        if json {
+            FileIO.warn(String(Event.jsonLogLine(level: "warn", component: component, pid: getpid(), message: message,
+                                                 wallNanos: Clock.wallNanos()).dropLast()))
+        } else {
+            FileIO.warn("\(component): warning: \(message)")
+        }
+    }
+}
