@@ -2,6 +2,16 @@
 # FlowForge boundary checks: the reaper links no Foundation, networking, database or argument parser.
 # Run by scripts/test.sh after a debug build.
 set -euo pipefail
+for arg in "$@"; do
+    case "$arg" in
+        -h|--help)
+            echo "Usage: scripts/validate.sh [--help]"
+            echo "Checks that the reaper's modules import no Foundation, NIO, Hummingbird, GRDB, ArgumentParser"
+            echo "or Logging, and that the built flowforge-reaper links no Foundation library."
+            exit 0 ;;
+        *) echo "validate.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
+    esac
+done
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 fail=0
