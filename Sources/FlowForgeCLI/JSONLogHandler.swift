@@ -28,9 +28,14 @@ struct JSONLogHandler: LogHandler {
         case .warning: name = "warn"
         case .error, .critical: name = "error"
         }
-        FileIO.warn(String(Event.jsonLogLine(level: name, component: component, pid: getpid(), message: text,
-                                             wallNanos: Clock.wallNanos()).dropLast()))
+        writeJSONLog(level: name, component: component, message: text)
     }
+}
+
+/// One JSON log line on stderr, the shape the reaper and the agents write.
+func writeJSONLog(level: String, component: String, message: String) {
+    try? FileIO.writeAll(2, Event.jsonLogLine(level: level, component: component, pid: getpid(), message: message,
+                                              wallNanos: Clock.wallNanos()))
 }
 
 /// The dashboard's own messages, as text or JSON lines.
@@ -39,18 +44,12 @@ struct CLILog {
     let component: String
 
     func info(_ message: String) {
-        if json {
-            FileIO.warn(String(Event.jsonLogLine(level: "info", component: component, pid: getpid(), message: message,
-                                                 wallNanos: Clock.wallNanos()).dropLast()))
-        } else {
-            print(message)
-        }
+        if json { writeJSONLog(level: "info", component: component, message: message) } else { print(message) }
     }
 
     func warn(_ message: String) {
         if json {
-            FileIO.warn(String(Event.jsonLogLine(level: "warn", component: component, pid: getpid(), message: message,
-                                                 wallNanos: Clock.wallNanos()).dropLast()))
+            writeJSONLog(level: "warn", component: component, message: message)
         } else {
             FileIO.warn("\(component): warning: \(message)")
         }

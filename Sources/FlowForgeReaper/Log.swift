@@ -21,9 +21,8 @@ struct Log {
     func callAsFunction(_ level: ReaperConfig.LogLevel, _ message: @autoclosure () -> String) {
         guard level <= self.level else { return }
         if json {
-            let names = ["error", "warn", "info", "debug"]
             let component = String(name.prefix { $0 != " " })
-            try? FileIO.writeAll(2, Event.jsonLogLine(level: names[level.rawValue], component: component, pid: getpid(),
+            try? FileIO.writeAll(2, Event.jsonLogLine(level: level.name, component: component, pid: getpid(),
                                                       message: message(), wallNanos: Clock.wallNanos()))
             return
         }

@@ -10,6 +10,15 @@ public struct ReaperConfig: Sendable, Equatable {
     public enum LogLevel: Int, Sendable, Comparable {
         case error = 0, warn, info, debug
         public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+
+        static let names = ["error", "warn", "info", "debug"]
+        /// The level's name on the command line and in JSON logs.
+        public var name: String { LogLevel.names[rawValue] }
+
+        public init?(name: String) {
+            guard let i = LogLevel.names.firstIndex(of: name) else { return nil }
+            self.init(rawValue: i)
+        }
     }
 
     public var role = Role.reaper
@@ -73,13 +82,8 @@ public struct ReaperConfig: Sendable, Equatable {
             case "worker-user": workerIdentity = try Self.identity(value)
             case "run-id": runID = value
             case "log-level":
-                switch value {
-                case "error": logLevel = .error
-                case "warn": logLevel = .warn
-                case "info": logLevel = .info
-                case "debug": logLevel = .debug
-                default: throw ConfigError("bad log level '\(value)'")
-                }
+                guard let level = LogLevel(name: value) else { throw ConfigError("bad log level '\(value)'") }
+                logLevel = level
             case "log-format":
                 guard value == "text" || value == "json" else { throw ConfigError("bad log format '\(value)'") }
                 logJSON = value == "json"
@@ -131,7 +135,7 @@ public struct ReaperConfig: Sendable, Equatable {
         var a = ["--role=\(role.rawValue)", "--grace-ms=\(graceNanos / 1_000_000)",
                  "--agent-user=\(agentIdentity.uid):\(agentIdentity.gid)", "--run-id=\(runID)"]
         if let w = workerIdentity { a.append("--worker-user=\(w.uid):\(w.gid)") }
-        a.append("--log-level=\(["error", "warn", "info", "debug"][logLevel.rawValue])")
+        a.append("--log-level=\(logLevel.name)")
         if logJSON { a.append("--log-format=json") }
         a.append("--agents=" + agents.map { $0 == .detector ? "detector" : "api" }.joined(separator: ","))
         if let d = agentsDirectory { a.append("--agents-dir=\(d)") }

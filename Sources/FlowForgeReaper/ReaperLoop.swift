@@ -356,9 +356,20 @@ final class ReaperLoop {
         }
         // Agents finish what they were answering (the API's reply to the kill that ended the run) and exit on
         // the closed channel; wait for them a little, then they go with us (PDEATHSIG).
-        let agentDeadline = Clock.monotonicNanos() + 500_000_000
-        var waiting = Set(agents.values.map(\.pid).filter { $0 > 0 })
-        while !waiting.isEmpty && Clock.monotonicNanos() < agentDeadline {
+        waitForChildren(Set(agents.values.map(\.pid).filter { $0 > 0 }), timeoutNanos: 500_000_000)
+        // Let the spawner remove the cgroups before we exit, so a caller who sees us gone sees them gone too.
+        if spawnerAlive {
+            sendSpawner(.finish, expecting: nil)
+            waitForChildren([spawnerPID], timeoutNanos: 2_000_000_000)
+        }
+    }
+
+    /// Reaps children until every one of `pids` has exited or the timeout passes (shutdown only: the event
+    /// loop no longer runs, so signals are drained here).
+    private func waitForChildren(_ pids: Set<Int32>, timeoutNanos: UInt64) {
+        var waiting = pids
+        let deadline = Clock.monotonicNanos() + timeoutNanos
+        while !waiting.isEmpty && Clock.monotonicNanos() < deadline {
             var pfd = pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)
             _ = poll(&pfd, 1, 20)
             var sigpid: Int32 = 0
@@ -366,20 +377,6 @@ final class ReaperLoop {
             while let (pid, _) = Pidfd.reapAny() {
                 waiting.remove(pid)
                 if pid == spawnerPID { spawnerAlive = false }
-            }
-        }
-        // Let the spawner remove the cgroups before we exit, so a caller who sees us gone sees them gone too.
-        if spawnerAlive {
-            sendSpawner(.finish, expecting: nil)
-            let deadline = Clock.monotonicNanos() + 2_000_000_000
-            while spawnerAlive && Clock.monotonicNanos() < deadline {
-                var pfd = pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)
-                _ = poll(&pfd, 1, 50)
-                while let (pid, _) = Pidfd.reapAny() {
-                    if pid == spawnerPID { spawnerAlive = false }
-                }
-                var sigpid: Int32 = 0
-                while ffsys_signalfd_read(signalFD, &sigpid) > 0 {}
             }
         }
     }

@@ -134,7 +134,7 @@ struct Spawner {
             return
         }
         var args = [path, "--uid=\(config.agentIdentity.uid)", "--gid=\(config.agentIdentity.gid)",
-                    "--log-level=\(["error", "warn", "info", "debug"][config.logLevel.rawValue])",
+                    "--log-level=\(config.logLevel.name)",
                     "--log-format=\(config.logJSON ? "json" : "text")"]
         args += role == .detector ? config.detectorArguments : config.apiArguments
         var env = ["SWIFT_BACKTRACE=enable=no", "PATH=/usr/bin:/bin"]
