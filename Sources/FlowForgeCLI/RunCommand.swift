@@ -87,15 +87,15 @@ public struct RunCommand: ParsableCommand {
     public func validate() throws {
         guard !command.isEmpty else { throw ValidationError("missing worker command: flowforge run [options] -- COMMAND [ARGS...]") }
         let s = try settings()
-        guard Sandbox.lookupUser(s.text("run.agent_user")) != nil else {
+        guard Accounts.user(s.text("run.agent_user")) != nil else {
             throw ValidationError("--agent-user: no such user '\(s.text("run.agent_user"))'")
         }
         if let user {
-            guard Sandbox.lookupUser(user) != nil else { throw ValidationError("--user: no such user '\(user)'") }
+            guard Accounts.user(user) != nil else { throw ValidationError("--user: no such user '\(user)'") }
             guard geteuid() == 0 else { throw ValidationError("--user needs FlowForge to run as root") }
         }
         if let group {
-            guard Sandbox.lookupGroup(group) != nil else { throw ValidationError("--group: no such group '\(group)'") }
+            guard Accounts.group(group) != nil else { throw ValidationError("--group: no such group '\(group)'") }
             guard geteuid() == 0 else { throw ValidationError("--group needs FlowForge to run as root") }
         }
         guard Executable.resolve(command[0]) != nil else { throw ValidationError("command not found: \(command[0])") }
@@ -105,13 +105,13 @@ public struct RunCommand: ParsableCommand {
     public func run() throws {
         let s = try settings()
         guard let path = Executable.resolve(command[0]) else { throw ValidationError("command not found: \(command[0])") }
-        let agent = Sandbox.lookupUser(s.text("run.agent_user"))!
+        let agent = Accounts.user(s.text("run.agent_user"))!
         let runID = RunID.make()
         var args = ["--grace-ms=\(Int((s.number("run.grace") * 1000).rounded()))", "--agent-user=\(agent.uid):\(agent.gid)",
                     "--run-id=\(runID)", "--log-level=\(s.text("run.log_level"))", "--log-format=\(s.text("run.log_format"))"]
         if user != nil || group != nil {
-            let base = user.flatMap(Sandbox.lookupUser) ?? (getuid(), getgid())
-            let gid = group.flatMap(Sandbox.lookupGroup) ?? base.gid
+            let base = user.flatMap(Accounts.user) ?? (getuid(), getgid())
+            let gid = group.flatMap(Accounts.group) ?? base.gid
             args.append("--worker-user=\(base.uid):\(gid)")
         }
         if !s.flag("run.cgroup") { args.append("--cgroup=off") }

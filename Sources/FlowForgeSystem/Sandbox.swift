@@ -92,19 +92,6 @@ public enum Sandbox {
         if rc < 0 { throw SystemError("seccomp_load", errno: -rc) }
     }
 
-    /// Resolves a user name (for the agents' unprivileged identity) with getpwnam; nil when unknown.
-    public static func lookupUser(_ name: String) -> (uid: UInt32, gid: UInt32)? {
-        if let uid = UInt32(name) { return (uid, uid) }
-        guard let pw = getpwnam(name) else { return nil }
-        return (pw.pointee.pw_uid, pw.pointee.pw_gid)
-    }
-
-    /// Resolves a group name (or numeric gid) with getgrnam; nil when unknown.
-    public static func lookupGroup(_ name: String) -> UInt32? {
-        if let gid = UInt32(name) { return gid }
-        return getgrnam(name)?.pointee.gr_gid
-    }
-
     /// A test-only probe: performs a call no FlowForge policy allows.
     public static func attemptForbiddenSyscall() -> Int32 { ffsys_forbidden_syscall() }
 }
