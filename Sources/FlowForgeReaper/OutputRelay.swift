@@ -14,6 +14,10 @@ import Glibc
 /// a descriptor it shares with its caller, without setting O_NONBLOCK on that shared file description.
 /// Sinks that do not support RWF_NOWAIT (a terminal) are written only after poll reports them writable, at
 /// most PIPE_BUF bytes at a time.
+///
+/// When the sink is a pipe too (`flowforge run ... | next`), bytes the detector will not see anyway (no
+/// analysis budget left, no detector) move from the worker's pipe to the sink with `splice(2)`: the kernel
+/// hands over the pages, nothing is copied through the reaper (docs/BENCHMARKS.md, passthrough).
 struct OutputRelay {
     enum SinkMode { case nowait, pollGated, closed }
 
@@ -24,26 +28,56 @@ struct OutputRelay {
     var pendingOffset = 0
     var mode = SinkMode.nowait
     var sourceOpen = true
+    /// Both ends are pipes, so `splice` can move bytes without copying them.
+    var canSplice: Bool
+    /// A splice found the sink full: wait for POLLOUT on it before moving more.
+    var sinkFull = false
 
-    init(source: Int32, sink: Int32, stream: OutputStream) {
+    init(source: Int32, sink: Int32, stream: OutputStream, sinkIsPipe: Bool = false) {
         self.source = source
         self.sink = sink
         self.stream = stream
+        self.canSplice = sinkIsPipe
     }
 
     var hasPending: Bool { pendingOffset < pending.count }
 
     /// The poll registration this relay wants now.
     var pollRequest: (fd: Int32, events: Int16)? {
-        if hasPending && mode != .closed { return (sink, Int16(POLLOUT)) }
+        if (hasPending || sinkFull) && mode != .closed { return (sink, Int16(POLLOUT)) }
         if sourceOpen { return (source, Int16(POLLIN)) }
         return nil
     }
 
-    /// Reads what the pipe has (up to `buffer.count`), returns the bytes read (empty on EAGAIN/EOF).
-    mutating func readChunk(into buffer: inout [UInt8]) -> Int {
+    /// Moves what the worker's pipe holds (up to `limit` bytes) straight to the sink pipe. Returns the bytes
+    /// moved: 0 when the pipe was empty, at EOF, or when the sink is full (then `sinkFull` is set).
+    mutating func splice(limit: Int) -> Int {
+        guard canSplice, sourceOpen, mode != .closed, !hasPending, !sinkFull else { return 0 }
+        let n = retryEINTR { ffsys_splice_pipes(source, sink, limit) }
+        if n > 0 { return n }
+        if n == 0 {
+            sourceOpen = false
+            return 0
+        }
+        let e = errno
+        switch e {
+        case EAGAIN:
+            // Either the worker's pipe is empty or the sink is full; only the second needs a POLLOUT wait.
+            var pfd = pollfd(fd: source, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, 0) > 0 && pfd.revents & Int16(POLLIN) != 0 { sinkFull = true }
+        case EINVAL:
+            canSplice = false // the kernel refuses this pair: copy instead
+        default:
+            closeSink() // EPIPE or worse, as in flush()
+        }
+        return 0
+    }
+
+    /// Reads what the pipe has (up to `limit` bytes, at most `buffer.count`), returns the bytes read (0 on
+    /// EAGAIN/EOF).
+    mutating func readChunk(into buffer: inout [UInt8], limit: Int = .max) -> Int {
         let n = buffer.withUnsafeMutableBytes { raw in
-            retryEINTR { read(source, raw.baseAddress, raw.count) }
+            retryEINTR { read(source, raw.baseAddress, min(raw.count, limit)) }
         }
         if n == 0 { sourceOpen = false }
         return max(0, n)
@@ -79,20 +113,25 @@ struct OutputRelay {
                 mode = .pollGated
                 return
             }
-            // EPIPE or worse: nobody reads FlowForge's output any more. Close our read end so the worker sees
-            // EPIPE itself on its next write, as it would in a plain pipeline.
-            mode = .closed
-            pending = []
-            pendingOffset = 0
-            if sourceOpen {
-                FileIO.close(source)
-                sourceOpen = false
-            }
+            closeSink()
             return
         }
         if !hasPending {
             pending.removeAll(keepingCapacity: true)
             pendingOffset = 0
+        }
+    }
+
+    /// EPIPE or worse: nobody reads FlowForge's output any more. Close our read end so the worker sees EPIPE
+    /// itself on its next write, as it would in a plain pipeline.
+    private mutating func closeSink() {
+        mode = .closed
+        pending = []
+        pendingOffset = 0
+        sinkFull = false
+        if sourceOpen {
+            FileIO.close(source)
+            sourceOpen = false
         }
     }
 }

@@ -12,14 +12,49 @@ extension ReaperLoop {
             relays[index].flush()
             return
         }
-        if revents & Int16(POLLIN | POLLHUP) != 0 {
+        if relays[index].sinkFull {
+            relays[index].sinkFull = false // writable again (or broken: the next splice says so)
+        } else if revents & Int16(POLLIN | POLLHUP) == 0 {
+            return
+        }
+        if relays[index].canSplice && !wantsAnalysisCopy() {
+            spliceRelay(index)
+        } else {
             readRelay(index)
         }
     }
 
+    /// Whether the next chunk should go through the reaper's memory so the detector gets a copy: there is a
+    /// detector to send it to and at least a few lines' worth of analysis budget. Otherwise the copy would be
+    /// dropped anyway, and a pipe sink gets the bytes by splice.
+    private func wantsAnalysisCopy() -> Bool {
+        worker != nil && agents[.detector]?.readyChannel != nil
+            && analysis.available(now: Clock.monotonicNanos()) >= Self.minimumAnalysisCopy
+    }
+
+    /// Below this much budget a chunk is spliced instead of copied (at 256 KiB/s it refills in 16 ms).
+    static let minimumAnalysisCopy: UInt64 = 4096
+
+    /// Splices what the worker's pipe holds to the sink; the detector's copy of those bytes counts as dropped.
+    private func spliceRelay(_ index: Int) {
+        let s = relays[index].stream == .stdout ? 0 : 1
+        for _ in 0..<16 { // bounded, so the other descriptors are serviced too
+            let n = relays[index].splice(limit: 1 << 20)
+            guard n > 0 else { return }
+            droppedAnalysisBytes &+= UInt64(n)
+            analysisGap[s] = true
+        }
+    }
+
     /// Reads one chunk from a worker pipe, copies it to the detector within budget, and passes it through.
+    /// A relay that can splice reads only about what the budget lets through (the rest is spliced next).
     private func readRelay(_ index: Int) {
-        let n = relays[index].readChunk(into: &readBuffer)
+        var limit = Int.max
+        if relays[index].canSplice {
+            let budget = Int(clamping: analysis.available(now: Clock.monotonicNanos()))
+            limit = (max(budget, 1) + 4095) / 4096 * 4096
+        }
+        let n = relays[index].readChunk(into: &readBuffer, limit: limit)
         guard n > 0 else { return }
         copyForAnalysis(readBuffer[0..<n], stream: relays[index].stream)
         relays[index].deliver(readBuffer[0..<n])
@@ -82,11 +117,17 @@ extension ReaperLoop {
             return
         }
         if analysisGap[s] {
+            // Bytes skipped looking for the next line start are charged to the budget too: it bounds what the
+            // reaper examines for the detector, and newline-free output must not keep the budget full (that
+            // would keep a pipe sink on the copying path).
+            let now = Clock.monotonicNanos()
             guard let nl = Self.firstNewline(in: bytes) else {
                 droppedAnalysisBytes &+= UInt64(bytes.count)
+                _ = analysis.take(bytes.count, now: now)
                 return
             }
             droppedAnalysisBytes &+= UInt64(nl + 1 - start)
+            _ = analysis.take(nl + 1 - start, now: now)
             start = nl + 1
             analysisGap[s] = false
         }

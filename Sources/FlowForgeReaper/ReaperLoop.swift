@@ -65,7 +65,7 @@ final class ReaperLoop {
     let ownGroup: Int32
 
     init(config: ReaperConfig, hooks: TestHooks, signalFD: Int32, spawner: Channel, spawnerPID: Int32,
-         stdoutSource: Int32, stderrSource: Int32, ownGroup: Int32) {
+         stdoutSource: Int32, stderrSource: Int32, sinksArePipes: (Bool, Bool) = (false, false), ownGroup: Int32) {
         self.ownGroup = ownGroup
         self.config = config
         self.hooks = hooks
@@ -77,8 +77,8 @@ final class ReaperLoop {
         self.machine.restartPolicy.maxRestarts = config.maxRestarts
         self.machine.restartPolicy.windowNanos = config.restartWindowNanos
         self.machine.restartPolicy.stableRunNanos = config.stableRunNanos
-        self.relays = [OutputRelay(source: stdoutSource, sink: 1, stream: .stdout),
-                       OutputRelay(source: stderrSource, sink: 2, stream: .stderr)]
+        self.relays = [OutputRelay(source: stdoutSource, sink: 1, stream: .stdout, sinkIsPipe: sinksArePipes.0),
+                       OutputRelay(source: stderrSource, sink: 2, stream: .stderr, sinkIsPipe: sinksArePipes.1)]
         // 256 KiB/s is thousands of lines a second: plenty to judge repetition, cheap for the detector.
         self.analysis = AnalysisBudget(bytesPerSecond: 256 << 10, now: Clock.monotonicNanos())
     }
@@ -353,9 +353,12 @@ final class ReaperLoop {
         broadcast(.stopping(reason: "flowforge exiting"))
         for slot in agents.values {
             if let ch = slot.channel { FileIO.close(ch.fd) }
+            // An agent that has not said hello yet has nothing to finish: a short run must not wait for its
+            // start-up (tens of milliseconds) just to see it exit.
+            if !slot.greeted && slot.pidfd >= 0 { try? Pidfd.signal(slot.pidfd, .kill) }
         }
-        // Agents finish what they were answering (the API's reply to the kill that ended the run) and exit on
-        // the closed channel; wait for them a little, then they go with us (PDEATHSIG).
+        // Greeted agents finish what they were answering (the API's reply to the kill that ended the run) and
+        // exit on the closed channel; wait for them a little, then they go with us (PDEATHSIG).
         waitForChildren(Set(agents.values.map(\.pid).filter { $0 > 0 }), timeoutNanos: 500_000_000)
         // Let the spawner remove the cgroups before we exit, so a caller who sees us gone sees them gone too.
         if spawnerAlive {

@@ -92,16 +92,22 @@ struct Spawner {
     mutating func spawnWorker(_ generation: UInt32) {
         var cgroup: Cgroup?
         var joinFD: Int32 = -1
+        var dirFD: Int32 = -1
         if let parent = cgroupParent {
             // A fresh cgroup per generation: after cgroup.kill, later joins of the same cgroup are killed at
             // birth on this kernel (6.18), see HARDENING.md section 7.
             cgroup = Cgroup.create(named: "flowforge-\(reaperPID)-g\(generation)", under: parent)
             joinFD = cgroup?.open("cgroup.procs", write: true) ?? -1
             if joinFD < 0 { cgroup = nil }
+            // The worker starts inside it (CLONE_INTO_CGROUP), unless the directory was not ours to begin
+            // with (a leftover that may have seen cgroup.kill): then it joins through cgroup.procs.
+            if let cg = cgroup, cg.created { dirFD = cg.openDirectory() }
         }
+        defer { FileIO.close(dirFD) }
         var spec = SpawnSpec(path: config.workerPath, arguments: config.workerArguments,
                              environment: workerEnvironment(generation), fdMap: [0, 4, 5])
         spec.cgroupProcsFD = joinFD
+        spec.cgroupDirectoryFD = dirFD
         spec.expectedParent = reaperPID
         spec.parentDeathSignal = hooks.isOff("reaper-death-cleanup") ? nil : .kill
         spec.identity = config.workerIdentity

@@ -8,6 +8,8 @@ import Glibc
 public struct Cgroup: Sendable {
     /// Absolute path of the directory.
     public let path: String
+    /// True when this process made the directory (false: it already existed).
+    public var created = false
 
     /// Finds the cgroup2 mount from `/proc/self/mountinfo`: `/sys/fs/cgroup` on a pure v2 host, or the
     /// `unified` mount beside cgroup v1 on a hybrid one. Never assumes either.
@@ -42,8 +44,13 @@ public struct Cgroup: Sendable {
     /// Creates `<parent>/<name>`. Returns nil when cgroups are not writable here (not root, no delegation).
     public static func create(named name: String, under parent: String) -> Cgroup? {
         let path = parent + "/" + name
-        if mkdir(path, 0o755) != 0 && errno != EEXIST { return nil }
-        return Cgroup(path: path)
+        if mkdir(path, 0o755) == 0 { return Cgroup(path: path, created: true) }
+        return errno == EEXIST ? Cgroup(path: path) : nil
+    }
+
+    /// Opens the directory itself, for `clone3(CLONE_INTO_CGROUP)`. -1 on failure.
+    public func openDirectory() -> Int32 {
+        Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     }
 
     /// Opens one of the cgroup's control files.

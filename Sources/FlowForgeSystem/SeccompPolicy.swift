@@ -102,10 +102,10 @@ extension SeccompPolicy {
 
     /// The reaper: signals the worker's tree, relays its output, talks to its helpers. Opens nothing.
     public static let reaper = SeccompPolicy(role: "reaper", groups: [
-        Group(why: "the event loop: poll the signalfd, pidfds, channels and output pipes; relay output",
+        Group(why: "the event loop: poll the signalfd, pidfds, channels and output pipes; relay output (splice: pipe to pipe without copying)",
               action: .allow, condition: .none,
               syscalls: ["poll", "ppoll", "read", "write", "pwritev2", "readv", "writev", "recvmsg", "sendmsg", "close",
-                         "pread64"]),
+                         "pread64", "splice"]),
         Group(why: "the reaper's job: reap children, signal the worker's tree through pidfds (kill is the killpg fallback)",
               action: .allow, condition: .none, syscalls: ["waitid", "wait4", "pidfd_open", "pidfd_send_signal", "kill"]),
         memory, memoryNoExec, runtime, selfSignal,

@@ -13,6 +13,8 @@ public struct SpawnSpec: Sendable {
     /// `fdMap[i]` becomes descriptor `i` in the new process; everything else is closed at exec.
     public var fdMap: [Int32]
     public var newSession = true
+    /// The cgroup to start in (`CLONE_INTO_CGROUP`); `cgroupProcsFD` is the fallback join when the kernel refuses.
+    public var cgroupDirectoryFD: Int32 = -1
     public var cgroupProcsFD: Int32 = -1
     public var parentDeathSignal: Signal? = .kill
     public var expectedParent: Int32 = 0
@@ -58,6 +60,7 @@ public enum Spawn {
                         c.fd_map = fds.baseAddress
                         c.fd_count = Int32(fds.count)
                         c.new_session = spec.newSession ? 1 : 0
+                        c.cgroup_dir_fd = spec.cgroupDirectoryFD
                         c.cgroup_procs_fd = spec.cgroupProcsFD
                         c.pdeathsig = spec.parentDeathSignal?.rawValue ?? 0
                         c.expected_parent = spec.expectedParent

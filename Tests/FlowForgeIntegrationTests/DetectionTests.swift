@@ -129,6 +129,20 @@ struct DetectionTests {
         #expect(ff.waitForExit())
     }
 
+    /// Through a pipe sink, output beyond the analysis budget (here megabytes a second) is spliced past the
+    /// reaper; the detector still gets its budgeted copy of whole lines and catches the flood.
+    @Test(.timeLimit(.minutes(1)))
+    func floodingWorkerIsCaughtThroughAPipe() throws {
+        let events = dir + "/flood.jsonl"
+        let flood = "while :; do echo 'step 3: retrying tool call search(query=TODO)'; done"
+        let ff = try Supervised(["--on-runaway", "log", "--events", events] + fast + ["--", "sh", "-c", flood], pipes: true)
+        defer { ff.signal(SIGKILL) }
+        #expect(eventually(timeout: 20) { kinds(readEvents(events)).contains("incident.opened") }, "\(ff.stderr)")
+        ff.signal(SIGTERM)
+        #expect(ff.waitForExit())
+        #expect(ff.stdout.hasPrefix("step 3: retrying tool call search(query=TODO)\nstep 3:"))
+    }
+
     /// Offline replay of a recording reaches the live verdict with the live thresholds, and changes it when
     /// the thresholds change (a single-core loop never reaches --max-cpu 150).
     @Test(.timeLimit(.minutes(1)))

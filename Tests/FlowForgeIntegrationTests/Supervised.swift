@@ -19,8 +19,13 @@ final class Supervised {
     let process = Process()
     let dir: String
     var pid: Int32 { process.processIdentifier }
+    /// Signalled once per reader thread at EOF (only with `pipes`).
+    private let drained = DispatchSemaphore(value: 0)
+    private var readers = 0
 
-    init(_ runArgs: [String], env extra: [String: String] = [:], stdin: FileHandle? = nil) throws {
+    /// With `pipes`, FlowForge's stdout and stderr are pipes (as in `flowforge run ... | next`), drained by
+    /// reader threads into the same files; otherwise they are the files themselves.
+    init(_ runArgs: [String], env extra: [String: String] = [:], stdin: FileHandle? = nil, pipes: Bool = false) throws {
         dir = NSTemporaryDirectory() + "ff-test-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
@@ -32,10 +37,42 @@ final class Supervised {
         env["FLOWFORGE_STATE_DIR"] = dir + "/state" // spools and control sockets stay inside the test's folder
         for (k, v) in extra { env[k] = v }
         process.environment = env
-        process.standardOutput = FileHandle(forWritingAtPath: dir + "/out")
-        process.standardError = FileHandle(forWritingAtPath: dir + "/err")
         process.standardInput = stdin ?? FileHandle.nullDevice
-        try process.run()
+        if pipes {
+            let out = Pipe()
+            let err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            // Our copies of the write ends must go, or the readers never see EOF.
+            try? out.fileHandleForWriting.close()
+            try? err.fileHandleForWriting.close()
+            drain(out.fileHandleForReading, into: dir + "/out")
+            drain(err.fileHandleForReading, into: dir + "/err")
+        } else {
+            process.standardOutput = FileHandle(forWritingAtPath: dir + "/out")
+            process.standardError = FileHandle(forWritingAtPath: dir + "/err")
+            try process.run()
+        }
+    }
+
+    private func drain(_ source: FileHandle, into path: String) {
+        readers += 1
+        let done = drained
+        let fd = source.fileDescriptor
+        Thread.detachNewThread {
+            let sink = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                _ = buffer.withUnsafeBytes { write(sink, $0.baseAddress, n) }
+            }
+            close(sink)
+            try? source.close()
+            done.signal()
+        }
     }
 
     var stdout: String { (try? String(contentsOfFile: dir + "/out", encoding: .utf8)) ?? "" }
@@ -67,6 +104,11 @@ final class Supervised {
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning { return false }
         process.waitUntilExit() // lets Foundation finish recording the status
+        // With pipes, everything FlowForge wrote is in the files once the readers saw EOF.
+        for _ in 0..<readers where drained.wait(timeout: .now() + max(1, deadline.timeIntervalSinceNow)) == .timedOut {
+            return false
+        }
+        readers = 0
         return true
     }
 

@@ -53,6 +53,51 @@ struct SupervisionTests {
         #expect(ff.stderr.isEmpty, "FlowForge printed into the passthrough: \(ff.stderr.prefix(200))")
     }
 
+    /// The same through pipes (`flowforge run ... | next`): bytes beyond the detector's analysis budget move
+    /// by splice, the rest through the reaper's copy path. Binary data, text lines and a binary burst again,
+    /// back to back, must come out byte-exact and in order on each stream.
+    @Test(.timeLimit(.minutes(1)))
+    func passthroughThroughPipesIsByteExact() throws {
+        let dir = NSTemporaryDirectory() + "ff-pipes-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var bytes = [UInt8](repeating: 0, count: 3 << 20)
+        var rng = SystemRandomNumberGenerator()
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/blob"))
+        let script = "cat \(dir)/blob; seq 1 50000; seq 1 20000 >&2; cat \(dir)/blob; printf 'tail-no-newline'"
+        let ff = try Supervised(["--log-level", "error", "--", "sh", "-c", script], pipes: true)
+        #expect(ff.waitForExit())
+        #expect(ff.exitCode == 0)
+        let lines = (1...50000).map { "\($0)\n" }.joined()
+        #expect(ff.stdoutData == Data(bytes) + Data(lines.utf8) + Data(bytes) + Data("tail-no-newline".utf8))
+        #expect(ff.stderr == (1...20000).map { "\($0)\n" }.joined())
+    }
+
+    /// A reader that goes away (`flowforge run -- yes | head -c 100`) ends the worker as in a plain pipeline:
+    /// the reaper closes the worker's pipe, the worker dies of SIGPIPE, FlowForge exits.
+    @Test(.timeLimit(.minutes(1)))
+    func closedReaderEndsTheRun() throws {
+        let marker = "epipe-\(UUID().uuidString.prefix(8))"
+        let state = NSTemporaryDirectory() + "ff-epipe-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let sh = Process()
+        sh.executableURL = URL(fileURLWithPath: "/bin/sh")
+        sh.arguments = ["-c", "'\(binDir)/flowforge' run --log-level error -- yes | head -c 100 >/dev/null"]
+        var env = ProcessInfo.processInfo.environment
+        env["FLOWFORGE_STATE_DIR"] = state
+        env["FLOWFORGE_TEST_MARKER"] = marker
+        sh.environment = env
+        sh.standardOutput = FileHandle.nullDevice
+        sh.standardError = FileHandle.nullDevice
+        try sh.run()
+        defer { killMarked(marker) }
+        let deadline = Date().addingTimeInterval(20)
+        while sh.isRunning && Date() < deadline { usleep(20_000) }
+        #expect(!sh.isRunning, "flowforge kept running after its reader went away")
+        #expect(eventually { processes(withMarker: marker).isEmpty }, "nothing of the run is left")
+    }
+
     /// Each agent's filter bites: an agent made (debug hook) to call mkdir dies of SIGSYS; the reaper logs
     /// it, survives, keeps the worker, and respawns the agent.
     @Test(.timeLimit(.minutes(1)), arguments: ["detector", "api"])

@@ -41,6 +41,13 @@ int ffsys_accept_cloexec(int fd);
 /// Writes without blocking even when the file description is blocking (RWF_NOWAIT); -1/EAGAIN when full,
 /// -1/EOPNOTSUPP when the file type does not support it.
 ssize_t ffsys_write_nowait(int fd, const void *buf, size_t len);
+/// Moves up to `len` bytes from pipe `in` to pipe `out` without copying them and without blocking on either
+/// (splice, SPLICE_F_MOVE | SPLICE_F_NONBLOCK): -1/EAGAIN when `in` is empty or `out` is full, 0 at EOF.
+ssize_t ffsys_splice_pipes(int in, int out, size_t len);
+/// 1 when `fd` is a pipe or FIFO, 0 otherwise (or when fstat fails).
+int ffsys_is_pipe(int fd);
+/// Resizes a pipe's buffer (F_SETPIPE_SZ); returns the new size, or -1 with errno.
+int ffsys_set_pipe_size(int fd, int size);
 /// sendmsg with up to 8 fds as SCM_RIGHTS. `dontwait` adds MSG_DONTWAIT.
 ssize_t ffsys_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds, int dontwait);
 /// recvmsg accepting up to `maxfds` fds (MSG_CMSG_CLOEXEC). Truncated datagrams return -1/EMSGSIZE.
@@ -88,7 +95,8 @@ typedef struct {
     const int *fd_map;      // fd_map[i] becomes fd i in the child
     int fd_count;
     int new_session;        // setsid()
-    int cgroup_procs_fd;    // -1, or an open cgroup.procs to join by writing "0" before exec
+    int cgroup_dir_fd;      // -1, or an open cgroup directory to start in (clone3 CLONE_INTO_CGROUP)
+    int cgroup_procs_fd;    // -1, or that cgroup's cgroup.procs: the fallback join (write "0" before exec)
     int pdeathsig;          // 0 or a signal; checked against expected_parent afterwards
     pid_t expected_parent;
     int set_ids;            // switch to uid/gid (setgroups(0) first)
