@@ -16,13 +16,12 @@ struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
-        var text = message.description
-        let all = metadata.merging(extra ?? [:]) { _, b in b }
+    func log(event: LogEvent) {
+        var text = event.message.description
+        let all = metadata.merging(event.metadata ?? [:]) { _, b in b }
         if !all.isEmpty { text += " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
         let name: String
-        switch level {
+        switch event.level {
         case .trace, .debug: name = "debug"
         case .info, .notice: name = "info"
         case .warning: name = "warn"
