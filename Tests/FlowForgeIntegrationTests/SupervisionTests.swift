@@ -36,16 +36,22 @@ struct SupervisionTests {
         #expect(badGrace.stderr.contains("--grace"))
     }
 
-    /// The passthrough is byte-exact and complete, per stream, even for binary data and a burst at exit.
-    @Test(.timeLimit(.minutes(1)))
-    func passthroughIsByteExact() throws {
-        let dir = NSTemporaryDirectory() + "ff-bytes-\(getpid())"
+    /// A fresh folder holding `blob`, 3 MiB of random bytes (the caller removes the folder).
+    private func randomBlob(_ prefix: String) throws -> (dir: String, bytes: [UInt8]) {
+        let dir = NSTemporaryDirectory() + "\(prefix)-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         var bytes = [UInt8](repeating: 0, count: 3 << 20)
         var rng = SystemRandomNumberGenerator()
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
         try Data(bytes).write(to: URL(fileURLWithPath: dir + "/blob"))
+        return (dir, bytes)
+    }
+
+    /// The passthrough is byte-exact and complete, per stream, even for binary data and a burst at exit.
+    @Test(.timeLimit(.minutes(1)))
+    func passthroughIsByteExact() throws {
+        let (dir, bytes) = try randomBlob("ff-bytes")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let ff = try Supervised(["--log-level", "error", "--", "sh", "-c", "cat \(dir)/blob; printf 'tail-no-newline'"])
         #expect(ff.waitForExit())
         #expect(ff.exitCode == 0)
@@ -58,13 +64,8 @@ struct SupervisionTests {
     /// back to back, must come out byte-exact and in order on each stream.
     @Test(.timeLimit(.minutes(1)))
     func passthroughThroughPipesIsByteExact() throws {
-        let dir = NSTemporaryDirectory() + "ff-pipes-\(getpid())"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let (dir, bytes) = try randomBlob("ff-pipes")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var bytes = [UInt8](repeating: 0, count: 3 << 20)
-        var rng = SystemRandomNumberGenerator()
-        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
-        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/blob"))
         let script = "cat \(dir)/blob; seq 1 50000; seq 1 20000 >&2; cat \(dir)/blob; printf 'tail-no-newline'"
         let ff = try Supervised(["--log-level", "error", "--", "sh", "-c", script], pipes: true)
         #expect(ff.waitForExit())
