@@ -35,12 +35,16 @@ public struct OutputCycle: Sendable, Equatable {
 /// The text signals of a run of output lines. *Structured* lines (tables, fenced code, heterogeneous
 /// JSON records; see `StructureClassifier`) are **exempt**: they are left out of the repetition
 /// ratio, the cycle search, the entropy and the distinct-line ratio (numerator and denominator
-/// alike), and are only counted in `structuredFraction`.
+/// alike), and are only counted in `structuredFraction`. So are *progress* lines: lines of a shape whose
+/// counter toward a fixed total (`chunk 17/160`) advances over the run and never goes back (see
+/// `ProgressCounter`); they are counted in `progressCount`.
 public struct OutputSignals: Sendable, Equatable {
     /// Lines examined, structured or not.
     public var lineCount: Int
-    /// Lines examined that are not structured; the population for every other ratio.
+    /// Lines examined that are neither structured nor progress; the population for every other ratio.
     public var unstructuredCount: Int
+    /// Lines exempt as progress (a counter advancing toward a fixed total).
+    public var progressCount: Int
     /// Fraction of unstructured lines whose shape already occurred earlier among the examined lines
     /// (0 when there are none). 200 copies of one line score 199/200.
     public var repetitionRatio: Double
@@ -56,18 +60,36 @@ public struct OutputSignals: Sendable, Equatable {
 
     /// Signals over `lines` (oldest first), each a normalized shape and whether it is structured.
     public init(lines: [(shape: String, structured: Bool)], maxCyclePeriod: Int = 16) {
+        self.init(lines: lines.map { (shape: $0.shape, structured: $0.structured, progress: nil) }, maxCyclePeriod: maxCyclePeriod)
+    }
+
+    /// Signals over `lines` (oldest first): normalized shape, whether structured, and the line's counter.
+    public init(lines: [(shape: String, structured: Bool, progress: ProgressCounter?)], maxCyclePeriod: Int = 16) {
+        var progress = ProgressShapes()
+        for line in lines where !line.structured { progress.add(shape: line.shape, counter: line.progress) }
         var seen: Set<String> = []
         var repeats = 0
         var shapes: [String] = []
         var entropy = ShannonEntropy()
-        for line in lines where !line.structured {
+        var structured = 0
+        var progressLines = 0
+        for line in lines {
+            if line.structured {
+                structured += 1
+                continue
+            }
+            if progress.isProgress(line.shape) {
+                progressLines += 1
+                continue
+            }
             if !seen.insert(line.shape).inserted { repeats += 1 }
             shapes.append(line.shape)
             entropy.add(line.shape)
         }
         lineCount = lines.count
         unstructuredCount = shapes.count
-        structuredFraction = lines.isEmpty ? 0 : Double(lines.count - shapes.count) / Double(lines.count)
+        progressCount = progressLines
+        structuredFraction = lines.isEmpty ? 0 : Double(structured) / Double(lines.count)
         if shapes.isEmpty {
             repetitionRatio = 0
             distinctLineRatio = 1

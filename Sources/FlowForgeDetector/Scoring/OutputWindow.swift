@@ -17,6 +17,8 @@ public struct OutputWindow: Sendable {
         public var at: UInt64
         /// Whether `StructureClassifier` judged the line structured.
         public var structured: Bool
+        /// The line's counter toward a fixed total (`17/160`), if it has one.
+        public var progress: ProgressCounter? = nil
     }
 
     /// Default number of lines kept.
@@ -45,7 +47,8 @@ public struct OutputWindow: Sendable {
     /// Classifies, normalizes and stores `line`, evicting the oldest line when full.
     public mutating func append(_ line: String, at time: UInt64) {
         let structured = classifier.isStructured(line)
-        let entry = Entry(shape: normalizer.normalize(line), at: time, structured: structured)
+        let entry = Entry(shape: normalizer.normalize(line), at: time, structured: structured,
+                          progress: structured ? nil : ProgressCounter.find(in: line))
         if ring.count < capacity {
             ring.append(entry)
         } else {
@@ -86,7 +89,7 @@ public struct OutputWindow: Sendable {
 
     /// Signals over the held lines that arrived at or after `since` (all lines by default).
     public func signals(since: UInt64 = 0) -> OutputSignals {
-        let lines = entries.lazy.filter { $0.at >= since }.map { (shape: $0.shape, structured: $0.structured) }
+        let lines = entries.lazy.filter { $0.at >= since }.map { (shape: $0.shape, structured: $0.structured, progress: $0.progress) }
         return OutputSignals(lines: Array(lines))
     }
 

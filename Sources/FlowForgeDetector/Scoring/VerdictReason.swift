@@ -37,9 +37,13 @@ enum VerdictReason {
             let kind = signals.lineCount > n ? "unstructured line" : "line"
             parts.append("\(n) \(kind)\(n == 1 ? "" : "s") of output (text signals need \(t.minLines))")
         }
-        let structured = signals.lineCount - signals.unstructuredCount
+        let structured = signals.lineCount - signals.unstructuredCount - signals.progressCount
         if structured > 0 {
             parts.append("\(structured) structured line\(structured == 1 ? "" : "s") (tables, code, JSON records) exempt")
+        }
+        let progress = signals.progressCount
+        if progress > 0 {
+            parts.append("\(progress) progress line\(progress == 1 ? "" : "s") (a counter advancing toward a fixed total) exempt")
         }
         if silentHit || silence >= t.silenceSeconds {
             parts.append("no output for \(seconds(silence)) (silence threshold \(seconds(t.silenceSeconds)))")
