@@ -138,7 +138,8 @@ enum PolicyRollout: String, ExpressibleByArgument, CaseIterable {
 /// Resolves settings: defaults, then the config file (`--config` or FLOWFORGE_CONFIG), then FLOWFORGE_*
 /// variables, then what was given on the command line. Errors name the key (and the file line, or the flag).
 enum SettingsResolver {
-    static func resolve(configPath: String?, given: [(String, SettingValue)]) throws -> Settings {
+    /// `cores` bounds --max-cpu (100 per core): this machine's, or, for a replay, the recording machine's.
+    static func resolve(configPath: String?, given: [(String, SettingValue)], cores: Int = ThresholdOptions.cores) throws -> Settings {
         var settings = Settings()
         let env = ProcessInfo.processInfo.environment
         do {
@@ -153,7 +154,7 @@ enum SettingsResolver {
         } catch let error as SettingsError {
             throw ValidationError(error.source == "command line" ? "\(flag(for: error.key)): \(error.message)" : error.description)
         }
-        do { try ThresholdOptions.thresholds(settings).validate(cores: ThresholdOptions.cores) } catch {
+        do { try ThresholdOptions.thresholds(settings).validate(cores: cores) } catch {
             throw ValidationError("\(error) (settings: \(settings.origins.filter { $0.key.hasPrefix("detection.") && $0.value != "default" }.map { "\($0.key) from \($0.value)" }.sorted().joined(separator: ", ")))")
         }
         return settings

@@ -3,6 +3,7 @@
 import ArgumentParser
 import FlowForgeConfig
 import FlowForgeDetector
+import FlowForgeSystem
 import Foundation
 
 /// `flowforge replay [thresholds] FILE...`: what the detector would have decided on recorded runs.
@@ -18,8 +19,11 @@ struct ReplayCommand: ParsableCommand {
         abstract: "Re-run runaway detection offline over recorded --events files with other thresholds.",
         discussion: """
             Prints one JSON object per (file, generation): file, run_id, generation, samples, detected,
-            latency_seconds (from the generation's first sample), peak_cpu_percent, confidence, reason.
-            --sample-interval is taken from the recording and ignored here.
+            latency_seconds (from the generation's first sample), peak_cpu_percent, confidence, reason,
+            skipped_lines. --sample-interval is taken from the recording and ignored here.
+
+            Lines that are not JSON objects (a last line cut short when the writer was killed, a damaged
+            file) are skipped, counted in skipped_lines and reported on stderr; the rest is replayed.
 
             Example:
               flowforge replay --max-cpu 70 --min-confidence 0.9 pilot-report/latest/*.jsonl
@@ -28,43 +32,56 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup var thresholds: ThresholdOptions
 
+    @Option(help: "CPU cores of the machine the recordings come from; bounds --max-cpu at 100 per core (default: this machine's).")
+    var cores: Int?
+
     @Argument(help: "Events files written by flowforge run --events.")
     var files: [String]
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one events file") }
+        if let cores, !(1...4096).contains(cores) { throw ValidationError("--cores must be 1-4096, got \(cores)") }
     }
 
     func run() throws {
-        let settings = try SettingsResolver.resolve(configPath: thresholds.config, given: thresholds.given)
+        let cores = cores ?? ThresholdOptions.cores
+        let settings = try SettingsResolver.resolve(configPath: thresholds.config, given: thresholds.given, cores: cores)
         var options = DetectorOptions()
         options.thresholds = ThresholdOptions.thresholds(settings)
-        options.cores = ThresholdOptions.cores
+        options.cores = cores
         options.onRunaway = .kill
         for file in files {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw ValidationError("cannot read \(file)")
             }
-            for result in try Self.replay(text, options: options) {
+            let (results, skipped) = try Self.replay(text, options: options)
+            if let first = skipped.first {
+                FileIO.warn("flowforge replay: \(file): skipped \(skipped.count) line\(skipped.count == 1 ? "" : "s") that \(skipped.count == 1 ? "is" : "are") not a JSON object (line \(first)\(skipped.count > 1 ? ", ..." : ""))")
+            }
+            for result in results {
                 var object = result
                 object["file"] = file
+                object["skipped_lines"] = skipped.count
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
             }
         }
     }
 
-    /// Replays one recording; one result per generation, in order.
-    static func replay(_ text: String, options: DetectorOptions) throws -> [[String: Any]] {
+    /// Replays one recording: one result per generation, in order, and the (1-based) numbers of the lines
+    /// that were skipped because they are not JSON objects.
+    static func replay(_ text: String, options: DetectorOptions) throws -> (results: [[String: Any]], skipped: [Int]) {
         struct Run { var engine: DetectorEngine; var samples = 0; var first: UInt64 = 0; var peak = 0.0
                      var detected: [String: Any]? ; var maxConfidence = 0.0 }
         var runs: [String: Run] = [:]
         var order: [String] = []
         let iso = ISO8601DateFormatter()
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        for (n, line) in text.split(separator: "\n").enumerated() {
+        var skipped: [Int] = []
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
             guard let event = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
-                throw ValidationError("line \(n + 1) is not a JSON object")
+                skipped.append(n + 1)
+                continue
             }
             guard event["kind"] as? String == "sample", let g = event["generation"] as? Int, g > 0,
                   let ts = event["ts"] as? String, let date = iso.date(from: ts) else { continue }
@@ -100,7 +117,7 @@ struct ReplayCommand: ParsableCommand {
             }
             runs[key] = run
         }
-        return order.compactMap { key in
+        let results: [[String: Any]] = order.compactMap { key in
             guard let run = runs[key] else { return nil }
             let parts = key.split(separator: "/")
             var result: [String: Any] = ["run_id": String(parts.dropLast().joined(separator: "/")), "generation": Int(parts.last ?? "0") ?? 0,
@@ -111,6 +128,7 @@ struct ReplayCommand: ParsableCommand {
             result["reason"] = run.detected?["reason"] ?? ""
             return result
         }
+        return (results, skipped)
     }
 
     private static func number(_ v: Any?) -> Double? {

@@ -154,25 +154,45 @@ struct DetectionTests {
         usleep(1_000_000)
         ff.signal(SIGTERM)
         #expect(ff.waitForExit())
-        func replay(_ extra: [String]) throws -> [String: Any] {
+        func replay(_ extra: [String], file: String = events, status: Int32 = 0) throws -> [String: Any]? {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: binDir + "/flowforge")
-            p.arguments = ["replay", "--max-cpu", "50", "--sustain", "2"] + extra + [events]
+            p.arguments = ["replay", "--max-cpu", "50", "--sustain", "2"] + extra + [file]
             let pipe = Pipe()
             p.standardOutput = pipe
+            p.standardError = FileHandle.nullDevice
             try p.run()
             let out = pipe.fileHandleForReading.readDataToEndOfFile()
             p.waitUntilExit()
-            #expect(p.terminationStatus == 0)
-            let first = try #require(out.split(separator: UInt8(ascii: "\n")).first)
+            #expect(p.terminationStatus == status)
+            guard let first = out.split(separator: UInt8(ascii: "\n")).first else { return nil }
             return try #require(JSONSerialization.jsonObject(with: Data(first)) as? [String: Any])
         }
-        let same = try replay([])
+        let same = try #require(try replay([]))
         #expect(same["detected"] as? Bool == true, "\(same)")
+        #expect(same["skipped_lines"] as? Int == 0)
         // Detection cannot come before CPU was sustained for --sustain seconds.
         #expect((same["latency_seconds"] as? Double ?? 0) >= 1.9, "\(same)")
-        let strict = try replay(["--max-cpu", "150"])
+        let strict = try #require(try replay(["--max-cpu", "150"]))
         #expect(strict["detected"] as? Bool == false, "\(strict)")
+
+        // A damaged line and a last line cut short (a killed writer) are skipped, not fatal.
+        let damaged = dir + "/damaged.jsonl"
+        var text = try String(contentsOfFile: events, encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        text = lines.prefix(3).joined(separator: "\n") + "\nnot json at all\n" + lines.dropFirst(3).joined(separator: "\n")
+            + "\n{\"ts\":\"2026-"
+        try text.write(toFile: damaged, atomically: true, encoding: .utf8)
+        let partial = try #require(try replay([], file: damaged))
+        #expect(partial["detected"] as? Bool == true, "\(partial)")
+        #expect(partial["skipped_lines"] as? Int == 2, "\(partial)")
+
+        // --max-cpu is bounded by the recording machine's cores, not this one's.
+        let cores = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        let tooHigh = "\(cores * 100 + 100)"
+        #expect(try replay(["--max-cpu", tooHigh], status: 64) == nil)
+        let bigger = try #require(try replay(["--max-cpu", tooHigh, "--cores", "\(cores + 2)"]))
+        #expect(bigger["detected"] as? Bool == false)
     }
 
     /// The crash-loop guard: a worker that runs away in every generation is restarted at most
