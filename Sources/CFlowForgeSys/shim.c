@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/sched.h>
+#include <malloc.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -138,6 +139,8 @@ int ffsys_is_pipe(int fd) {
 }
 
 int ffsys_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
+
+int ffsys_malloc_trim(void) { return malloc_trim(0); }
 
 // CMSG_FIRSTHDR/CMSG_DATA are function-like macros.
 ssize_t ffsys_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds, int dontwait) {

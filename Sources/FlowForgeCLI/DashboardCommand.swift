@@ -81,7 +81,7 @@ struct DashboardCommand: ParsableCommand {
         let store = try Store(path: state + "/flowforge.db")
         let metrics = APIMetrics(runID: { "dashboard" })
         let runs = state + "/runs"
-        for e in try store.ingest(runsDirectory: runs) { metrics.count(e) }
+        if try store.ingest(runsDirectory: runs, inserted: metrics.count) > 0 { Heap.trim() }
         try? store.applyRetention(days: retentionDays, runsDirectory: runs)
         let source = StoreSource(store: store, runsDirectory: runs, metrics: metrics)
         let say = CLILog(json: logFormat == "json", component: "flowforge dashboard")
@@ -98,7 +98,8 @@ struct DashboardCommand: ParsableCommand {
             var lastRetention = Date()
             while true {
                 try? await Task.sleep(for: .seconds(1))
-                if let new = try? store.ingest(runsDirectory: runs) { for e in new { metrics.count(e) } }
+                // A burst of ingestion leaves freed heap behind (glibc keeps it): give it back.
+                if let new = try? store.ingest(runsDirectory: runs, inserted: metrics.count), new > 0 { Heap.trim() }
                 if Date().timeIntervalSince(lastRetention) > 3600 {
                     try? store.applyRetention(days: retention, runsDirectory: runs)
                     lastRetention = Date()

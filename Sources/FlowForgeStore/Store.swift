@@ -46,53 +46,79 @@ public final class Store: Sendable {
 
     // MARK: ingestion
 
-    /// Ingests what every spool under `runsDirectory` gained since last time. Returns the new events.
+    /// Ingests what every spool under `runsDirectory` gained since last time, calling `inserted` for each
+    /// event stored for the first time. Returns how many were.
     @discardableResult
-    public func ingest(runsDirectory: String) throws -> [TimelineEvent] {
+    public func ingest(runsDirectory: String, inserted: (TimelineEvent) -> Void = { _ in }) throws -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory)) ?? []
-        var all: [TimelineEvent] = []
+        var count = 0
         for name in names.sorted() where name.hasSuffix(".jsonl") {
-            all += try ingest(spool: runsDirectory + "/" + name)
+            count += try ingest(spool: runsDirectory + "/" + name, inserted: inserted)
         }
-        return all
+        return count
     }
 
-    /// Ingests one spool from its stored offset to its last complete line.
-    public func ingest(spool: String) throws -> [TimelineEvent] {
-        let offset = try db.read { db in try Int.fetchOne(db, sql: "SELECT offset FROM spool_offsets WHERE path = ?", arguments: [spool]) } ?? 0
-        guard let handle = FileHandle(forReadingAtPath: spool) else { return [] }
+    /// Bytes of a spool read and committed at a time: memory stays bounded whatever the spool's size, and a
+    /// large backlog shows up on the timeline chunk by chunk.
+    static let ingestChunk = 1 << 20
+
+    /// Ingests one spool from its stored offset to its last complete line, one chunk (one transaction) at a
+    /// time, calling `inserted` for each event stored for the first time. Returns how many were.
+    @discardableResult
+    public func ingest(spool: String, inserted: (TimelineEvent) -> Void = { _ in }) throws -> Int {
+        var offset = try db.read { db in try Int.fetchOne(db, sql: "SELECT offset FROM spool_offsets WHERE path = ?", arguments: [spool]) } ?? 0
+        guard let handle = FileHandle(forReadingAtPath: spool) else { return 0 }
         defer { try? handle.close() }
-        try handle.seek(toOffset: UInt64(offset))
-        let data = handle.readDataToEndOfFile()
-        guard let lastNewline = data.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
-        let complete = data[data.startIndex...lastNewline]
-        let events = complete.split(separator: UInt8(ascii: "\n")).compactMap {
-            TimelineEvent(jsonLine: Substring(String(decoding: $0, as: UTF8.self)))
-        }
-        let newOffset = offset + complete.count
-        var inserted: [TimelineEvent] = []
-        try db.write { db in
-            var touched = Set<String>()
-            for e in events {
-                let fields = String(decoding: (try? JSONSerialization.data(withJSONObject: e.fields, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
-                try db.execute(sql: """
-                    INSERT OR IGNORE INTO events (run_id, seq, ts, wall_nanos, generation, kind, incident_id, fields)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [e.runID, Int64(e.seq), e.ts, e.wallNanos, Int64(e.generation), e.kind, e.incidentID, fields])
-                if db.changesCount > 0 {
-                    inserted.append(e)
-                    if let id = e.incidentID { touched.insert(id) }
-                }
-                try db.execute(sql: """
-                    INSERT INTO runs (run_id, spool, first_ts, last_ts, worker) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(run_id) DO UPDATE SET last_ts = excluded.last_ts, worker = COALESCE(excluded.worker, runs.worker)
-                    """, arguments: [e.runID, spool, e.ts, e.ts, e.fields["worker"]])
+        var count = 0
+        while true {
+            try handle.seek(toOffset: UInt64(offset))
+            guard let data = try handle.read(upToCount: Store.ingestChunk), !data.isEmpty else { break }
+            let complete: Data
+            if let lastNewline = data.lastIndex(of: UInt8(ascii: "\n")) {
+                complete = data[data.startIndex...lastNewline]
+            } else if data.count == Store.ingestChunk {
+                // One line longer than a chunk is no event FlowForge writes: skip it whole, to its newline.
+                offset += data.count
+                try db.write { db in try Store.saveOffset(db, spool: spool, offset: offset) }
+                continue
+            } else {
+                break // a line still being written
             }
-            for id in touched { try Store.refreshIncident(db, id: id) }
-            try db.execute(sql: "INSERT INTO spool_offsets (path, offset) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET offset = excluded.offset",
-                           arguments: [spool, newOffset])
+            let events = complete.split(separator: UInt8(ascii: "\n")).compactMap {
+                TimelineEvent(jsonLine: Substring(String(decoding: $0, as: UTF8.self)))
+            }
+            offset += complete.count
+            var new: [TimelineEvent] = []
+            try db.write { db in
+                var touched = Set<String>()
+                for e in events {
+                    let fields = String(decoding: (try? JSONSerialization.data(withJSONObject: e.fields, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+                    try db.execute(sql: """
+                        INSERT OR IGNORE INTO events (run_id, seq, ts, wall_nanos, generation, kind, incident_id, fields)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [e.runID, Int64(e.seq), e.ts, e.wallNanos, Int64(e.generation), e.kind, e.incidentID, fields])
+                    if db.changesCount > 0 {
+                        new.append(e)
+                        if let id = e.incidentID { touched.insert(id) }
+                    }
+                    try db.execute(sql: """
+                        INSERT INTO runs (run_id, spool, first_ts, last_ts, worker) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT(run_id) DO UPDATE SET last_ts = excluded.last_ts, worker = COALESCE(excluded.worker, runs.worker)
+                        """, arguments: [e.runID, spool, e.ts, e.ts, e.fields["worker"]])
+                }
+                for id in touched { try Store.refreshIncident(db, id: id) }
+                try Store.saveOffset(db, spool: spool, offset: offset)
+            }
+            for e in new { inserted(e) }
+            count += new.count
+            if data.count < Store.ingestChunk { break }
         }
-        return inserted
+        return count
+    }
+
+    static func saveOffset(_ db: Database, spool: String, offset: Int) throws {
+        try db.execute(sql: "INSERT INTO spool_offsets (path, offset) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET offset = excluded.offset",
+                       arguments: [spool, offset])
     }
 
     static func refreshIncident(_ db: Database, id: String) throws {

@@ -57,4 +57,36 @@ struct StoreDurabilityTests {
         let chain = try #require(try store.chain(incident: incident.id))
         #expect(chain.contains { $0.kind == "incident.opened" } && chain.contains { $0.kind == "policy.decision" })
     }
+
+    /// A spool larger than the ingest chunk (1 MiB) is ingested a chunk at a time: every event exactly once,
+    /// a line longer than a chunk skipped, a half-written last line left for the next pass.
+    @Test(.timeLimit(.minutes(1)))
+    func largeSpoolsAreIngestedInChunks() throws {
+        let dir = NSTemporaryDirectory() + "ff-chunks-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir + "/runs", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func event(_ seq: Int) -> String {
+            let padding = String(repeating: "x", count: 200)
+            return #"{"ts":"2026-11-30T01:00:00.000000Z","run_id":"r-chunks","generation":1,"kind":"sample","seq":\#(seq),"fields":{"cpu_percent":1.0,"output":"\#(padding)"}}"#
+        }
+        var text = (1...6000).map(event).joined(separator: "\n") + "\n"
+        text += String(repeating: "y", count: (1 << 20) + 4096) + "\n" // longer than a chunk: not an event
+        text += (6001...9000).map(event).joined(separator: "\n") + "\n"
+        let spool = dir + "/runs/r-chunks.jsonl"
+        try (text + #"{"ts":"2026-11-30T01:00"#).write(toFile: spool, atomically: true, encoding: .utf8)
+        #expect(text.utf8.count > 3 << 20)
+        let store = try Store(path: dir + "/flowforge.db")
+        var seen = 0
+        #expect(try store.ingest(runsDirectory: dir + "/runs") { _ in seen += 1 } == 9000)
+        #expect(seen == 9000)
+        #expect(try store.eventCount() == 9000)
+        #expect(try store.ingest(spool: spool) == 0, "nothing new, nothing twice")
+        // The half-written line completes: only it is new.
+        let handle = try #require(FileHandle(forWritingAtPath: spool))
+        handle.seekToEndOfFile()
+        handle.write(Data(#":00.000000Z","run_id":"r-chunks","generation":1,"kind":"sample","seq":9001,"fields":{}}"#.utf8 + [0x0A]))
+        try handle.close()
+        #expect(try store.ingest(spool: spool) == 1)
+        #expect(try store.eventCount() == 9001)
+    }
 }

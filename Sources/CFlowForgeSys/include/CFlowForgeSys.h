@@ -46,6 +46,8 @@ ssize_t ffsys_write_nowait(int fd, const void *buf, size_t len);
 ssize_t ffsys_splice_pipes(int in, int out, size_t len);
 /// 1 when `fd` is a pipe or FIFO, 0 otherwise (or when fstat fails).
 int ffsys_is_pipe(int fd);
+/// Returns freed heap memory to the kernel (glibc malloc_trim(0), not in Swift's Glibc module); 1 if any was.
+int ffsys_malloc_trim(void);
 /// Resizes a pipe's buffer (F_SETPIPE_SZ); returns the new size, or -1 with errno.
 int ffsys_set_pipe_size(int fd, int size);
 /// sendmsg with up to 8 fds as SCM_RIGHTS. `dontwait` adds MSG_DONTWAIT.
