@@ -7,7 +7,7 @@ for arg in "$@"; do
         -h|--help)
             echo "Usage: scripts/validate.sh [--help]"
             echo "Checks that the reaper's modules import no Foundation, NIO, Hummingbird, GRDB, ArgumentParser"
-            echo "or Logging, and that the built flowforge-reaper links no Foundation library."
+            echo "or Logging, and that the built flowforge-reaper is a static executable without Foundation."
             exit 0 ;;
         *) echo "validate.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
     esac
@@ -22,10 +22,19 @@ for dir in Sources/FlowForgeReaper Sources/flowforge-reaper Sources/FlowForgeSys
     fi
 done
 bin="$repo/.build/debug/flowforge-reaper"
-if [[ -x "$bin" ]] && ldd "$bin" | grep -qiE 'foundation'; then
-    echo "validate: flowforge-reaper links Foundation:" >&2
-    ldd "$bin" | grep -i foundation >&2
-    fail=1
+if [[ -x "$bin" ]]; then
+    # A static executable (Package.swift): ldd has nothing to list, so look for Foundation's symbols instead.
+    if ldd "$bin" >/dev/null 2>&1; then
+        echo "validate: flowforge-reaper must be a static executable, but it is dynamic:" >&2
+        ldd "$bin" >&2
+        fail=1
+    fi
+    foundation=$(nm "$bin" | grep -E '[$]s(10Foundation|20FoundationEssentials)' || true)
+    if [[ -n "$foundation" ]]; then
+        echo "validate: flowforge-reaper contains Foundation:" >&2
+        head -n 5 <<<"$foundation" >&2
+        fail=1
+    fi
 fi
 if [[ $fail -eq 0 ]]; then
     echo "validate: reaper boundaries hold"
