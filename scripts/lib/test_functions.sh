@@ -566,6 +566,50 @@ stop_reaper_and_check() {
   expect_reaper_status 120
 }
 
+# write_stubborn_child FILE: a shell script (argument: DIR) that ignores SIGTERM (SIG_IGN survives exec),
+# writes its PID to DIR/ready, then execs sleep.
+write_stubborn_child() {
+  cat >"$1" <<'WORKER'
+dir=$1
+trap '' TERM
+echo $$ >"$dir/ready.tmp" && mv "$dir/ready.tmp" "$dir/ready"
+exec sleep 1000
+WORKER
+}
+
+# wait_until_ignoring_term PID: waits (bounded, 5 s) until PID has exec'd sleep and ignores SIGTERM.
+wait_until_ignoring_term() {
+  local pid=$1 deadline
+  deadline=$(($(now_ms) + 5000))
+  until [[ "$(proc_argv0_base "$pid" 2>/dev/null || true)" == sleep ]] && proc_has_signal "$pid" SigIgn 15; do
+    (($(now_ms) >= deadline)) && drill_error "child $pid does not ignore SIGTERM"
+    sleep "$FF_POLL_INTERVAL"
+  done
+}
+
+# term_and_expect_escalation GRACE_S: SIGTERM the reaper of a tree that cannot empty before the grace
+# period ends, then require the reaper to exit after at least 900 ms and within GRACE_S + 2 s, with
+# nothing left and status 120. Sets FF_REAPER_EXIT_MS.
+term_and_expect_escalation() {
+  local grace_s=$1 min_ms=900 max_ms
+  max_ms=$(((grace_s + 2) * 1000))
+  signal_reaper TERM
+  if ! wait_for_reaper_exit $((max_ms + 5000)); then
+    FF_SURVIVORS=$(marker_pids)
+    describe_survivors
+    drill_fail "reaper did not exit within $((max_ms + 5000)) ms of SIGTERM (grace ${grace_s} s)"
+  fi
+  log_info "reaper exited with status $FF_REAPER_RC after ${FF_REAPER_EXIT_MS} ms"
+  expect_no_survivors "the reaper exited"
+  if ((FF_REAPER_EXIT_MS < min_ms)); then
+    drill_fail "reaper exited after ${FF_REAPER_EXIT_MS} ms, before the ${grace_s} s grace period could end (no escalation observed)"
+  fi
+  if ((FF_REAPER_EXIT_MS > max_ms)); then
+    drill_fail "reaper exited after ${FF_REAPER_EXIT_MS} ms, more than grace + 2 s (${max_ms} ms)"
+  fi
+  expect_reaper_status 120
+}
+
 # describe_status RC: "120", or "159 (128+31: killed by SIGSYS?)" for statuses above 128.
 describe_status() {
   local rc=$1 name
