@@ -189,7 +189,19 @@ struct SupervisionTests {
         defer { killMarked(marker) }
         #expect(eventually { ff.stdout.contains("ready") && processes(withMarker: marker).count >= 4 })
         let cgroupDir = Cgroup.parentDirectory().map { $0 + "/flowforge-\(ff.pid)-g1" }
-        if cgroupsUsable, let dir = cgroupDir { #expect(FileManager.default.fileExists(atPath: dir)) }
+        if cgroupsUsable, let dir = cgroupDir {
+            #expect(FileManager.default.fileExists(atPath: dir))
+            // The worker started inside its generation's cgroup (CLONE_INTO_CGROUP), so its whole tree is there.
+            // (The marker is in FlowForge's own environment too: the reaper and the spawner stay outside.)
+            let helpers = Set([ff.pid] + ff.children().filter { cmdline($0).first.map { ($0 as NSString).lastPathComponent } == "flowforge-reaper" })
+            let tree = processes(withMarker: marker).filter { !helpers.contains($0) }
+            #expect(tree.count >= 3)
+            for pid in tree {
+                let line = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8))?
+                    .split(separator: "\n").first { $0.hasPrefix("0::") } ?? ""
+                #expect(line.hasSuffix("/flowforge-\(ff.pid)-g1"), "pid \(pid) is in \(line)")
+            }
+        }
         ff.signal(SIGTERM)
         #expect(ff.waitForExit())
         #expect(processes(withMarker: marker).isEmpty, "survivors: \(processes(withMarker: marker))")
