@@ -17,19 +17,20 @@ extension ReaperLoop {
         } else if revents & Int16(POLLIN | POLLHUP) == 0 {
             return
         }
-        if relays[index].canSplice && !wantsAnalysisCopy() {
+        // A pipe sink gets the bytes by splice unless the detector would get a copy of at least a few lines:
+        // otherwise that copy would be dropped anyway.
+        if relays[index].canSplice && !canCopyForAnalysis(atLeast: Self.minimumAnalysisCopy) {
             spliceRelay(index)
         } else {
             readRelay(index)
         }
     }
 
-    /// Whether the next chunk should go through the reaper's memory so the detector gets a copy: there is a
-    /// detector to send it to and at least a few lines' worth of analysis budget. Otherwise the copy would be
-    /// dropped anyway, and a pipe sink gets the bytes by splice.
-    private func wantsAnalysisCopy() -> Bool {
+    /// Whether a copy for the detector can go out now: a worker runs, the detector said hello, and at least
+    /// `bytes` of analysis budget are left.
+    private func canCopyForAnalysis(atLeast bytes: UInt64) -> Bool {
         worker != nil && agents[.detector]?.readyChannel != nil
-            && analysis.available(now: Clock.monotonicNanos()) >= Self.minimumAnalysisCopy
+            && analysis.available(now: Clock.monotonicNanos()) >= bytes
     }
 
     /// Below this much budget a chunk is spliced instead of copied (at 256 KiB/s it refills in 16 ms).
@@ -111,7 +112,7 @@ extension ReaperLoop {
         var start = bytes.startIndex
         // Nothing can be sent (no detector, or no budget left this second): drop without looking at the bytes.
         // Scanning every chunk for newlines here cost the reaper a whole core on newline-free output.
-        guard worker != nil, agents[.detector]?.readyChannel != nil, analysis.available(now: Clock.monotonicNanos()) > 0 else {
+        guard canCopyForAnalysis(atLeast: 1) else {
             droppedAnalysisBytes &+= UInt64(bytes.count)
             analysisGap[s] = true
             return
