@@ -174,40 +174,31 @@ proc_runtime_all_ns() {
   printf '%s\n' "$total"
 }
 
-# proc_status_kb PID FIELD: a field of /proc/PID/status (VmRSS, VmHWM, RssAnon, RssFile, in kB;
-# also works for counters such as voluntary_ctxt_switches).
+# proc_kv_kb FILE FIELD: the number of a "FIELD: value" line of FILE (a /proc file, in kB for sizes).
 # The file is read whole in one go: bash's `read` reads ahead and seeks back, and seq_file then
 # regenerates the text, which shifts when a value changes length, so lines get lost now and then.
-proc_status_kb() {
+proc_kv_kb() {
   local text line
-  text=$(cat "/proc/$1/status" 2>/dev/null) || return 1
+  text=$(cat "$1" 2>/dev/null) || return 1
   while IFS= read -r line; do
     if [[ "$line" == "$2:"* ]]; then
       line=${line#*:}
       line=${line//[!0-9]/}
       [[ -n "$line" ]] || return 1
-      printf '%s\n' "$line"
+      printf '%s
+' "$line"
       return 0
     fi
   done <<<"$text"
   return 1
 }
 
+# proc_status_kb PID FIELD: a field of /proc/PID/status (VmRSS, VmHWM, RssAnon, RssFile, in kB;
+# also works for counters such as voluntary_ctxt_switches).
+proc_status_kb() { proc_kv_kb "/proc/$1/status" "$2"; }
+
 # proc_rollup_kb PID FIELD: a field of /proc/PID/smaps_rollup (Pss, Pss_Anon, Private_Dirty ...) in kB.
-proc_rollup_kb() {
-  local text line
-  text=$(cat "/proc/$1/smaps_rollup" 2>/dev/null) || return 1
-  while IFS= read -r line; do
-    if [[ "$line" == "$2:"* ]]; then
-      line=${line#*:}
-      line=${line//[!0-9]/}
-      [[ -n "$line" ]] || return 1
-      printf '%s\n' "$line"
-      return 0
-    fi
-  done <<<"$text"
-  return 1
-}
+proc_rollup_kb() { proc_kv_kb "/proc/$1/smaps_rollup" "$2"; }
 
 # proc_argv PID: fills BENCH_ARGV from /proc/PID/cmdline.
 proc_argv() {
