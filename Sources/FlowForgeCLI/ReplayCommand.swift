@@ -20,7 +20,10 @@ struct ReplayCommand: ParsableCommand {
         discussion: """
             Prints one JSON object per (file, generation): file, run_id, generation, samples, detected,
             latency_seconds (from the generation's first sample), peak_cpu_percent, confidence, reason,
-            skipped_lines. --sample-interval is taken from the recording and ignored here.
+            why, skipped_lines. --sample-interval is taken from the recording and ignored here. `reason` is
+            the detection's; `why` explains an undetected generation: the verdict at its most suspicious
+            sample (the longest high-CPU run, the last such sample), e.g. why a healthy recording was
+            left alone.
 
             Lines that are not JSON objects (a last line cut short when the writer was killed, a damaged
             file) are skipped, counted in skipped_lines and reported on stderr; the rest is replayed.
@@ -72,7 +75,8 @@ struct ReplayCommand: ParsableCommand {
     /// that were skipped because they are not JSON objects.
     static func replay(_ text: String, options: DetectorOptions) throws -> (results: [[String: Any]], skipped: [Int]) {
         struct Run { var engine: DetectorEngine; var samples = 0; var first: UInt64 = 0; var peak = 0.0
-                     var detected: [String: Any]? ; var maxConfidence = 0.0 }
+                     var detected: [String: Any]? ; var maxConfidence = 0.0
+                     var why = ""; var whySustained = -1.0 }
         var runs: [String: Run] = [:]
         var order: [String] = []
         let iso = ISO8601DateFormatter()
@@ -83,7 +87,7 @@ struct ReplayCommand: ParsableCommand {
                 skipped.append(n + 1)
                 continue
             }
-            guard event["kind"] as? String == "sample", let g = event["generation"] as? Int, g > 0,
+            guard event["kind"] as? String == "sample", let g = event["generation"] as? Int, g > 0, g <= Int(UInt32.max),
                   let ts = event["ts"] as? String, let date = iso.date(from: ts) else { continue }
             let fields = event["fields"] as? [String: Any] ?? [:]
             let runID = event["run_id"] as? String ?? "run"
@@ -100,10 +104,21 @@ struct ReplayCommand: ParsableCommand {
             if let output = fields["output"] as? String, !output.isEmpty {
                 run.engine.output(Array((output + "\n").utf8), stderr: false, now: now)
             }
-            let ticks = UInt64(number(fields["ticks"]) ?? 0)
-            let tps = UInt64(number(fields["ticks_per_second"]) ?? 100)
-            let outputs = run.engine.sample(ticks: ticks, ticksPerSecond: max(1, tps), rssBytes: 0, processes: 0, tree: "", now: now)
+            let ticks = UInt64(max(0, min(number(fields["ticks"]) ?? 0, 1e18)))
+            let tps = UInt64(max(1, min(number(fields["ticks_per_second"]) ?? 100, 1e9)))
+            var activity: ProcessActivity?
+            if let syscalls = number(fields["io_syscalls"]), let bytes = number(fields["io_bytes"]) {
+                activity = ProcessActivity(syscalls: UInt64(max(0, min(syscalls, 1e18))), bytes: UInt64(max(0, min(bytes, 1e18))),
+                                           voluntarySwitches: UInt64(max(0, min(number(fields["io_switches"]) ?? 0, 1e18))),
+                                           readable: true)
+            }
+            let outputs = run.engine.sample(ticks: ticks, ticksPerSecond: max(1, tps), rssBytes: 0, processes: 0, tree: "",
+                                            activity: activity, now: now)
             run.samples += 1
+            if let verdict = run.engine.lastVerdict, verdict.sustainedSeconds >= run.whySustained * 0.999 || run.why.isEmpty {
+                run.why = verdict.reason
+                run.whySustained = max(run.whySustained, verdict.sustainedSeconds)
+            }
             for output in outputs {
                 guard case .event(let kind, let f) = output else { continue }
                 if kind == "sample" {
@@ -126,6 +141,7 @@ struct ReplayCommand: ParsableCommand {
             result["latency_seconds"] = run.detected?["latency_seconds"] ?? NSNull()
             result["confidence"] = run.detected?["confidence"] ?? (run.maxConfidence * 1000).rounded() / 1000
             result["reason"] = run.detected?["reason"] ?? ""
+            result["why"] = run.detected?["reason"] ?? run.why
             return result
         }
         return (results, skipped)

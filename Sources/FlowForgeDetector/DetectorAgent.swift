@@ -94,8 +94,12 @@ public enum DetectorAgent {
             var ticks: UInt64 = 0
             var rss: Int64 = 0
             var treeText = ""
-            for pid in tree {
+            var activity = ProcessActivity()
+            for (index, pid) in tree.enumerated() {
                 guard let e = table.entries[pid] else { continue }
+                // /proc/PID/io of at most 512 processes a sample: the silence rule needs the tree's gist, and a
+                // wide tree would otherwise cost a file read per process per second.
+                if index < 512, let a = ProcessActivity.read(pid: pid) { activity.add(a) }
                 ticks &+= e.cpuTicks &+ e.reapedChildTicks
                 rss += max(0, e.rssPages) * pageSize
                 if treeText.utf8.count < 3800 { treeText += "\(e.pid) ppid=\(e.ppid) pgid=\(e.pgid) \(e.state)\n" }
@@ -104,7 +108,7 @@ public enum DetectorAgent {
                 ticks = usec * ticksPerSecond / 1_000_000
             }
             send(engine.sample(ticks: ticks, ticksPerSecond: ticksPerSecond, rssBytes: rss, processes: tree.count,
-                               tree: treeText, now: now))
+                               tree: treeText, activity: activity, now: now))
         })
         exit(0)
     }

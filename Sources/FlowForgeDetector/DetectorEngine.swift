@@ -1,5 +1,6 @@
 // FlowForge — the detector's decisions over time: samples and output in, events and action requests out.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeSystem
 
 /// The detector agent's logic without I/O, driven by explicit time so tests and offline replay use it as is.
 ///
@@ -30,6 +31,8 @@ public struct DetectorEngine: Sendable {
     var cpu = CPUSeries()
     var window: OutputWindow
     var assembler = LineAssembler()
+    var records: [OutputSource: RecordAssembler] = [.stdout: RecordAssembler(), .stderr: RecordAssembler()]
+    var activity = ActivitySeries()
     var recentLines: [String] = []
     var linesSinceSample: [String] = []
     var incidentSeq: UInt64 = 0
@@ -37,6 +40,11 @@ public struct DetectorEngine: Sendable {
     var healthySince: UInt64?
     var lastSampleAt: UInt64 = 0
     var peakCPU = 0.0
+    /// The verdict of the newest sample.
+    public private(set) var lastVerdict: Verdict?
+    /// Output kept per `sample` event (what `flowforge replay` sees): lines and bytes.
+    public static let recordedOutputLines = 128
+    public static let recordedOutputBytes = 8000
 
     /// How long a restarted worker must stay healthy: the recovery window, but never less than the time a
     /// runaway needs to be detected at all (sustain plus two samples), or "recovered" would mean nothing.
@@ -62,6 +70,8 @@ public struct DetectorEngine: Sendable {
         cpu.reset()
         window.reset(at: now)
         assembler.reset()
+        records = [.stdout: RecordAssembler(), .stderr: RecordAssembler()]
+        activity.reset()
         recentLines = []
         linesSinceSample = []
         healthySince = nil
@@ -75,25 +85,41 @@ public struct DetectorEngine: Sendable {
     /// The reaper's copy of the worker's output.
     public mutating func output(_ bytes: [UInt8], stderr: Bool, now: UInt64) {
         window.noteActivity(at: now)
-        for line in assembler.append(bytes, from: stderr ? .stderr : .stdout) {
-            window.append(line.text, at: now)
+        let source: OutputSource = stderr ? .stderr : .stdout
+        for line in assembler.append(bytes, from: source) {
             remember(line.text)
+            for record in records[source, default: RecordAssembler()].push(line.text, at: now) {
+                window.append(record.text, at: record.at)
+            }
+        }
+    }
+
+    /// Hands the window the records still held by the record assemblers (except a traceback being written).
+    private mutating func flushRecords(now: UInt64) {
+        for source in OutputSource.allCases {
+            for record in records[source, default: RecordAssembler()].flush(now: now) {
+                window.append(record.text, at: record.at)
+            }
         }
     }
 
     private mutating func remember(_ line: String) {
         recentLines.append(line)
         if recentLines.count > 20 { recentLines.removeFirst(recentLines.count - 20) }
-        if linesSinceSample.count < 64 { linesSinceSample.append(line) }
+        if linesSinceSample.count < Self.recordedOutputLines { linesSinceSample.append(line) }
     }
 
-    /// One sample of the worker's tree: cumulative CPU ticks, memory and process count.
+    /// One sample of the worker's tree: cumulative CPU ticks, memory, process count and, when it could be
+    /// read, the tree's cumulative I/O activity.
     public mutating func sample(ticks: UInt64, ticksPerSecond: UInt64, rssBytes: Int64, processes: Int,
-                                tree: String, now: UInt64) -> [Output] {
+                                tree: String, activity io: ProcessActivity? = nil, now: UInt64) -> [Output] {
         guard generation > 0 else { return [] }
         lastSampleAt = now
+        flushRecords(now: now)
         cpu.record(at: now, ticks: ticks, ticksPerSecond: ticksPerSecond)
-        let verdict = decision.evaluate(cpu: cpu, output: window, now: now)
+        if let io { activity.record(at: now, io) }
+        let verdict = decision.evaluate(cpu: cpu, output: window, activity: activity, now: now)
+        lastVerdict = verdict
         let percent = cpu.latestPercent ?? 0
         peakCPU = max(peakCPU, percent)
         var out: [Output] = []
@@ -103,8 +129,16 @@ public struct DetectorEngine: Sendable {
             "confidence": FixedDecimal.format(verdict.confidence, digits: 3), "verdict": verdict.kind.rawValue,
             "rss_bytes": "\(rssBytes)", "processes": "\(processes)", "lines": "\(window.lineCount)",
             "ticks": "\(ticks)", "ticks_per_second": "\(ticksPerSecond)",
+            "repeating": "\(verdict.repeatingRecords)",
         ]
-        if !linesSinceSample.isEmpty { sample["output"] = Self.bounded(linesSinceSample.joined(separator: "\n"), 3000) }
+        if let io, io.readable {
+            sample["io_syscalls"] = "\(io.syscalls)"
+            sample["io_bytes"] = "\(io.bytes)"
+            sample["io_switches"] = "\(io.voluntarySwitches)"
+        }
+        if !linesSinceSample.isEmpty {
+            sample["output"] = Self.bounded(linesSinceSample.joined(separator: "\n"), Self.recordedOutputBytes)
+        }
         linesSinceSample = []
         out.append(.event(kind: "sample", fields: sample))
 
@@ -145,7 +179,7 @@ public struct DetectorEngine: Sendable {
             "entropy": FixedDecimal.format(verdict.entropy, digits: 2), "repetition": FixedDecimal.format(verdict.repetition, digits: 3),
             "confidence": FixedDecimal.format(verdict.confidence, digits: 3), "action": options.onRunaway.rawValue,
             "last_lines": Self.bounded(recentLines.joined(separator: "\n"), 4000), "cpu_series": Self.bounded(series, 1000),
-            "process_tree": Self.bounded(tree, 4000),
+            "process_tree": Self.bounded(tree, 4000), "repeating": "\(verdict.repeatingRecords)",
         ]
         var out: [Output] = [.event(kind: "incident.opened", fields: fields)]
         switch options.onRunaway {

@@ -1,5 +1,6 @@
 // FlowForge — end-to-end detector scenarios: what must fire and what must not.
 // SPDX-License-Identifier: Apache-2.0
+import Foundation
 import Testing
 @testable import FlowForgeDetector
 
@@ -12,8 +13,10 @@ import Testing
         #expect(v.isRunaway)
         #expect(v.kind == .repetitiveOutput)
         #expect(v.confidence >= 0.95)
-        #expect(v.reason.hasPrefix("runaway (repetitive output): CPU 97% for 15.0s (>= 85%); 100% of the last"))
-        #expect(v.reason.contains("repeat after normalization (threshold 80%)"))
+        #expect(v.reason.hasPrefix("runaway (repetitive output): CPU 97% for 15.0s (>= 85%); nothing new for "))
+        #expect(v.reason.contains("records in a row repeat 1 record with the same values"))
+        #expect(v.reason.contains("saying failure or retry, e.g. \"ERROR upstream closed connection, retrying\""))
+        #expect(v.reason.contains("of 200 lines share a template (threshold 80%)"))
         #expect(v.reason.contains("entropy "))
         #expect(v.reason.contains("bits/char (healthy >= 2.5)"))
         #expect(v.reason.hasSuffix("confidence " + FixedDecimal.format(v.confidence, digits: 2)))
@@ -40,7 +43,9 @@ import Testing
         #expect(v.isRunaway)
         #expect(v.kind == .cycle)
         #expect(v.cycle?.period == 3)
-        #expect(v.reason.contains("a 3-line cycle repeats"))
+        // Every attempt names another job and broker, so no record repeats with the same values; the
+        // three-template cycle that asks to reconnect is a retry loop all the same.
+        #expect(v.reason.contains("a retry loop: "))
     }
 
     @Test func silentSpinPastTheSilenceWindow() throws {
@@ -82,18 +87,41 @@ import Testing
         #expect(v.kind == .repetitiveOutput)
     }
 
+}
+@Suite struct RunawayMustNotFireTests {
+    let loopLine = "ERROR upstream closed connection, retrying"
+
+    /// Low entropy alone is not a loop: a growing bar of dots says something new every line. (It used to be
+    /// a rule on its own; entropy now only adds confidence to a loop found by sameness.)
     @Test func lowEntropyOutputAtHighCPU() throws {
         var s = Scenario()
         s.run(seconds: 15, cpuPercent: 98, linesPerSecond: 5) { i in String(repeating: ".", count: 10 + i) + "=" }
         let v = try s.verdict()
-        #expect(v.isRunaway)
+        #expect(!v.isRunaway, "\(v.reason)")
         #expect(v.entropy < 1)
         #expect(v.repetition == 0)
     }
-}
 
-@Suite struct RunawayMustNotFireTests {
-    let loopLine = "ERROR upstream closed connection, retrying"
+    /// A queue consumer logging one templated line per job (issue 9's first example): new job ids and an
+    /// advancing total are progress, however alike the lines look.
+    @Test func templatedConsumerAtFullCPU() throws {
+        var s = Scenario()
+        s.run(seconds: 40, cpuPercent: 100, linesPerSecond: 10) { i in
+            "INFO consumer-3 processed job \(Lines.hex8(i))e2b7 (\(i % 17 + 3) items, \(i * 131 % 9000)B) in \(i % 90 + 5)ms; acked, total=\(141 + i)"
+        }
+        let v = try s.verdict()
+        #expect(!v.isRunaway, "\(v.reason)")
+        #expect(v.reason.contains("the newest record carries new values: progress"), "\(v.reason)")
+    }
+
+    /// The same line with completion words, nothing else changing, is a worker reporting work done.
+    @Test func repeatedCompletionLineIsProgress() throws {
+        var s = Scenario()
+        s.run(seconds: 30, cpuPercent: 100, linesPerSecond: 10) { _ in "batch processed; acked" }
+        let v = try s.verdict()
+        #expect(!v.isRunaway, "\(v.reason)")
+        #expect(v.reason.contains("but they report completed work: progress"), "\(v.reason)")
+    }
 
     @Test func shortCPUBursts() throws {
         var s = Scenario()
@@ -143,7 +171,7 @@ import Testing
         s.run(seconds: 300, cpuPercent: 2, linesPerSecond: 1) { i in "heartbeat ok seq=\(i) at 2024-05-01T10:00:00Z" }
         let v = try s.verdict()
         #expect(!v.isRunaway)
-        #expect(v.repetition > 0.99)
+        #expect(v.repetition >= 0.9)
         #expect(v.reason.hasPrefix("healthy: CPU 2% (below 85%)"))
     }
 
@@ -157,14 +185,31 @@ import Testing
         #expect(v.reason.contains("structured line"))
     }
 
+    /// JSON records are compared field by field: a dump of measurements repeats its templates (a 3-line
+    /// cycle of shapes) but every record carries new values.
     @Test func jsonRecordsDumpWithVaryingKeysAtHighCPU() throws {
         let shapes = [#"{"id":%d,"cpu":%d}"#, #"{"id":%d,"mem":%d,"swap":0}"#, #"{"id":%d,"disk":"sda","iops":%d}"#]
         var s = Scenario()
-        s.run(seconds: 30, cpuPercent: 98, linesPerSecond: 20) { i in shapes[i % 3].replacingPercentD(with: i) }
+        s.run(seconds: 30, cpuPercent: 98, linesPerSecond: 20) { i in
+            shapes[i % 3].replacingPercentD(with: i).replacingOccurrences(of: ":\(i)}", with: ":\(i * 7919 % 1013)}")
+        }
         let v = try s.verdict()
-        #expect(!v.isRunaway)
-        // Without the structure exemption the same lines would be a 3-line cycle.
+        #expect(!v.isRunaway, "\(v.reason)")
         #expect(OutputCycle.detect(in: s.window.entries.map(\.shape))?.period == 3)
+    }
+
+    /// The same JSON event with the same values (timestamps and step counters aside) is a loop.
+    @Test func jsonAgentLoopIsARunaway() throws {
+        var s = Scenario()
+        s.run(seconds: 14, cpuPercent: 99, linesPerSecond: 10) { i in
+            i % 2 == 0
+                ? #"{"ts": 17650000\#(i).25, "step": \#(i / 2), "type": "tool_call", "name": "read_file", "args": {"path": "src/app.yaml"}}"#
+                : #"{"ts": 17650000\#(i).75, "step": \#(i / 2), "type": "observation", "error": "FileNotFoundError: src/app.yaml"}"#
+        }
+        let v = try s.verdict()
+        #expect(v.isRunaway, "\(v.reason)")
+        #expect(v.kind == .cycle)
+        #expect(v.reason.contains("repeat 2 records in a 2-record cycle with the same values"), "\(v.reason)")
     }
 
     @Test func silenceShorterThanTheWindow() throws {
@@ -206,7 +251,7 @@ import Testing
         #expect(!v.isRunaway)
         #expect(v.kind == .healthy)
         #expect(abs(v.repetition - 0.8) < 1e-9)
-        #expect(abs(v.confidence - 0.75) < 0.01)
+        #expect(abs(v.confidence - 0.75) < 0.02) // 85% of the lines ask to retry ("again"): a little past the threshold
         #expect(v.reason.hasPrefix("suspect, not acted on: "))
         #expect(v.reason.contains("below required 0.80"))
         #expect(try s.verdict(DetectionThresholds(minConfidence: 0.7)).isRunaway)

@@ -21,13 +21,6 @@ public struct LineNormalizer: Sendable, Equatable {
     /// Default cap on a normalized line, in bytes.
     public static let defaultMaxBytes = 512
 
-    static let numberMask = Array("<num>".utf8)
-    static let hexMask = Array("<hex>".utf8)
-    static let uuidMask = Array("<uuid>".utf8)
-    static let timeMask = Array("<ts>".utf8)
-    static let durationMask = Array("<dur>".utf8)
-    static let ipMask = Array("<ip>".utf8)
-
     /// Maximum length of a normalized line in bytes (at least 16).
     public let maxBytes: Int
 
@@ -43,9 +36,19 @@ public struct LineNormalizer: Sendable, Equatable {
 
     /// The shape of a line given as raw bytes (decoded lossily if not valid UTF-8).
     public func normalize(utf8 input: [UInt8]) -> String {
+        analyze(utf8: input, collectValues: false).shape
+    }
+
+    /// The shape of `line` and the values its masks replaced, in order.
+    public func analyze(_ line: String) -> NormalizedLine {
+        analyze(utf8: Array(line.utf8), collectValues: true)
+    }
+
+    func analyze(utf8 input: [UInt8], collectValues: Bool) -> NormalizedLine {
         let s = input.count > maxBytes * 8 ? Array(input[0..<(maxBytes * 8)]) : input
         var out: [UInt8] = []
         out.reserveCapacity(min(s.count, maxBytes) + 8)
+        var values: [LineValue] = []
         var i = 0
         var pendingSpace = false
         var previousAlnum = false
@@ -70,9 +73,31 @@ public struct LineNormalizer: Sendable, Equatable {
                 continue
             }
             let atBoundary = !previousAlnum
+            // The value of a volatile key (`request_id=abcdef`, `"call_id": "call_x1"`) is masked whole,
+            // whatever it looks like.
+            if atBoundary, ShapePatterns.isAlnum(b), i > 0, s[i - 1] == 0x3D || s[i - 1] == 0x3A || s[i - 1] == 0x20 || s[i - 1] == 0x22,
+               let key = ValueKey.name(before: i, in: s), ValueKey.isVolatile(key) {
+                var end = i
+                while end < s.count, ShapePatterns.isAlnum(s[end]) || s[end] == 0x5F || s[end] == 0x2D || s[end] == 0x2E || s[end] == 0x3A,
+                      end - i < 128 {
+                    end += 1
+                }
+                emit(Self.volatileMask)
+                if collectValues && values.count < Self.maxValues {
+                    values.append(LineValue(kind: .number, text: String(decoding: s[i..<min(end, i + 64)], as: UTF8.self), key: key))
+                }
+                i = end
+                previousAlnum = true
+                continue
+            }
             if ShapePatterns.isDigit(b) || (atBoundary && ShapePatterns.isAlpha(b)),
                let (end, mask) = token(s, i, atBoundary: atBoundary) {
-                emit(mask)
+                let key = ValueKey.name(before: i, in: s)
+                emit(mask.text)
+                if collectValues && values.count < Self.maxValues {
+                    values.append(LineValue(kind: mask.kind, text: String(decoding: s[i..<min(end, i + 64)], as: UTF8.self),
+                                            key: key))
+                }
                 i = end
                 previousAlnum = ShapePatterns.isAlnum(s[end - 1])
                 continue
@@ -92,26 +117,44 @@ public struct LineNormalizer: Sendable, Equatable {
             out.removeSubrange(cut...)
         }
         while out.last == 0x20 { out.removeLast() }
-        return String(decoding: out, as: UTF8.self)
+        return NormalizedLine(shape: String(decoding: out, as: UTF8.self), values: values)
     }
 
+    static let volatileMask = Array("<var>".utf8)
+
+    /// At most this many masked values are kept per line.
+    static let maxValues = 24
+
     /// The masked token starting at `i`, if any. Digit runs always produce a token.
-    private func token(_ s: [UInt8], _ i: Int, atBoundary: Bool) -> (Int, [UInt8])? {
+    private func token(_ s: [UInt8], _ i: Int, atBoundary: Bool) -> (Int, Mask)? {
         if atBoundary {
-            if let end = ShapePatterns.uuid(s, i) { return (end, Self.uuidMask) }
+            if let end = ShapePatterns.uuid(s, i) { return (end, .uuid) }
             if ShapePatterns.isAlpha(s[i]) {
-                if let end = ShapePatterns.syslogTimestamp(s, i) { return (end, Self.timeMask) }
-                if let end = ShapePatterns.hex(s, i) { return (end, Self.hexMask) }
+                if let end = ShapePatterns.syslogTimestamp(s, i) { return (end, .time) }
+                if let end = ShapePatterns.hex(s, i) { return (end, .hex) }
                 return nil
             }
-            if let end = ShapePatterns.isoTimestamp(s, i) { return (end, Self.timeMask) }
-            if let end = ShapePatterns.commonLogTimestamp(s, i) { return (end, Self.timeMask) }
-            if let end = ShapePatterns.clock(s, i, requireSeconds: true) { return (end, Self.timeMask) }
-            if let end = ShapePatterns.ipv4(s, i) { return (end, Self.ipMask) }
-            if let end = ShapePatterns.hex(s, i) { return (end, Self.hexMask) }
+            if let end = ShapePatterns.isoTimestamp(s, i) { return (end, .time) }
+            if let end = ShapePatterns.commonLogTimestamp(s, i) { return (end, .time) }
+            if let end = ShapePatterns.clock(s, i, requireSeconds: true) { return (end, .time) }
+            if let end = ShapePatterns.ipv4(s, i) { return (end, .ip) }
+            if let end = ShapePatterns.epochTimestamp(s, i) { return (end, .time) }
+            if let end = ShapePatterns.hex(s, i) { return (end, .hex) }
         }
         guard ShapePatterns.isDigit(s[i]) else { return nil }
-        if let end = ShapePatterns.duration(s, i) { return (end, Self.durationMask) }
-        return (ShapePatterns.number(s, i), Self.numberMask)
+        if let end = ShapePatterns.duration(s, i) { return (end, .duration) }
+        return (ShapePatterns.number(s, i), .number)
+    }
+
+    /// What a mask stands for, and its text in the shape.
+    struct Mask {
+        let kind: LineValue.Kind
+        let text: [UInt8]
+        static let number = Mask(kind: .number, text: Array("<num>".utf8))
+        static let hex = Mask(kind: .hex, text: Array("<hex>".utf8))
+        static let uuid = Mask(kind: .uuid, text: Array("<uuid>".utf8))
+        static let time = Mask(kind: .time, text: Array("<ts>".utf8))
+        static let duration = Mask(kind: .duration, text: Array("<dur>".utf8))
+        static let ip = Mask(kind: .ip, text: Array("<ip>".utf8))
     }
 }

@@ -15,7 +15,7 @@ public struct OutputCycle: Sendable, Equatable {
 
     /// The smallest period `p` in `1...maxPeriod` such that the tail of `shapes` is periodic with
     /// period `p` over at least `minRepetitions · p` lines, or nil.
-    public static func detect(in shapes: [String], maxPeriod: Int = 16, minRepetitions: Int = 3) -> OutputCycle? {
+    public static func detect<T: Equatable>(in shapes: [T], maxPeriod: Int = 16, minRepetitions: Int = 3) -> OutputCycle? {
         let n = shapes.count
         guard n > 0, maxPeriod >= 1, minRepetitions >= 2 else { return nil }
         for p in 1...maxPeriod where p * minRepetitions <= n {
@@ -32,31 +32,44 @@ public struct OutputCycle: Sendable, Equatable {
     }
 }
 
-/// The text signals of a run of output lines. *Structured* lines (tables, fenced code, heterogeneous
-/// JSON records; see `StructureClassifier`) are **exempt**: they are left out of the repetition
-/// ratio, the cycle search, the entropy and the distinct-line ratio (numerator and denominator
-/// alike), and are only counted in `structuredFraction`. So are *progress* lines: lines of a shape whose
-/// counter toward a fixed total (`chunk 17/160`) advances over the run and never goes back (see
-/// `ProgressCounter`); they are counted in `progressCount`.
+/// The template signals of a run of output records. *Structured* records (tables, fenced code; see
+/// `StructureClassifier`) are **exempt**: they are left out of the repetition ratio, the cycle search, the
+/// entropy and the distinct-line ratio (numerator and denominator alike), and are only counted in
+/// `structuredFraction`. So are *progress* records: records of a shape whose counter toward a fixed total
+/// (`chunk 17/160`) advances over the run and never goes back (see `ProgressCounter`); they are counted in
+/// `progressCount`. These signals compare templates; whether the records also repeat their *values* is
+/// `OutputWindow`'s novelty tracking.
 public struct OutputSignals: Sendable, Equatable {
-    /// Lines examined, structured or not.
+    /// Records examined, structured or not.
     public var lineCount: Int
-    /// Lines examined that are neither structured nor progress; the population for every other ratio.
+    /// Records examined that are neither structured nor progress; the population for every other ratio.
     public var unstructuredCount: Int
-    /// Lines exempt as progress (a counter advancing toward a fixed total).
+    /// Records exempt as progress (a counter advancing toward a fixed total).
     public var progressCount: Int
-    /// Fraction of unstructured lines whose shape already occurred earlier among the examined lines
+    /// Fraction of unstructured records whose shape already occurred earlier among the examined ones
     /// (0 when there are none). 200 copies of one line score 199/200.
     public var repetitionRatio: Double
-    /// Distinct shapes divided by unstructured lines (1 when there are none).
+    /// Distinct shapes divided by unstructured records (1 when there are none).
     public var distinctLineRatio: Double
     /// Shannon entropy of the concatenated unstructured shapes (line breaks not included), in bits
     /// per character (Unicode scalar). 0 when there are none.
     public var entropyBitsPerChar: Double
-    /// Structured lines divided by all examined lines (0 when there are none).
+    /// Structured records divided by all examined records (0 when there are none).
     public var structuredFraction: Double
     /// The periodic tail of the unstructured shapes, if any.
     public var cycle: OutputCycle?
+    /// Fraction of unstructured records whose text asks to retry (`Vocabulary.retry`).
+    public var retryFraction: Double = 0
+    /// Fraction of unstructured records that report a failure (`Vocabulary.failure`).
+    public var failureFraction: Double = 0
+    /// Fraction of unstructured records that report completed work (`Vocabulary.completion`).
+    public var completionFraction: Double = 0
+    /// Unstructured records whose identity was new.
+    public var novelCount: Int = 0
+    /// The text of the newest unstructured record, for reasons.
+    public var example: String?
+    /// Whether one of the records of the periodic tail (`cycle`, one period of it) asks to retry.
+    public var cycleSaysRetry = false
 
     /// Signals over `lines` (oldest first), each a normalized shape and whether it is structured.
     public init(lines: [(shape: String, structured: Bool)], maxCyclePeriod: Int = 16) {
@@ -65,15 +78,22 @@ public struct OutputSignals: Sendable, Equatable {
 
     /// Signals over `lines` (oldest first): normalized shape, whether structured, and the line's counter.
     public init(lines: [(shape: String, structured: Bool, progress: ProgressCounter?)], maxCyclePeriod: Int = 16) {
+        self.init(entries: lines.map { OutputWindow.Entry(shape: $0.shape, at: 0, structured: $0.structured, progress: $0.progress) },
+                  maxCyclePeriod: maxCyclePeriod)
+    }
+
+    /// Signals over window entries, oldest first.
+    public init(entries: [OutputWindow.Entry], maxCyclePeriod: Int = 16) {
         var progress = ProgressShapes()
-        for line in lines where !line.structured { progress.add(shape: line.shape, counter: line.progress) }
+        for line in entries where !line.structured { progress.add(shape: line.shape, counter: line.progress) }
         var seen: Set<String> = []
         var repeats = 0
         var shapes: [String] = []
         var entropy = ShannonEntropy()
         var structured = 0
         var progressLines = 0
-        for line in lines {
+        var retry = 0, failure = 0, completion = 0, novel = 0
+        for line in entries {
             if line.structured {
                 structured += 1
                 continue
@@ -85,19 +105,33 @@ public struct OutputSignals: Sendable, Equatable {
             if !seen.insert(line.shape).inserted { repeats += 1 }
             shapes.append(line.shape)
             entropy.add(line.shape)
+            if line.vocabulary.contains(.retry) { retry += 1 }
+            if line.vocabulary.contains(.failure) { failure += 1 }
+            if line.vocabulary.contains(.completion) { completion += 1 }
+            if line.novel { novel += 1 }
+            if !line.text.isEmpty { example = line.text }
         }
-        lineCount = lines.count
+        lineCount = entries.count
         unstructuredCount = shapes.count
         progressCount = progressLines
-        structuredFraction = lines.isEmpty ? 0 : Double(structured) / Double(lines.count)
+        structuredFraction = entries.isEmpty ? 0 : Double(structured) / Double(entries.count)
         if shapes.isEmpty {
             repetitionRatio = 0
             distinctLineRatio = 1
         } else {
-            repetitionRatio = Double(repeats) / Double(shapes.count)
-            distinctLineRatio = Double(seen.count) / Double(shapes.count)
+            let n = Double(shapes.count)
+            repetitionRatio = Double(repeats) / n
+            distinctLineRatio = Double(seen.count) / n
+            retryFraction = Double(retry) / n
+            failureFraction = Double(failure) / n
+            completionFraction = Double(completion) / n
         }
+        novelCount = novel
         entropyBitsPerChar = entropy.bitsPerChar
         cycle = OutputCycle.detect(in: shapes, maxPeriod: maxCyclePeriod)
+        if let cycle {
+            let unstructured = entries.filter { !$0.structured && !progress.isProgress($0.shape) }
+            cycleSaysRetry = unstructured.suffix(cycle.period).contains { $0.vocabulary.contains(.retry) }
+        }
     }
 }

@@ -1,34 +1,40 @@
-// FlowForge — combines CPU and output signals into a runaway verdict with a confidence.
+// FlowForge — combines CPU, output and activity signals into a runaway verdict with a confidence.
 // SPDX-License-Identifier: Apache-2.0
 
-/// Decides whether a worker is a runaway from its `CPUSeries` and `OutputWindow`.
+/// Decides whether a worker is a runaway from its `CPUSeries`, `OutputWindow` and `ActivitySeries`.
 ///
-/// **Rules.** Let *sustained* be how long CPU has stayed at or above `maxCPU` without interruption.
-/// The text signals are computed over the lines printed since that high-CPU run began (over the
-/// whole window when CPU is not sustained), and only count with at least `minLines` unstructured lines.
-/// A runaway needs `sustained >= sustainSeconds` and one of:
-/// - repetition ratio `>= repetitionThreshold`;
-/// - a cycle whose tail explains `>= repetitionThreshold` of the lines;
-/// - entropy `< entropyHealthyBitsPerChar`;
-/// or, on its own, the silence rule: no output for `silenceSeconds` and `sustained >= silenceSeconds`.
+/// A runaway burns CPU **and** shows the evidence a stuck loop leaves. Healthy software logs templates all
+/// day (`processed job 3f9a… in 81ms`), so a repeated template is not that evidence; repeated *values* are.
 ///
-/// **Confidence.** With `clamp` to 0...1, each holding signal gets an *excess* in 0...1, how far it
-/// is past its threshold:
-/// - repetition / cycle: `clamp((value − threshold) / (1 − threshold))`;
-/// - entropy: `clamp((healthy − entropy) / healthy)`;
-/// - silence: `clamp((silence − silenceSeconds) / silenceSeconds)`;
-/// - CPU: `0.5·clamp((cpu − maxCPU) / 15) + 0.5·clamp((sustained − sustainSeconds) / sustainSeconds)`,
-///   where `cpu` is the mean over the sustained run (15 percentage points over the threshold, or
-///   twice the sustain time, saturate).
+/// **Rules.** Let *sustained* be how long CPU has stayed at or above `maxCPU` without interruption. A
+/// runaway needs `sustained >= sustainSeconds` and one of:
+/// - **sameness**: the output has said nothing new for a while: at least `max(minLines, rate × sustain)`
+///   records in a row (rate: records per second over the last 30 s) and at least `sustain / 2` seconds
+///   repeated identities already seen (`NoveltyTracker`: the template plus every value but timestamps,
+///   durations, counters and request/trace ids), the newest of them printed within the last `sustain`
+///   seconds — unless those records report completed work and no failure (`Vocabulary`);
+/// - **retry loop**: over the records of the last `sustain` seconds (at least `minLines`), the template
+///   repetition ratio and the share of records asking to retry (`retrying`, `reconnecting`, `again`) are
+///   both `>= repetitionThreshold`, or a cycle of templates explains that share and one of its records asks
+///   to retry, whatever ids change between attempts;
+/// - **silent spin**: no output for `silenceSeconds`, `sustained >= silenceSeconds`, and the tree made
+///   almost no read/write calls, moved almost no bytes and did not block over that time
+///   (`ActivitySeries.isQuiet`; when activity cannot be read, silence alone decides).
 ///
-/// `confidence = 0.75 + 0.125·cpuExcess + 0.125·outputExcess`, with `outputExcess` the largest
-/// excess among the holding output signals. A case exactly at every threshold scores 0.75, a case
-/// far past all of them 1.0; with the default `minConfidence` of 0.8 the two excesses must add up
-/// to at least 0.4. When no rule holds the confidence is 0. `isRunaway` requires
-/// `confidence >= minConfidence`.
+/// **Confidence.** `0.75 + 0.125·cpuExcess + 0.125·outputExcess`, each excess in 0...1:
+/// - CPU: `0.5·clamp((cpu − maxCPU) / 15) + 0.5·clamp((sustained − sustain) / sustain)`, `cpu` the mean
+///   over the sustained run;
+/// - sameness: `0.5·clamp(repeats / needed − 1)`, plus 0.25 when the repeated records report a failure or
+///   a retry, plus 0.25 when their entropy is below `entropyHealthyBitsPerChar`;
+/// - retry loop: `0.5·excess(retry share) + 0.5·excess(repetition or cycle share)`, with
+///   `excess(x) = clamp((x − threshold) / (1 − threshold))`;
+/// - silent spin: `clamp((silence − silenceSeconds) / silenceSeconds)`, plus 0.5 when the tree's activity
+///   confirms it (capped at 1).
+/// A case exactly at every threshold scores 0.75, below the default `minConfidence` of 0.8: FlowForge acts
+/// only with some margin. `isRunaway` requires `confidence >= minConfidence`.
 ///
-/// **Kind.** Silent spin takes precedence (it describes the worker's current state), then a cycle of
-/// period ≥ 2, then repetition (including period-1 cycles and low entropy).
+/// **Kind.** Silent spin takes precedence, then a cycle (sameness over a repeating sequence of 2...16
+/// distinct records), then repetitive output.
 public struct RunawayDecision: Sendable {
     /// Validated thresholds.
     public let thresholds: DetectionThresholds
@@ -42,43 +48,67 @@ public struct RunawayDecision: Sendable {
         self.cores = cores
     }
 
-    /// The verdict at `now` (ns, same clock as the samples and lines).
-    public func evaluate(cpu: CPUSeries, output: OutputWindow, now: UInt64) -> Verdict {
+    /// The verdict at `now` (ns, same clock as the samples and records).
+    public func evaluate(cpu: CPUSeries, output: OutputWindow, activity: ActivitySeries = ActivitySeries(),
+                         now: UInt64) -> Verdict {
         let t = thresholds
         let sustained = cpu.sustainedSeconds(atLeast: t.maxCPU)
         let cpuHeld = sustained > 0 && sustained >= t.sustainSeconds
         let cpuPercent = cpu.mean(overSeconds: sustained > 0 ? sustained : t.sustainSeconds) ?? 0
-        var since: UInt64 = 0
+        let minLines = max(1, t.minLines)
+        let sustainNanos = UInt64(t.sustainSeconds * 1e9)
+
+        // The records judged for template signals: those of the last `sustain` seconds of the high-CPU run
+        // (or of the last `sustain` seconds when CPU is not held), at least `minLines` of them when the run has.
+        var since: UInt64 = now > sustainNanos ? now - sustainNanos : 0
+        var runStart: UInt64 = 0
         if cpuHeld, let end = cpu.latestTime {
             let span = UInt64(sustained * 1e9)
-            since = end > span ? end - span : 0
+            runStart = end > span ? end - span : 0
+            since = max(since, runStart)
         }
-        let signals = output.signals(since: since)
-        let silence = output.silenceSeconds(at: now)
+        var signals = output.signals(since: since)
+        if signals.unstructuredCount < minLines {
+            let older = output.entries.filter { $0.at >= runStart }
+            let unstructured = older.filter { !$0.structured }
+            if unstructured.count > signals.unstructuredCount {
+                let from = unstructured.suffix(minLines).first?.at ?? since
+                signals = OutputSignals(entries: older.filter { $0.at >= from })
+            }
+        }
 
-        let enoughLines = signals.unstructuredCount >= max(1, t.minLines)
-        let explained = signals.cycle?.explainedFraction ?? 0
-        let repetitionHit = enoughLines && signals.repetitionRatio >= t.repetitionThreshold
-        let cycleHit = enoughLines && explained >= t.repetitionThreshold && (signals.cycle?.period ?? 0) >= 2
-        let entropyHit = enoughLines && signals.entropyBitsPerChar < t.entropyHealthyBitsPerChar
-        let silentHit = silence >= t.silenceSeconds && sustained >= t.silenceSeconds
+        let loop = LoopEvidence(output: output, thresholds: t, now: now)
+        let silence = output.silenceSeconds(at: now)
+        let quietTree = activity.isQuiet(overSeconds: t.silenceSeconds)
+        let enoughLines = signals.unstructuredCount >= minLines
+        let sameHit = loop.holds
+        let cycleShare = signals.cycle?.explainedFraction ?? 0
+        let retryHit = enoughLines && (
+            (signals.repetitionRatio >= t.repetitionThreshold && signals.retryFraction >= t.repetitionThreshold)
+                || (cycleShare >= t.repetitionThreshold && signals.cycleSaysRetry))
+        let silentHit = silence >= t.silenceSeconds && sustained >= t.silenceSeconds && quietTree != false
 
         var outputExcess = 0.0
-        if repetitionHit { outputExcess = max(outputExcess, ratioExcess(max(signals.repetitionRatio, explained))) }
-        if cycleHit { outputExcess = max(outputExcess, ratioExcess(explained)) }
-        if entropyHit {
-            let healthy = t.entropyHealthyBitsPerChar
-            outputExcess = max(outputExcess, clamp((healthy - signals.entropyBitsPerChar) / healthy))
+        if sameHit {
+            var excess = 0.5 * clamp(Double(loop.repeats) / Double(max(1, loop.needed)) - 1)
+            if loop.saysFailure { excess += 0.25 }
+            if loop.entropy < t.entropyHealthyBitsPerChar { excess += 0.25 }
+            outputExcess = max(outputExcess, excess)
+        }
+        if retryHit {
+            let share = max(signals.retryFraction, signals.cycleSaysRetry ? cycleShare : 0)
+            outputExcess = max(outputExcess, 0.5 * ratioExcess(share) + 0.5 * ratioExcess(max(signals.repetitionRatio, cycleShare)))
         }
         if silentHit {
-            outputExcess = max(outputExcess, clamp((silence - t.silenceSeconds) / t.silenceSeconds))
+            let beyond = clamp((silence - t.silenceSeconds) / t.silenceSeconds)
+            outputExcess = max(outputExcess, min(1, beyond + (quietTree == true ? 0.5 : 0)))
         }
         let candidate: Verdict.Kind
         if cpuHeld && silentHit {
             candidate = .silentSpin
-        } else if cpuHeld && cycleHit {
+        } else if cpuHeld && ((sameHit && loop.period >= 2) || (!sameHit && retryHit && (signals.cycle?.period ?? 0) >= 2)) {
             candidate = .cycle
-        } else if cpuHeld && (repetitionHit || entropyHit) {
+        } else if cpuHeld && (sameHit || retryHit) {
             candidate = .repetitiveOutput
         } else {
             candidate = .healthy
@@ -91,13 +121,16 @@ public struct RunawayDecision: Sendable {
         }
         let isRunaway = candidate != .healthy && confidence >= t.minConfidence
         let kind: Verdict.Kind = isRunaway ? candidate : .healthy
-        let reason = VerdictReason.text(
+        let reason = VerdictReason(
             candidate: candidate, isRunaway: isRunaway, confidence: confidence, thresholds: t,
-            cpuPercent: cpuPercent, sustained: sustained, hasCPU: !cpu.intervals.isEmpty,
-            signals: signals, silence: silence, silentHit: silentHit)
+            cpuPercent: cpuPercent, sustained: sustained, hasCPU: !cpu.intervals.isEmpty, signals: signals,
+            loop: loop, retryHit: retryHit, silence: silence, silentHit: silentHit, quietTree: quietTree,
+            activity: activity.rates(overSeconds: t.silenceSeconds)
+        ).text
         return Verdict(isRunaway: isRunaway, confidence: confidence, reason: reason, cpuPercent: cpuPercent,
                        sustainedSeconds: sustained, entropy: signals.entropyBitsPerChar,
-                       repetition: signals.repetitionRatio, cycle: signals.cycle, silenceSeconds: silence, kind: kind)
+                       repetition: signals.repetitionRatio, cycle: signals.cycle, silenceSeconds: silence, kind: kind,
+                       repeatingRecords: loop.repeats, example: loop.example ?? signals.example)
     }
 
     private func ratioExcess(_ value: Double) -> Double {
@@ -107,6 +140,58 @@ public struct RunawayDecision: Sendable {
     }
 }
 
-private func clamp(_ x: Double) -> Double {
+/// What the repeating stretch of output (the records since the last new one) shows.
+struct LoopEvidence {
+    /// Records in a row that repeated an identity already seen.
+    var repeats: Int
+    /// How many were needed: `max(minLines, rate × sustain)`.
+    var needed: Int
+    /// Seconds from the last new record to the newest record.
+    var quietSeconds: Double
+    /// Distinct identities among the repeated records (up to the window's capacity of them).
+    var distinct: Int
+    /// The period of the repeating sequence of identities (0 when there is none).
+    var period: Int
+    var saysFailure: Bool
+    var saysCompletionOnly: Bool
+    var saysProgress: Bool
+    var entropy: Double
+    var example: String?
+    var holds: Bool
+
+    init(output: OutputWindow, thresholds t: DetectionThresholds, now: UInt64) {
+        let stretch = output.repeatingStretch
+        repeats = output.repeatsSinceNovel
+        let rate = output.recordRate(at: now, overSeconds: 30)
+        needed = max(max(1, t.minLines), Int((rate * t.sustainSeconds).rounded(.up)))
+        if let last = output.lastLineAt, let novel = output.lastNovelAt, last > novel {
+            quietSeconds = Double(last - novel) / 1e9
+        } else {
+            quietSeconds = 0
+        }
+        distinct = Set(stretch.map(\.identity)).count
+        period = OutputCycle.detect(in: stretch.map(\.identity), maxPeriod: 16)?.period ?? 0
+        let n = max(1, stretch.count)
+        let failures = stretch.filter { !$0.vocabulary.isDisjoint(with: [.failure, .retry]) }.count
+        let completions = stretch.filter { $0.vocabulary.contains(.completion) }.count
+        saysFailure = failures > 0
+        saysCompletionOnly = failures == 0 && Double(completions) / Double(n) >= 0.5
+        // A counter advancing toward a fixed total (`processing 17/160`) is progress even when nothing else
+        // on the line changes; a retry counter that keeps starting over is not (`ProgressShapes`).
+        var progress = ProgressShapes()
+        for entry in stretch { progress.add(shape: entry.shape, counter: entry.progress) }
+        let progressing = stretch.filter { progress.isProgress($0.shape) }.count
+        saysProgress = Double(progressing) / Double(n) >= 0.5
+        var entropy = ShannonEntropy()
+        for entry in stretch { entropy.add(entry.shape) }
+        self.entropy = entropy.bitsPerChar
+        example = stretch.last?.text
+        let sustainNanos = UInt64(t.sustainSeconds * 1e9)
+        let recent = (output.lastLineAt ?? 0) &+ sustainNanos >= now
+        holds = repeats >= needed && quietSeconds >= t.sustainSeconds / 2 && recent && !saysCompletionOnly && !saysProgress
+    }
+}
+
+func clamp(_ x: Double) -> Double {
     x.isNaN ? 0 : min(1, max(0, x))
 }

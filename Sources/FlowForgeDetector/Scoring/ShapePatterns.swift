@@ -93,6 +93,22 @@ enum ShapePatterns {
         return clock(s, day + 1, requireSeconds: true)
     }
 
+    /// Unix time in seconds (10 digits, 2001-2039) or milliseconds (13 digits), with an optional
+    /// `.fraction`: `1733541564`, `1733541564.123`, `1733541564123`. A digit run of another length is a number.
+    static func epochTimestamp(_ s: [UInt8], _ i: Int) -> Int? {
+        guard s[i] == 0x31 || s[i] == 0x32 else { return nil } // 1... or 2...
+        var j = i
+        while j < s.count, isDigit(s[j]) { j += 1 }
+        let n = j - i
+        guard n == 10 || n == 13 else { return nil }
+        if n == 10 || n == 13, s[i] == 0x32, s[i + 1] > 0x31 { return nil } // beyond 2199...: not a time
+        if byte(s, j, 0x2E), j + 1 < s.count, isDigit(s[j + 1]) {
+            j += 1
+            while j < s.count, isDigit(s[j]) { j += 1 }
+        }
+        return boundary(s, j) ? j : nil
+    }
+
     /// Dotted-quad IPv4 address with an optional `:port`.
     static func ipv4(_ s: [UInt8], _ i: Int) -> Int? {
         var j = i

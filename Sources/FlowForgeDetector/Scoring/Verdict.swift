@@ -5,11 +5,11 @@
 public struct Verdict: Sendable, Equatable {
     /// What kind of runaway was found, or `.healthy`.
     public enum Kind: String, Sendable, Equatable, CaseIterable {
-        /// Busy CPU while the output repeats the same shapes, or is degenerate (low entropy).
+        /// Busy CPU while the output repeats itself: the same records with the same values, or a retry loop.
         case repetitiveOutput
-        /// Busy CPU while the output loops through a cycle of 2...16 line shapes.
+        /// Busy CPU while the output loops through the same sequence of 2...16 records.
         case cycle
-        /// Busy CPU with no output at all for the silence window.
+        /// Busy CPU with no output and no I/O for the silence window.
         case silentSpin
         /// Not a runaway (including suspected cases whose confidence fell short).
         case healthy
@@ -35,10 +35,15 @@ public struct Verdict: Sendable, Equatable {
     public var silenceSeconds: Double
     /// The runaway kind, `.healthy` unless `isRunaway`.
     public var kind: Kind
+    /// Records in a row that repeated something already said (the sameness evidence).
+    public var repeatingRecords: Int
+    /// A record from the evidence (the repeated one, or the newest judged), for the incident.
+    public var example: String?
 
     /// A verdict with every field given.
     public init(isRunaway: Bool, confidence: Double, reason: String, cpuPercent: Double, sustainedSeconds: Double,
-                entropy: Double, repetition: Double, cycle: OutputCycle?, silenceSeconds: Double, kind: Kind) {
+                entropy: Double, repetition: Double, cycle: OutputCycle?, silenceSeconds: Double, kind: Kind,
+                repeatingRecords: Int = 0, example: String? = nil) {
         self.isRunaway = isRunaway
         self.confidence = confidence
         self.reason = reason
@@ -49,5 +54,7 @@ public struct Verdict: Sendable, Equatable {
         self.cycle = cycle
         self.silenceSeconds = silenceSeconds
         self.kind = kind
+        self.repeatingRecords = repeatingRecords
+        self.example = example
     }
 }

@@ -1,0 +1,89 @@
+// FlowForge — tells a line that says something new from one that repeats what was said before.
+// SPDX-License-Identifier: Apache-2.0
+
+/// Gives each output record an *identity*: its template plus every value that carries meaning, and says
+/// whether that identity is new in this worker generation.
+///
+/// Left out of the identity, because a stuck loop changes them on every iteration just as real work does:
+/// - volatile values (`LineValue.isVolatile`): timestamps, durations, and values of keys that name a time,
+///   a latency, a request/trace/call id or an iteration counter;
+/// - *counters*: a numeric slot of a template whose integer values have gone up by the same step on every
+///   line of that template so far (`step 315`, `attempt 1234`, `total=141`, `uptime 5`, `10`, `15`). One
+///   irregular step (a retry counter that starts over, numbers from several processes interleaved, ids that
+///   grow irregularly like session ids and pids, a random value) makes the slot meaningful for the rest of
+///   the generation.
+///
+/// Everything else counts: new job ids, block ids, URLs, paths, ports, measurements (`loss=0.4312`) make a
+/// line new; the same tool, path and error do not. The history of identities is bounded (two generations
+/// of 8,192 each, so an old identity is forgotten only after 8,192 newer distinct ones); templates are
+/// tracked up to 2,048 at a time.
+public struct NoveltyTracker: Sendable {
+    struct Slot: Sendable {
+        var last: Double?
+        var step: Double?
+        var increasing = true
+        var observations = 0
+    }
+
+    private var templates: [String: [Slot]] = [:]
+    private var recent: Set<Int> = []
+    private var older: Set<Int> = []
+    static let historyHalf = 8192
+    static let maxTemplates = 2048
+
+    public init() {}
+
+    /// The identity of `line` (a hash, stable within this process) and whether it is new.
+    public mutating func observe(_ line: NormalizedLine) -> (identity: Int, novel: Bool) {
+        if templates.count >= Self.maxTemplates && templates[line.shape] == nil { templates = [:] }
+        var slots = templates[line.shape] ?? Array(repeating: Slot(), count: line.values.count)
+        if slots.count < line.values.count { slots += Array(repeating: Slot(), count: line.values.count - slots.count) }
+        var hasher = Hasher()
+        hasher.combine(line.shape)
+        for (index, value) in line.values.enumerated() {
+            if value.isVolatile { continue }
+            var slot = slots[index]
+            let number = value.kind == .number ? Self.integer(value.text) : nil
+            if let number {
+                if let last = slot.last {
+                    let step = number - last
+                    if step <= 0 || (slot.step != nil && slot.step != step) { slot.increasing = false }
+                    slot.step = step
+                }
+                slot.last = number
+            } else {
+                slot.increasing = false
+            }
+            slot.observations += 1
+            slots[index] = slot
+            // A slot that has only ever gone up by one fixed step is a counter: its value says nothing.
+            if slot.increasing && slot.observations >= 2 { continue }
+            hasher.combine(index)
+            hasher.combine(value.text)
+        }
+        templates[line.shape] = slots
+        let identity = hasher.finalize()
+        let novel = !recent.contains(identity) && !older.contains(identity)
+        if !recent.contains(identity) {
+            recent.insert(identity)
+            if recent.count >= Self.historyHalf {
+                older = recent
+                recent = []
+            }
+        }
+        return (identity, novel)
+    }
+
+    /// Forgets everything (a new worker generation).
+    public mutating func reset() {
+        templates = [:]
+        recent = []
+        older = []
+    }
+
+    /// The value of a plain integer token (`1340`, not `3.14` or `1.2.3`), or nil.
+    static func integer(_ text: String) -> Double? {
+        guard !text.isEmpty, text.utf8.count <= 15, text.utf8.allSatisfy(ShapePatterns.isDigit) else { return nil }
+        return Double(text)
+    }
+}
