@@ -27,6 +27,8 @@ public enum DetectorAgent {
         let restartAt = TestProbe.restartRequestGeneration()
         var sendRestart = false
         var helpers: Set<Int32> = [getpid()]
+        // The tree's activity as the spawner read it (it may read /proc/PID/io of a worker we may not).
+        var spawnerActivity: (at: UInt64, generation: UInt32, value: ProcessActivity)?
         var reaperPID = runtime.parentPID
         let interval = UInt64(max(0.05, options.sampleIntervalSeconds) * 1e9)
         var nextSample = Clock.monotonicNanos() + interval
@@ -77,6 +79,12 @@ public enum DetectorAgent {
                 sendRestart = g == restartAt
             case .output(let g, let stream, let bytes) where g == engine.generation:
                 engine.output(bytes, stderr: stream == .stderr, now: now)
+            case .event(let event) where event.kind == "tree.activity":
+                let f = Dictionary(event.fields.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+                if let syscalls = UInt64(f["syscalls"] ?? ""), let bytes = UInt64(f["bytes"] ?? "") {
+                    spawnerActivity = (now, event.generation, ProcessActivity(
+                        syscalls: syscalls, bytes: bytes, voluntarySwitches: UInt64(f["switches"] ?? "") ?? 0, readable: true))
+                }
             case .event(let event) where event.kind == "run.helpers":
                 for field in event.fields { if let pid = Int32(field.value) { helpers.insert(pid) } }
             default: break
@@ -103,6 +111,9 @@ public enum DetectorAgent {
                 ticks &+= e.cpuTicks &+ e.reapedChildTicks
                 rss += max(0, e.rssPages) * pageSize
                 if treeText.utf8.count < 3800 { treeText += "\(e.pid) ppid=\(e.ppid) pgid=\(e.pgid) \(e.state)\n" }
+            }
+            if !activity.readable, let s = spawnerActivity, s.generation == engine.generation, now < s.at &+ 3_000_000_000 {
+                activity = s.value
             }
             if let path = cpuStatPath, let usec = cgroupUsageMicros(path) {
                 ticks = usec * ticksPerSecond / 1_000_000

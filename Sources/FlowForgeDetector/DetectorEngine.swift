@@ -42,9 +42,10 @@ public struct DetectorEngine: Sendable {
     var peakCPU = 0.0
     /// The verdict of the newest sample.
     public private(set) var lastVerdict: Verdict?
-    /// Output kept per `sample` event (what `flowforge replay` sees): lines and bytes.
-    public static let recordedOutputLines = 128
-    public static let recordedOutputBytes = 8000
+    /// Output kept per `sample` event (what `flowforge replay` sees): lines and bytes (a wire string holds
+    /// at most `Wire.maxStringBytes`).
+    public static let recordedOutputLines = 96
+    public static let recordedOutputBytes = 4000
 
     /// How long a restarted worker must stay healthy: the recovery window, but never less than the time a
     /// runaway needs to be detected at all (sustain plus two samples), or "recovered" would mean nothing.

@@ -23,6 +23,15 @@ enum SpawnerRequest {
     case worker(UInt32)
     case agent(AgentRole)
     case scan
+    case activity(UInt32)
+
+    /// Whether the reply will name a new process (a child reaped before it must be remembered for it).
+    var startsProcess: Bool {
+        switch self {
+        case .worker, .agent: true
+        case .scan, .activity: false
+        }
+    }
 }
 
 /// The reaper process after it has sandboxed itself.
@@ -50,6 +59,9 @@ final class ReaperLoop {
     var scanSignal: Signal?
     var scanCheck = false
     var scanAgain = false
+    /// The tree-activity poll for the detector: one request in flight, at most one a second.
+    var activityInFlight = false
+    var nextActivityAt: UInt64 = 0
     var exitCode: Int32?
     lazy var eventsWritable = [Bool](repeating: true, count: config.eventsFDs.count)
     var eventSeq: UInt64 = 0
@@ -140,6 +152,18 @@ final class ReaperLoop {
         let later = Clock.monotonicNanos()
         checkAgents(now: later)
         execute(machine.handle(.tick, now: later))
+        requestActivity(now: later)
+    }
+
+    /// Asks the spawner for the worker tree's I/O activity, once a second while a worker runs, nothing else
+    /// is asked of the spawner, and a detector listens: the detector's sandbox cannot read `/proc/PID/io` of
+    /// a worker with more privileges than it has, and its silence rule needs it. Never during a teardown.
+    private func requestActivity(now: UInt64) {
+        guard now >= nextActivityAt, !activityInFlight, pendingSpawner.isEmpty, activeIncident == nil,
+              scanSignal == nil, !scanInFlight, let w = worker, agents[.detector]?.readyChannel != nil else { return }
+        nextActivityAt = now + 1_000_000_000
+        activityInFlight = true
+        sendSpawner(.activity(generation: w.generation), expecting: .activity(w.generation))
     }
 
     // MARK: signals and reaping
@@ -172,7 +196,7 @@ final class ReaperLoop {
                 execute(machine.handle(.spawnerLost, now: Clock.monotonicNanos()))
             } else if let role = agents.first(where: { $0.value.pid == pid })?.key {
                 agentExited(role, status: status)
-            } else if pendingSpawner.contains(where: { if case .scan = $0 { false } else { true } }) {
+            } else if pendingSpawner.contains(where: \.startsProcess) {
                 // A worker or agent can exit before its spawn reply is read: keep the status for the reply.
                 earlyExits[pid] = status
             } else {
@@ -340,6 +364,18 @@ final class ReaperLoop {
             agents[role]?.scheduleRespawn(now: now)
         case (.scan, .scanResult(let pids)):
             scanReplied(pids.map { Int32(bitPattern: $0) })
+        case (.activity(let g), .activityResult(let syscalls, let bytes, let switches, let processes)):
+            activityInFlight = false
+            guard processes > 0, let w = worker, w.generation == g,
+                  let event = try? FlowForgeWire.Event(kind: "tree.activity", generation: g, wallNanos: Clock.wallNanos(), fields: [
+                      Field(key: "bytes", value: "\(bytes)"), Field(key: "processes", value: "\(processes)"),
+                      Field(key: "switches", value: "\(switches)"), Field(key: "syscalls", value: "\(syscalls)"),
+                  ]) else { break }
+            // To the detector only: a reading, not an event of the run (not numbered, not in the events file).
+            if let ch = agents[.detector]?.readyChannel { _ = try? ch.send(Message.event(event).encode(), nonBlocking: true) }
+        case (.activity, _):
+            activityInFlight = false
+            for fd in fds { FileIO.close(fd) }
         default:
             for fd in fds { FileIO.close(fd) }
             log(.error, "mismatched reply from the spawner")

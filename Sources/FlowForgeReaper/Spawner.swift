@@ -74,6 +74,8 @@ struct Spawner {
         case .scan:
             let pids = scan()
             reply(.scanResult(pids: pids.prefix(16000).map { UInt32(bitPattern: $0) }))
+        case .activity(let generation):
+            reply(activity(generation))
         case .removeCgroup(let generation):
             if let cg = cgroups.removeValue(forKey: generation) { removeCgroup(cg) }
             workerPGIDs[generation] = nil
@@ -209,6 +211,28 @@ struct Spawner {
         for pid in agentPIDs.values { excluded.insert(pid) }
         let table = ProcessTable.snapshot()
         return table.descendants(of: reaperPID, excluding: excluded).filter { table.entries[$0]?.state != "Z" }
+    }
+
+    /// The summed `/proc/PID/io` and context switches of `generation`'s tree: its cgroup's members when it
+    /// has one, else the reaper's descendants; at most 512 processes (the silence rule needs the gist).
+    func activity(_ generation: UInt32) -> SpawnerMessage {
+        var pids: [Int32] = []
+        if let cg = cgroups[generation] {
+            let fd = cg.open("cgroup.procs", write: false)
+            if fd >= 0 {
+                pids = Cgroup.pids(procsFD: fd)
+                FileIO.close(fd)
+            }
+        }
+        if pids.isEmpty { pids = scan() }
+        var total = ProcessActivity()
+        var readable: UInt32 = 0
+        for pid in pids.prefix(512) {
+            guard let a = ProcessActivity.read(pid: pid) else { continue }
+            total.add(a)
+            readable += 1
+        }
+        return .activityResult(syscalls: total.syscalls, bytes: total.bytes, switches: total.voluntarySwitches, processes: readable)
     }
 
     /// The reaper is gone (SIGKILL, crash): take the worker's tree with it.

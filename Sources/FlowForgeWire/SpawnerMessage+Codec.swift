@@ -35,14 +35,15 @@ extension SpawnerMessage: FrameCodable {
             guard pids.count <= SpawnerMessage.maxScanPIDs else { throw .invalidValue("pids") }
         case .failed(_, let detail):
             guard detail.utf8.count <= Wire.maxStringBytes else { throw .stringTooLong }
-        case .spawnWorker, .spawnAgent, .scan, .removeCgroup, .finish, .spawned:
+        case .spawnWorker, .spawnAgent, .scan, .removeCgroup, .finish, .spawned, .activity, .activityResult:
             break
         }
     }
 
     var payloadSizeHint: Int {
         switch self {
-        case .spawnWorker, .removeCgroup: 4
+        case .spawnWorker, .removeCgroup, .activity: 4
+        case .activityResult: 28
         case .spawnAgent: 1
         case .scan, .finish: 0
         case .spawned: 5
@@ -59,8 +60,13 @@ extension SpawnerMessage: FrameCodable {
             writer.writeU8(role.rawValue)
         case .scan, .finish:
             break
-        case let .removeCgroup(generation):
+        case let .removeCgroup(generation), let .activity(generation):
             writer.writeU32(generation)
+        case let .activityResult(syscalls, bytes, switches, processes):
+            writer.writeU64(syscalls)
+            writer.writeU64(bytes)
+            writer.writeU64(switches)
+            writer.writeU32(processes)
         case let .spawned(pid, hasCgroup):
             writer.writeU32(pid)
             writer.writeBool(hasCgroup)
@@ -85,6 +91,13 @@ extension SpawnerMessage: FrameCodable {
             return .removeCgroup(generation: try reader.readU32())
         case .finish:
             return .finish
+        case .activity:
+            return .activity(generation: try reader.readU32())
+        case .activityResult:
+            let syscalls = try reader.readU64()
+            let bytes = try reader.readU64()
+            let switches = try reader.readU64()
+            return .activityResult(syscalls: syscalls, bytes: bytes, switches: switches, processes: try reader.readU32())
         case .spawned:
             let pid = try reader.readU32()
             return .spawned(pid: pid, hasCgroup: try reader.readBool(field: "hasCgroup"))

@@ -17,10 +17,16 @@ public enum SpawnerMessage: Sendable, Equatable, Hashable {
     case removeCgroup(generation: UInt32)
     /// Request: exit cleanly.
     case finish
+    /// Request: the I/O activity of `generation`'s tree (`/proc/PID/io`, which the sandboxed detector may
+    /// not read: it needs ptrace read access to the worker).
+    case activity(generation: UInt32)
     /// Reply: a process was started; its file descriptors travel beside this frame via SCM_RIGHTS.
     case spawned(pid: UInt32, hasCgroup: Bool)
     /// Reply to `scan`: descendant pids, at most `SpawnerMessage.maxScanPIDs`.
     case scanResult(pids: [UInt32])
+    /// Reply to `activity`: the tree's cumulative read/write calls, bytes and voluntary context switches, and
+    /// how many of its processes could be read (0: unknown).
+    case activityResult(syscalls: UInt64, bytes: UInt64, switches: UInt64, processes: UInt32)
     /// Reply: the request failed with `errno`.
     case failed(errno: Int32, detail: String)
 
@@ -42,9 +48,11 @@ extension SpawnerMessage {
         case scan = 66
         case removeCgroup = 67
         case finish = 68
+        case activity = 69
         case spawned = 96
         case scanResult = 97
         case failed = 98
+        case activityResult = 99
 
         init(_ message: SpawnerMessage) {
             switch message {
@@ -53,6 +61,8 @@ extension SpawnerMessage {
             case .scan: self = .scan
             case .removeCgroup: self = .removeCgroup
             case .finish: self = .finish
+            case .activity: self = .activity
+            case .activityResult: self = .activityResult
             case .spawned: self = .spawned
             case .scanResult: self = .scanResult
             case .failed: self = .failed

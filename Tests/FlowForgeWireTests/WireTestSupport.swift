@@ -134,6 +134,10 @@ let spawnerSamples: [SpawnerMessage] = [
     .removeCgroup(generation: 0),
     .removeCgroup(generation: .max),
     .finish,
+    .activity(generation: 1),
+    .activity(generation: .max),
+    .activityResult(syscalls: 0, bytes: 0, switches: 0, processes: 0),
+    .activityResult(syscalls: .max, bytes: .max, switches: .max, processes: .max),
     .spawned(pid: 1, hasCgroup: true),
     .spawned(pid: .max, hasCgroup: false),
     .scanResult(pids: []),
@@ -250,7 +254,9 @@ extension SplitMix64 {
     }
 
     mutating func spawnerMessage() -> SpawnerMessage {
-        switch below(8) {
+        switch below(10) {
+        case 8: .activity(generation: u32())
+        case 9: .activityResult(syscalls: u64(), bytes: u64(), switches: u64(), processes: u32())
         case 0: .spawnWorker(generation: u32())
         case 1: .spawnAgent(role: pick(AgentRole.allCases))
         case 2: .scan

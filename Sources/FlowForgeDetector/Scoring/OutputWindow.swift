@@ -52,6 +52,8 @@ public struct OutputWindow: Sendable {
     public private(set) var repeatsSinceNovel = 0
     /// Unstructured records appended since the last reset.
     public private(set) var totalRecords = 0
+    /// When the window was created or last reset: the worker generation's start.
+    public private(set) var startedAt: UInt64
 
     /// An empty window; `startedAt` is when the worker (re)started, the origin for silence.
     public init(capacity: Int = OutputWindow.defaultCapacity, normalizer: LineNormalizer = LineNormalizer(),
@@ -59,6 +61,7 @@ public struct OutputWindow: Sendable {
         self.capacity = max(1, capacity)
         self.normalizer = normalizer
         self.lastActivityAt = startedAt
+        self.startedAt = startedAt
     }
 
     /// Classifies, normalizes and stores one record (a line, or a multi-line record joined with `\n`),
@@ -117,6 +120,7 @@ public struct OutputWindow: Sendable {
         repeatsSinceNovel = 0
         totalRecords = 0
         lastActivityAt = time
+        startedAt = time
     }
 
     /// Number of records currently held.
@@ -133,14 +137,15 @@ public struct OutputWindow: Sendable {
     }
 
     /// Unstructured records per second over the last `seconds` (at most 60) before `now`, measured from the
-    /// per-second arrival counts; 0 before any record.
+    /// per-second arrival counts (a young generation: since it started, so block-buffered output arriving in
+    /// bursts is not mistaken for a fast stream); 0 before any record.
     public func recordRate(at now: UInt64, overSeconds seconds: Double = 30) -> Double {
-        guard let first = checkpoints.first else { return 0 }
+        guard !checkpoints.isEmpty else { return 0 }
         let span = UInt64(max(1, min(60, seconds)) * 1e9)
         let from = now > span ? now - span : 0
         let base = checkpoints.last(where: { $0.at < from })
         let before = base?.total ?? 0
-        let start = max(from, base == nil ? first.at : from)
+        let start = base == nil ? max(from, startedAt) : from
         let elapsed = max(1, Double(now > start ? now - start : 0) / 1e9)
         return Double(totalRecords - before) / elapsed
     }
