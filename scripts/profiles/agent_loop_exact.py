@@ -1,28 +1,25 @@
 # label: runaway
-# duration: 15
+# duration: 40
+# buffered: yes
 # what: agent stuck in a tool-call loop printing the exact same line ~10x/s while burning a full core
-import hashlib
+import os
+import sys
 import time
 
-DURATION = 15.0
+sys.dont_write_bytecode = True  # profiles write nothing outside a temporary directory
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ffprofile  # noqa: E402
+
+DURATION = ffprofile.duration(40)
 LINE = "Agent: the answer is still incomplete, calling tool search_docs(query='retry policy') again"
-
-
-def burn(seconds):
-    """Busy-loop (hashing) for `seconds` of wall time."""
-    end = time.time() + seconds
-    h = hashlib.sha256(b"agent")
-    while time.time() < end:
-        for _ in range(200):
-            h.update(b"step")
 
 
 def main():
     start = time.time()
-    print("Agent: starting task 'summarise the retry policy'", flush=True)
+    ffprofile.emit("Agent: starting task 'summarise the retry policy'")
     while time.time() - start < DURATION:
-        burn(0.1)
-        print(LINE, flush=True)
+        ffprofile.burn(0.1)
+        ffprofile.emit(LINE)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,16 @@
 # label: runaway
-# duration: 15
+# duration: 40
+# buffered: yes
 # what: agent cycling through the same 4 distinct lines (plan, tool call, error, reflect) while burning a full core
-import hashlib
+import os
+import sys
 import time
 
-DURATION = 15.0
+sys.dont_write_bytecode = True  # profiles write nothing outside a temporary directory
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ffprofile  # noqa: E402
+
+DURATION = ffprofile.duration(40)
 CYCLE = [
     "plan: read the configuration before editing the deployment manifest",
     "tool call: read_file path=deploy/manifest.yaml",
@@ -13,21 +19,12 @@ CYCLE = [
 ]
 
 
-def burn(seconds):
-    """Busy-loop (hashing) for `seconds` of wall time."""
-    end = time.time() + seconds
-    h = hashlib.sha256(b"agent")
-    while time.time() < end:
-        for _ in range(200):
-            h.update(b"step")
-
-
 def main():
     start = time.time()
     i = 0
     while time.time() - start < DURATION:
-        burn(0.08)
-        print(CYCLE[i % len(CYCLE)], flush=True)
+        ffprofile.burn(0.08)
+        ffprofile.emit(CYCLE[i % len(CYCLE)])
         i += 1
 
 

@@ -1,21 +1,17 @@
 # label: healthy
-# duration: 16
-# what: idle queue poller (same status line every 0.5 s) with one 3 s full-CPU job printing repetitive progress lines
-import hashlib
+# duration: 30
+# what: idle queue poller (same status line every 0.5 s) with one 3 s full-CPU job printing repetitive progress lines (the spike stays under the 10 s sustain window)
+import os
+import sys
 import time
 
-DURATION = 16.0
-SPIKE_AT = 6.0
-SPIKE_SECONDS = 3.0
+sys.dont_write_bytecode = True  # profiles write nothing outside a temporary directory
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ffprofile  # noqa: E402
 
-
-def burn(seconds):
-    """Busy-loop (hashing) for `seconds` of wall time."""
-    end = time.time() + seconds
-    h = hashlib.sha256(b"index")
-    while time.time() < end:
-        for _ in range(200):
-            h.update(b"segment")
+DURATION = ffprofile.duration(30)
+SPIKE_AT = ffprofile.scaled(10.0, 30)
+SPIKE_SECONDS = min(3.0, ffprofile.scaled(3.0, 30))  # must stay below --sustain (10 s by default): a spike
 
 
 def main():
@@ -24,17 +20,17 @@ def main():
     while time.time() - start < DURATION:
         if not spiked and time.time() - start >= SPIKE_AT:
             spiked = True
-            print("poller: job received, rebuilding search index", flush=True)
+            ffprofile.emit("poller: job received, rebuilding search index")
             spike_start = time.time()
             step = 0
             while time.time() - spike_start < SPIKE_SECONDS:
-                burn(0.1)
+                ffprofile.burn(0.1)
                 step += 1
                 percent = min(100, int((time.time() - spike_start) / SPIKE_SECONDS * 100))
-                print(f"rebuilding search index: {percent}% ({step} segments merged)", flush=True)
-            print("poller: search index rebuilt", flush=True)
+                ffprofile.emit(f"rebuilding search index: {percent}% ({step} segments merged)")
+            ffprofile.emit("poller: search index rebuilt")
             continue
-        print("poller: queue empty, sleeping", flush=True)
+        ffprofile.emit("poller: queue empty, sleeping")
         time.sleep(0.5)
 
 

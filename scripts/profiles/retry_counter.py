@@ -1,31 +1,28 @@
 # label: runaway
-# duration: 15
+# duration: 40
+# buffered: yes
 # what: agent retrying one tool call with an attempt counter (attempt 1/5 ... 5/5, then 1/5 again) while burning a full core
-import hashlib
+import os
+import sys
 import time
 
-DURATION = 15.0
+sys.dont_write_bytecode = True  # profiles write nothing outside a temporary directory
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ffprofile  # noqa: E402
 
-
-def burn(seconds):
-    """Busy-loop (hashing) for `seconds` of wall time."""
-    end = time.time() + seconds
-    h = hashlib.sha256(b"agent")
-    while time.time() < end:
-        for _ in range(200):
-            h.update(b"retry")
+DURATION = ffprofile.duration(40)
 
 
 def main():
     start = time.time()
-    print("Agent: starting task 'open the quarterly report'", flush=True)
+    ffprofile.emit("Agent: starting task 'open the quarterly report'")
     attempt = 0
     while time.time() - start < DURATION:
-        burn(0.1)
+        ffprofile.burn(0.1)
         attempt = attempt % 5 + 1
-        print(f"Agent: attempt {attempt}/5: fetch_document(id='q3-report') failed, retrying", flush=True)
+        ffprofile.emit(f"Agent: attempt {attempt}/5: fetch_document(id='q3-report') failed, retrying")
         if attempt == 5:
-            print("Agent: giving up on this plan, starting over", flush=True)
+            ffprofile.emit("Agent: giving up on this plan, starting over")
 
 
 if __name__ == "__main__":

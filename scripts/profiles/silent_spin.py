@@ -1,18 +1,19 @@
 # label: runaway
-# duration: 16
-# what: silent spin: a full core busy-looping with no output at all
-import hashlib
-import time
+# duration: 50
+# buffered: no
+# what: silent spin: a full core busy-looping with no output at all (caught by the silence rule, 30 s by default)
+import os
+import sys
 
-DURATION = 16.0
+sys.dont_write_bytecode = True  # profiles write nothing outside a temporary directory
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ffprofile  # noqa: E402
+
+DURATION = ffprofile.duration(50)
 
 
 def main():
-    end = time.time() + DURATION
-    h = hashlib.sha256(b"spin")
-    while time.time() < end:
-        for _ in range(200):
-            h.update(b"spin")
+    ffprofile.burn(DURATION)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,17 @@
 # label: healthy
-# duration: 16
+# duration: 30
 # what: startup compile: ~8 s of full CPU with varied output (one line per compiled file), then quiet low-CPU serving
-import hashlib
+import os
 import random
+import sys
 import time
 
-DURATION = 16.0
-COMPILE_SECONDS = 8.0
+sys.dont_write_bytecode = True  # profiles write nothing outside a temporary directory
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ffprofile  # noqa: E402
+
+DURATION = ffprofile.duration(30)
+COMPILE_SECONDS = min(8.0, ffprofile.scaled(8.0, 30))  # under --sustain's 10 s
 MODULES = ["parser", "lexer", "planner", "scheduler", "storage", "network", "codec", "metrics",
            "router", "session", "catalog", "journal", "indexer", "gateway", "render", "shader"]
 PARTS = ["tokens", "grammar", "buffers", "cache", "graph", "queue", "layout", "bindings",
@@ -15,34 +20,25 @@ PHASES = ["compiling", "optimizing", "linking", "checking types in", "emitting c
 ROUTES = ["/health", "/users", "/orders", "/search", "/catalog", "/login"]
 
 
-def burn(seconds):
-    """Busy-loop (hashing) for `seconds` of wall time."""
-    end = time.time() + seconds
-    h = hashlib.sha256(b"build")
-    while time.time() < end:
-        for _ in range(200):
-            h.update(b"object")
-
-
 def main():
     rng = random.Random(11)
     start = time.time()
     pairs = [(m, p) for m in MODULES for p in PARTS]
     rng.shuffle(pairs)
     i = 0
-    print("build: resolving dependencies for service frontdesk", flush=True)
+    ffprofile.emit("build: resolving dependencies for service frontdesk")
     while time.time() - start < COMPILE_SECONDS:
-        burn(0.15)
+        ffprofile.burn(0.15)
         module, part = pairs[i % len(pairs)]
         phase = PHASES[i % len(PHASES)]
-        print(f"{phase} {module}/{part}.swift ({module} {part} target)", flush=True)
+        ffprofile.emit(f"{phase} {module}/{part}.swift ({module} {part} target)")
         i += 1
-    print(f"build: finished {i} files, starting server on port 8080", flush=True)
+    ffprofile.emit(f"build: finished {i} files, starting server on port 8080")
     while time.time() - start < DURATION:
-        time.sleep(rng.uniform(0.5, 1.5))
+        time.sleep(min(rng.uniform(0.5, 1.5), max(0.0, start + DURATION - time.time())))
         route = rng.choice(ROUTES)
-        burn(0.005)
-        print(f"served GET {route} status 200 in {rng.randint(2, 40)}ms", flush=True)
+        ffprofile.burn(0.005)
+        ffprofile.emit(f"served GET {route} status 200 in {rng.randint(2, 40)}ms")
 
 
 if __name__ == "__main__":
