@@ -6,7 +6,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
-all_benches=(memory idle_cpu passthrough startup teardown)
+all_benches=(memory idle_cpu passthrough startup detector teardown)
 
 usage() {
   cat <<USAGE

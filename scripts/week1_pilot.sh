@@ -26,8 +26,9 @@ leaves a complete recording for tune_detection.sh to replay. "terminated" in the
 DECIDED to kill or restart the worker (a policy.decision of would_restart/would_kill, or restart/kill);
 an enforce run would have done it.
 
-Thresholds: FlowForge's defaults, except shorter windows so the whole corpus finishes in a few minutes
-(each profile runs 12-20 s):
+Thresholds: FlowForge's defaults, except shorter windows so that runaways are found sooner (the
+profiles are sized for the default windows, 30-50 s each, so the whole corpus takes about 30 minutes;
+use --only for a few; scripts/eval_detection.sh measures the corpus at the defaults):
   --sustain 4 --silence 8 --sample-interval 0.5     (FlowForge defaults: 10, 30 and 1)
 Any of these flags given here override them and are passed to flowforge run unchanged:
   --max-cpu PCT  --sustain S  --sample-interval S  --min-confidence X  --silence S  --min-lines N
@@ -260,6 +261,8 @@ for profile in "${profiles[@]}"; do
     name=${file%.py}
     label=$(header_value "$profile" label)
     duration=$(header_value "$profile" duration)
+    # A file without a label header is a helper module (ffprofile.py), not a profile.
+    [[ -z $label ]] && continue
     if [[ $label != runaway && $label != healthy ]]; then
         echo "[$index/$total] $name: skipped: its '# label:' header must be runaway or healthy (got '$label')" >&2
         continue

@@ -208,6 +208,43 @@ struct DetectionTests {
         #expect(ff.stderr.contains("crash-loop guard"))
     }
 
+    /// A silent full-CPU worker that writes a file every 0.1 s is working, not spinning: the tree's read/write
+    /// calls (read by the spawner from /proc/PID/io and forwarded to the detector, since a sandboxed detector
+    /// may not read a root worker's io file) keep the silence rule from firing. The same worker without the
+    /// writes is the negative control: it must be stopped as a silent spin with "no I/O" in the reason.
+    @Test(.timeLimit(.minutes(1)), .enabled(if: Executable.onPath("python3")), arguments: [true, false])
+    func silentWorkerDoingIOIsNotASpin(_ writes: Bool) throws {
+        let events = dir + "/silent-\(writes).jsonl"
+        let script = """
+            import time, hashlib, tempfile, os
+            d = tempfile.mkdtemp()
+            end = time.time() + 9
+            nxt = time.time()
+            h = hashlib.sha256()
+            while time.time() < end:
+                h.update(b"x")
+                if \(writes ? "True" : "False") and time.time() > nxt:
+                    with open(os.path.join(d, "out"), "a") as f:
+                        f.write(h.hexdigest() + "\\n")
+                    nxt += 0.1
+            os.unlink(os.path.join(d, "out")) if os.path.exists(os.path.join(d, "out")) else None
+            os.rmdir(d)
+            """
+        let ff = try Supervised(["--on-runaway", "log", "--silence", "4", "--events", events] + fast
+                                + ["--", "python3", "-c", script])
+        #expect(ff.waitForExit(timeout: 40), "\(ff.stderr)")
+        let all = readEvents(events)
+        let samples = all.filter { $0["kind"] as? String == "sample" }
+        #expect(samples.contains { fields($0)["io_syscalls"] != nil }, "no sample carries the tree's I/O")
+        let opened = all.filter { $0["kind"] as? String == "incident.opened" }
+        if writes {
+            #expect(opened.isEmpty, "\(opened.map { fields($0)["reason"] ?? "" })")
+        } else {
+            let reason = opened.first.map { fields($0)["reason"] as? String ?? "" } ?? ""
+            #expect(reason.hasPrefix("runaway (silent spin)") && reason.contains("and no I/O"), "\(reason)")
+        }
+    }
+
     /// Busy but healthy: six seconds of a full core with varied, informative output (every line names a
     /// different file, as a compile does) is left alone.
     @Test(.timeLimit(.minutes(1)), .enabled(if: Executable.onPath("python3")))

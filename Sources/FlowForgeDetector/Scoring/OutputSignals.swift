@@ -68,6 +68,8 @@ public struct OutputSignals: Sendable, Equatable {
     public var novelCount: Int = 0
     /// The text of the newest unstructured record, for reasons.
     public var example: String?
+    /// The template of `example`.
+    public var exampleShape: String?
     /// Whether one of the records of the periodic tail (`cycle`, one period of it) asks to retry.
     public var cycleSaysRetry = false
 
@@ -109,7 +111,10 @@ public struct OutputSignals: Sendable, Equatable {
             if line.vocabulary.contains(.failure) { failure += 1 }
             if line.vocabulary.contains(.completion) { completion += 1 }
             if line.novel { novel += 1 }
-            if !line.text.isEmpty { example = line.text }
+            if !line.text.isEmpty {
+                example = line.text
+                exampleShape = line.shape
+            }
         }
         lineCount = entries.count
         unstructuredCount = shapes.count

@@ -157,6 +157,8 @@ struct LoopEvidence {
     var saysProgress: Bool
     var entropy: Double
     var example: String?
+    /// The template of `example` (for JSON: its canonical fields).
+    var shape: String?
     var holds: Bool
 
     init(output: OutputWindow, thresholds t: DetectionThresholds, now: UInt64) {
@@ -186,6 +188,7 @@ struct LoopEvidence {
         for entry in stretch { entropy.add(entry.shape) }
         self.entropy = entropy.bitsPerChar
         example = stretch.last?.text
+        shape = stretch.last?.shape
         let sustainNanos = UInt64(t.sustainSeconds * 1e9)
         let recent = (output.lastLineAt ?? 0) &+ sustainNanos >= now
         holds = repeats >= needed && quietSeconds >= t.sustainSeconds / 2 && recent && !saysCompletionOnly && !saysProgress

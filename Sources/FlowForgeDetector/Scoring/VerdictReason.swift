@@ -95,16 +95,18 @@ struct VerdictReason {
     private var loopClause: String {
         let t = thresholds
         let example = loop.example.map { " e.g. \"\(Self.cut($0, 120))\"" } ?? ""
+        let template = loop.shape.map { " (template \"\(Self.cut($0, 100))\")" } ?? ""
         if loop.holds {
             let what = loop.distinct == 1 ? "1 record" : "\(loop.distinct) records"
             let cycle = loop.period >= 2 ? " in a \(loop.period)-record cycle" : ""
             var clause = "nothing new for \(Self.seconds(loop.quietSeconds)): \(loop.repeats) records in a row repeat "
                 + "\(what)\(cycle) with the same values (a loop needs \(loop.needed))"
             if loop.saysFailure { clause += ", saying failure or retry" }
-            return clause + "," + example
+            return clause + "," + example + template
         }
         if retryHit {
-            let newest = signals.example.map { " e.g. \"\(Self.cut($0, 120))\"" } ?? ""
+            let newest = (signals.example.map { " e.g. \"\(Self.cut($0, 120))\"" } ?? "")
+                + (signals.exampleShape.map { " (template \"\(Self.cut($0, 100))\")" } ?? "")
             return "a retry loop: \(FixedDecimal.percent(signals.repetitionRatio)) of the last \(signals.unstructuredCount) "
                 + "lines share one template and \(FixedDecimal.percent(signals.retryFraction)) ask to retry, whatever ids change,"
                 + newest

@@ -1,0 +1,86 @@
+// FlowForge — the detector engine end to end: output bytes and samples in, events and requests out.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeSystem
+import Testing
+@testable import FlowForgeDetector
+
+@Suite struct DetectorEngineTests {
+    static let second: UInt64 = 1_000_000_000
+
+    func engine(silence: Double = 30) throws -> DetectorEngine {
+        var options = DetectorOptions()
+        options.thresholds = DetectionThresholds(silenceSeconds: silence)
+        options.onRunaway = .kill
+        var e = try DetectorEngine(options: options)
+        e.welcome(runID: "t")
+        e.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
+        return e
+    }
+
+    /// Runs `seconds` of a full core, printing `perSecond` of `chunk` each second on `stderr`, with the tree's
+    /// activity growing by `syscallsPerSecond`; returns the first incident's fields, if any.
+    func run(_ e: inout DetectorEngine, seconds: Int, chunk: String = "", perSecond: Int = 0, stderr: Bool = false,
+             syscallsPerSecond: UInt64 = 0) -> [String: String]? {
+        var opened: [String: String]?
+        for s in 1...seconds {
+            let now = UInt64(s) * Self.second
+            for k in 0..<perSecond {
+                e.output(Array(chunk.utf8), stderr: stderr, now: now - Self.second + UInt64(k) * Self.second / UInt64(perSecond))
+            }
+            let io = ProcessActivity(syscalls: UInt64(s) * syscallsPerSecond, bytes: UInt64(s) * syscallsPerSecond * 64,
+                                     voluntarySwitches: 0, readable: true)
+            for output in e.sample(ticks: UInt64(s) * 100, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "",
+                                   activity: io, now: now) {
+                if case .event("incident.opened", let fields) = output, opened == nil { opened = fields }
+            }
+        }
+        return opened
+    }
+
+    /// A loop printing the same Python traceback to stderr is a one-record loop: the traceback is joined into
+    /// one record, so the incident names one record repeating, not a six-line cycle.
+    @Test func tracebackLoopOnStderr() throws {
+        var e = try engine()
+        let tb = """
+            Traceback (most recent call last):
+              File "/srv/worker.py", line 42, in <module>
+                handle(job)
+              File "/srv/worker.py", line 17, in handle
+                raise ConnectionError("broker unavailable")
+            ConnectionError: broker unavailable
+
+            """
+        let opened = run(&e, seconds: 20, chunk: tb, perSecond: 3, stderr: true)
+        let reason = opened?["reason"] ?? ""
+        #expect(reason.hasPrefix("runaway (repetitive output)"), "\(reason)")
+        #expect(reason.contains("repeat 1 record with the same values"), "\(reason)")
+        #expect(reason.contains("saying failure or retry"), "\(reason)")
+    }
+
+    /// The silence rule asks the tree's activity: a silent busy tree doing read/write calls is working,
+    /// one doing none is a spin; sample events record the counters for replay.
+    @Test(arguments: [(UInt64(0), true), (UInt64(5), false)])
+    func silenceIsCorroboratedByActivity(_ syscallsPerSecond: UInt64, _ isSpin: Bool) throws {
+        var e = try engine(silence: 10)
+        let opened = run(&e, seconds: 25, syscallsPerSecond: syscallsPerSecond)
+        if isSpin {
+            #expect(opened?["reason"]?.contains("and no I/O (0.0 read/write calls/s") == true, "\(opened ?? [:])")
+        } else {
+            #expect(opened == nil, "\(opened ?? [:])")
+            #expect(e.lastVerdict?.reason.contains("but the tree is working (5.0 read/write calls/s") == true,
+                    "\(e.lastVerdict?.reason ?? "")")
+        }
+    }
+
+    @Test func sampleEventsCarryTheActivityCounters() throws {
+        var e = try engine()
+        let io = ProcessActivity(syscalls: 7, bytes: 4096, voluntarySwitches: 3, readable: true)
+        _ = e.sample(ticks: 0, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", activity: io, now: Self.second)
+        let out = e.sample(ticks: 100, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", activity: io, now: 2 * Self.second)
+        guard case .event("sample", let fields)? = out.first else {
+            Issue.record("no sample event")
+            return
+        }
+        #expect(fields["io_syscalls"] == "7" && fields["io_bytes"] == "4096" && fields["io_switches"] == "3")
+    }
+}
