@@ -19,7 +19,8 @@ struct ReplayCommand: ParsableCommand {
         abstract: "Re-run runaway detection offline over recorded --events files with other thresholds.",
         discussion: """
             Prints one JSON object per (file, generation): file, run_id, generation, samples, detected,
-            latency_seconds (from the generation's first sample), peak_cpu_percent, confidence, reason,
+            latency_seconds (from the generation's worker.started event, else its first sample),
+            peak_cpu_percent, confidence, reason,
             why, skipped_lines. --sample-interval is taken from the recording and ignored here. `reason` is
             the detection's; `why` explains an undetected generation: the verdict at its most suspicious
             sample (the longest high-CPU run, the last such sample), e.g. why a healthy recording was
@@ -74,7 +75,7 @@ struct ReplayCommand: ParsableCommand {
     /// Replays one recording: one result per generation, in order, and the (1-based) numbers of the lines
     /// that were skipped because they are not JSON objects.
     static func replay(_ text: String, options: DetectorOptions) throws -> (results: [[String: Any]], skipped: [Int]) {
-        struct Run { var engine: DetectorEngine; var samples = 0; var first: UInt64 = 0; var peak = 0.0
+        struct Run { var engine: DetectorEngine; var samples = 0; var first: UInt64 = 0; var previous: UInt64 = 0; var peak = 0.0
                      var detected: [String: Any]? ; var maxConfidence = 0.0
                      var why = ""; var whySustained = -1.0 }
         var runs: [String: Run] = [:]
@@ -82,28 +83,45 @@ struct ReplayCommand: ParsableCommand {
         let iso = ISO8601DateFormatter()
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var skipped: [Int] = []
+        var started: [String: UInt64] = [:]
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
             guard let event = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
                 skipped.append(n + 1)
                 continue
             }
-            guard event["kind"] as? String == "sample", let g = event["generation"] as? Int, g > 0, g <= Int(UInt32.max),
+            guard let kind = event["kind"] as? String, kind == "sample" || kind == "worker.started",
+                  let g = event["generation"] as? Int, g > 0, g <= Int(UInt32.max),
                   let ts = event["ts"] as? String, let date = iso.date(from: ts) else { continue }
             let fields = event["fields"] as? [String: Any] ?? [:]
             let runID = event["run_id"] as? String ?? "run"
             let key = "\(runID)/\(g)"
-            let now = UInt64(max(0, date.timeIntervalSince1970 * 1e9))
+            let now = UInt64(max(0, min(date.timeIntervalSince1970, 1e10) * 1e9))
+            if kind == "worker.started" {
+                // The generation starts when its worker did, as it did for the live detector (record rates
+                // are measured from there), not at its first sample.
+                if runs[key] == nil { started[key] = now }
+                continue
+            }
             if runs[key] == nil {
                 var engine = try DetectorEngine(options: options)
                 engine.welcome(runID: runID)
-                engine.workerStarted(generation: UInt32(g), pid: 0, name: "replay", now: now)
-                runs[key] = Run(engine: engine, first: now)
+                let start = min(started[key] ?? now, now)
+                engine.workerStarted(generation: UInt32(g), pid: 0, name: "replay", now: start)
+                runs[key] = Run(engine: engine, first: start, previous: start)
                 order.append(key)
             }
             guard var run = runs[key] else { continue }
             if let output = fields["output"] as? String, !output.isEmpty {
-                run.engine.output(Array((output + "\n").utf8), stderr: false, now: now)
+                // The live detector saw these lines arrive between the previous sample and this one: spread
+                // them evenly over that interval instead of stacking them on the sample's instant.
+                let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+                let span = now > run.previous ? now - run.previous : 0
+                for (i, line) in lines.enumerated() {
+                    let at = run.previous + span * UInt64(i + 1) / UInt64(lines.count)
+                    run.engine.output(Array((line + "\n").utf8), stderr: false, now: at)
+                }
             }
+            run.previous = now
             let ticks = UInt64(max(0, min(number(fields["ticks"]) ?? 0, 1e18)))
             let tps = UInt64(max(1, min(number(fields["ticks_per_second"]) ?? 100, 1e9)))
             var activity: ProcessActivity?

@@ -138,7 +138,17 @@ public struct DetectorEngine: Sendable {
             sample["io_switches"] = "\(io.voluntarySwitches)"
         }
         if !linesSinceSample.isEmpty {
-            sample["output"] = Self.bounded(linesSinceSample.joined(separator: "\n"), Self.recordedOutputBytes)
+            // Whole lines only: a line cut in half is a new line to whoever replays the recording.
+            var kept: [String] = []
+            var used = 0
+            for line in linesSinceSample {
+                let size = line.utf8.count + (kept.isEmpty ? 0 : 1)
+                if used + size > Self.recordedOutputBytes { break }
+                kept.append(line)
+                used += size
+            }
+            if kept.isEmpty { kept = [Self.bounded(linesSinceSample[0], Self.recordedOutputBytes)] }
+            sample["output"] = kept.joined(separator: "\n")
         }
         linesSinceSample = []
         out.append(.event(kind: "sample", fields: sample))

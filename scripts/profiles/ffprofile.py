@@ -28,6 +28,12 @@ import tempfile
 import time
 
 BUFFERED = os.environ.get("FF_PROFILE_BUFFERED") == "1"
+# Like a worker with a graceful shutdown, a profile keeps working (and printing) for this long after SIGTERM,
+# then exits. Besides being common, it leaves the events recording a little of what came after FlowForge's
+# decision, which the offline replay of that recording needs to reach the same decision from sampled output.
+GRACEFUL = 2.0
+_MAIN_PID = os.getpid()
+_stop_requested = None
 SLICE = 0.1  # seconds: duty() burns part of each slice and sleeps the rest
 
 SYLLABLES = ["ka", "lo", "mi", "nu", "pe", "ra", "si", "to", "vu", "ze", "bo", "da", "fi", "gu", "ha",
@@ -63,6 +69,24 @@ def scaled(seconds, default_duration):
     return float(seconds) * override / float(default_duration)
 
 
+def _graceful(_signum, _frame):
+    global _stop_requested
+    if _stop_requested is None:
+        _stop_requested = time.time()
+
+
+def check_stop():
+    """Exits once GRACEFUL seconds have passed since SIGTERM (burn and emit call it)."""
+    if _stop_requested is not None and time.time() >= _stop_requested + GRACEFUL:
+        flush_all()
+        if os.getpid() != _MAIN_PID:
+            os._exit(0)  # a forked child must not unwind into its parent's code
+        raise SystemExit(128 + signal.SIGTERM)
+
+
+signal.signal(signal.SIGTERM, _graceful)
+
+
 def burn_until(deadline):
     """Busy hashing loop until time.time() passes `deadline`.
 
@@ -72,6 +96,7 @@ def burn_until(deadline):
     while time.time() < deadline:
         for _ in range(200):
             h.update(b"work")
+        check_stop()
 
 
 def burn(seconds):
@@ -96,6 +121,7 @@ def duty(fraction, seconds):
 def emit(line, stream=None, end="\n"):
     """Writes `line` (+ `end`) to `stream` (default stdout) and flushes it, unless FF_PROFILE_BUFFERED=1."""
     stream = sys.stdout if stream is None else stream
+    check_stop()
     try:
         stream.write(line + end)
         if not BUFFERED:
@@ -122,9 +148,10 @@ def _exit_on_signal(signum, _frame):
 @contextlib.contextmanager
 def scratch_dir(prefix):
     """A temporary directory, removed on the way out, also when FlowForge stops the profile with SIGTERM
-    (or it is interrupted): those signals become SystemExit, so `finally` blocks run. (SIGKILL, after
+    (check_stop raises SystemExit after the graceful period) or it is interrupted (SIGINT and SIGHUP become
+    SystemExit), so `finally` blocks run. (SIGKILL, after
     FlowForge's grace period, cannot be handled; a profile's temporary files are small.)"""
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for sig in (signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, _exit_on_signal)
     path = tempfile.mkdtemp(prefix=prefix)
     try:

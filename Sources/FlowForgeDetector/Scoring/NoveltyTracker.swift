@@ -7,11 +7,11 @@
 /// Left out of the identity, because a stuck loop changes them on every iteration just as real work does:
 /// - volatile values (`LineValue.isVolatile`): timestamps, durations, and values of keys that name a time,
 ///   a latency, a request/trace/call id or an iteration counter;
-/// - *counters*: a numeric slot of a template whose integer values have gone up by the same step on every
-///   line of that template so far (`step 315`, `attempt 1234`, `total=141`, `uptime 5`, `10`, `15`). One
-///   irregular step (a retry counter that starts over, numbers from several processes interleaved, ids that
-///   grow irregularly like session ids and pids, a random value) makes the slot meaningful for the rest of
-///   the generation.
+/// - *counters*: a numeric slot of a template whose integer values have only gone up, nearly always by the
+///   same step (`step 315`, `attempt 1234`, `total=141`, `uptime 5`, `10`, `15`; one odd step in eight is
+///   allowed: lines the detector did not see leave gaps). A value that goes down or repeats (a retry counter
+///   that starts over, numbers from several processes interleaved, a random value) or steps that keep
+///   changing (session ids, pids) make the slot meaningful for the rest of the generation.
 ///
 /// Everything else counts: new job ids, block ids, URLs, paths, ports, measurements (`loss=0.4312`) make a
 /// line new; the same tool, path and error do not. The history of identities is bounded (two generations
@@ -22,6 +22,7 @@ public struct NoveltyTracker: Sendable {
         var last: Double?
         var step: Double?
         var increasing = true
+        var irregular = 0
         var observations = 0
     }
 
@@ -47,8 +48,16 @@ public struct NoveltyTracker: Sendable {
             if let number {
                 if let last = slot.last {
                     let step = number - last
-                    if step <= 0 || (slot.step != nil && slot.step != step) { slot.increasing = false }
-                    slot.step = step
+                    if step <= 0 {
+                        slot.increasing = false
+                    } else if let established = slot.step {
+                        // One odd step in eight is a gap (lines the detector did not see: a burst beyond the
+                        // analysis budget, a sampled recording), not an id.
+                        if step != established { slot.irregular += 1 }
+                        if slot.irregular * 8 > slot.observations + 1 { slot.increasing = false }
+                    } else {
+                        slot.step = step
+                    }
                 }
                 slot.last = number
             } else {
