@@ -316,7 +316,9 @@ if [[ -z $out ]]; then
 fi
 mkdir -p "$out/recordings" "$out/logs" "$out/replay"
 out=$(cd "$out" && pwd)
-rm -f "$out/results.tsv"
+# A partial run (--only) into an earlier OUT replaces its own rows and keeps the others, so one profile can be
+# re-run and the report and fixtures rewritten from the whole set.
+((partial)) || rm -f "$out/results.tsv"
 
 cpu_totals() { # "TOTAL IDLE" jiffies of all cores together, from /proc/stat
     # shellcheck disable=SC2016 # an awk program, not shell

@@ -55,6 +55,9 @@ fi
 echo "==> detection tuning, offline (replay over recorded fixtures)"
 bash scripts/check_tuning.sh --bin "$repo/.build/debug/flowforge"
 
+echo "==> detection corpus, offline (every profile's recording replayed at the defaults and at --max-cpu 70)"
+bash scripts/check_detection_corpus.sh --bin "$repo/.build/debug/flowforge"
+
 echo "==> dashboard in a real browser (headless Chromium)"
 FLOWFORGE_MAX_CPU="${FLOWFORGE_MAX_CPU:-50}" bash scripts/browser_check.sh --bin "$repo/.build/debug/flowforge"
 

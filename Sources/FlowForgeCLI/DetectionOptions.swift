@@ -22,16 +22,16 @@ struct ThresholdOptions: ParsableArguments {
     @Option(name: .customLong("min-confidence"), help: "Confidence (0-1) a runaway verdict needs before FlowForge acts (default 0.8).")
     var minConfidence: Double?
 
-    @Option(name: .customLong("repetition-threshold"), help: "Fraction (0-1) of recent lines repeating after normalization that counts as a loop (default 0.8).")
+    @Option(name: .customLong("repetition-threshold"), help: "Template repetition and share of lines asking to retry (0-1) that make a retry loop (default 0.8).")
     var repetitionThreshold: Double?
 
-    @Option(name: .customLong("entropy-threshold"), help: "Output entropy in bits per character below which output is degenerate (default 2.5).")
+    @Option(name: .customLong("entropy-threshold"), help: "Entropy in bits per character below which a repeating stretch gains confidence (default 2.5).")
     var entropyThreshold: Double?
 
-    @Option(name: .customLong("min-lines"), help: "Output lines needed before output signals are trusted (default 20).")
+    @Option(name: .customLong("min-lines"), help: "Fewest output records (lines, tracebacks) a text rule judges (default 20).")
     var minLines: Int?
 
-    @Option(help: "Seconds of busy CPU with no output at all that count as a silent spin (default 30).")
+    @Option(help: "Seconds of busy CPU with no output and no I/O that count as a silent spin (default 30).")
     var silence: Double?
 
     @Option(help: "A config file (YAML; see config/flowforge.yaml). Also FLOWFORGE_CONFIG.")

@@ -35,6 +35,8 @@ public struct DetectorEngine: Sendable {
     var activity = ActivitySeries()
     var recentLines: [String] = []
     var linesSinceSample: [String] = []
+    /// Lines were left out of the last sample event's output (the byte or line cap).
+    var recordingHasGap = false
     var incidentSeq: UInt64 = 0
     var incident: Incident?
     var healthySince: UInt64?
@@ -75,6 +77,7 @@ public struct DetectorEngine: Sendable {
         activity.reset()
         recentLines = []
         linesSinceSample = []
+        recordingHasGap = false
         healthySince = nil
         peakCPU = 0
         if var open = incident, open.generation < g {
@@ -141,14 +144,38 @@ public struct DetectorEngine: Sendable {
             // Whole lines only: a line cut in half is a new line to whoever replays the recording.
             var kept: [String] = []
             var used = 0
-            for line in linesSinceSample {
+            var lines = linesSinceSample[...]
+            if recordingHasGap {
+                // After a gap, the rest of a record whose start was left out (a traceback's frames and its
+                // exception line) would also be new to replay: it starts with the next record.
+                while let first = lines.first, RecordAssembler.isIndented(first) || RecordAssembler.isStackContinuation(first) {
+                    lines = lines.dropFirst()
+                }
+                if lines.count < linesSinceSample.count, let first = lines.first, !RecordAssembler.isTracebackHeader(first) {
+                    lines = lines.dropFirst()
+                }
+            }
+            recordingHasGap = linesSinceSample.count >= Self.recordedOutputLines
+            for line in lines {
                 let size = line.utf8.count + (kept.isEmpty ? 0 : 1)
                 if used + size > Self.recordedOutputBytes { break }
                 kept.append(line)
                 used += size
             }
-            if kept.isEmpty { kept = [Self.bounded(linesSinceSample[0], Self.recordedOutputBytes)] }
-            sample["output"] = kept.joined(separator: "\n")
+            if kept.count < lines.count {
+                recordingHasGap = true
+                // Nor half a multi-line record (a traceback cut by the cap): that too would be new to replay.
+                var end = kept.count
+                while end > 0, RecordAssembler.isIndented(kept[end - 1]) || RecordAssembler.isStackContinuation(kept[end - 1]) {
+                    end -= 1
+                }
+                if end > 0, RecordAssembler.isTracebackHeader(kept[end - 1]) { end -= 1 }
+                kept.removeSubrange(end...)
+            }
+            if kept.isEmpty, let first = lines.first, first.utf8.count > Self.recordedOutputBytes {
+                kept = [first.utf8Prefix(Self.recordedOutputBytes)] // one huge line: its start, rather than nothing
+            }
+            if !kept.isEmpty { sample["output"] = kept.joined(separator: "\n") }
         }
         linesSinceSample = []
         out.append(.event(kind: "sample", fields: sample))
@@ -189,8 +216,8 @@ public struct DetectorEngine: Sendable {
             "sustained_seconds": FixedDecimal.format(verdict.sustainedSeconds, digits: 1),
             "entropy": FixedDecimal.format(verdict.entropy, digits: 2), "repetition": FixedDecimal.format(verdict.repetition, digits: 3),
             "confidence": FixedDecimal.format(verdict.confidence, digits: 3), "action": options.onRunaway.rawValue,
-            "last_lines": Self.bounded(recentLines.joined(separator: "\n"), 4000), "cpu_series": Self.bounded(series, 1000),
-            "process_tree": Self.bounded(tree, 4000), "repeating": "\(verdict.repeatingRecords)",
+            "last_lines": recentLines.joined(separator: "\n").utf8Prefix(4000), "cpu_series": series.utf8Prefix(1000),
+            "process_tree": tree.utf8Prefix(4000), "repeating": "\(verdict.repeatingRecords)",
         ]
         var out: [Output] = [.event(kind: "incident.opened", fields: fields)]
         switch options.onRunaway {
@@ -199,21 +226,7 @@ public struct DetectorEngine: Sendable {
                                                                  "enforced": "false"]))
         case .restart, .kill:
             out.append(.request(id: id, restart: options.onRunaway == .restart, generation: generation,
-                                reason: Self.bounded("runaway detected in \(workerName) (pid \(workerPID)): \(verdict.reason)", 4000)))
-        }
-        return out
-    }
-
-    /// Cuts `s` to at most `max` UTF-8 bytes at a character boundary.
-    static func bounded(_ s: String, _ max: Int) -> String {
-        if s.utf8.count <= max { return s }
-        var out = ""
-        var used = 0
-        for ch in s {
-            let n = ch.utf8.count
-            if used + n > max { break }
-            out.append(ch)
-            used += n
+                                reason: "runaway detected in \(workerName) (pid \(workerPID)): \(verdict.reason)".utf8Prefix(4000)))
         }
         return out
     }

@@ -71,7 +71,7 @@ public struct OutputWindow: Sendable {
         let canonical = structured ? nil : JSONRecord.canonical(line)
         let analyzed = normalizer.analyze(canonical ?? line)
         var entry = Entry(shape: analyzed.shape, at: time, structured: structured)
-        entry.text = Self.cut(line, 160)
+        entry.text = line.utf8Prefix(160)
         if !structured {
             entry.progress = ProgressCounter.find(in: line)
             entry.vocabulary = Vocabulary.of(canonical ?? line)
@@ -177,18 +177,4 @@ public struct OutputWindow: Sendable {
     public var distinctLineRatio: Double { signals().distinctLineRatio }
     /// Structured records divided by all records in the window.
     public var structuredFraction: Double { signals().structuredFraction }
-
-    /// `s` cut to at most `max` UTF-8 bytes at a character boundary.
-    static func cut(_ s: String, _ max: Int) -> String {
-        if s.utf8.count <= max { return s }
-        var out = ""
-        var used = 0
-        for ch in s {
-            let n = ch.utf8.count
-            if used + n > max { break }
-            out.append(ch)
-            used += n
-        }
-        return out
-    }
 }

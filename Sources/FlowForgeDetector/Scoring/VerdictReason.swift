@@ -131,6 +131,6 @@ struct VerdictReason {
 
     static func cut(_ s: String, _ max: Int) -> String {
         let flat = s.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: " | ")
-        return OutputWindow.cut(flat, max)
+        return flat.utf8Prefix(max)
     }
 }
