@@ -13,6 +13,8 @@
 public enum JSONRecord {
     /// The canonical line for `line`, or nil if it is not a one-line JSON object.
     public static func canonical(_ line: String) -> String? {
+        // Most records are not JSON: look at the first non-blank byte before copying anything.
+        guard line.utf8.first(where: { $0 != 0x20 && $0 != 0x09 }) == 0x7B else { return nil }
         var bytes = Array(line.utf8)
         guard bytes.count >= 2, bytes.count <= 8192 else { return nil }
         while let last = bytes.last, last == 0x20 || last == 0x09 || last == 0x0D { bytes.removeLast() }

@@ -37,50 +37,50 @@ public struct NoveltyTracker: Sendable {
     /// The identity of `line` (a hash, stable within this process) and whether it is new.
     public mutating func observe(_ line: NormalizedLine) -> (identity: Int, novel: Bool) {
         if templates.count >= Self.maxTemplates && templates[line.shape] == nil { templates = [:] }
-        var slots = templates[line.shape] ?? Array(repeating: Slot(), count: line.values.count)
-        if slots.count < line.values.count { slots += Array(repeating: Slot(), count: line.values.count - slots.count) }
         var hasher = Hasher()
         hasher.combine(line.shape)
-        for (index, value) in line.values.enumerated() {
+        // Mutated in place: a copy of the slots per record would cost an allocation each time.
+        Self.update(&templates[line.shape, default: []], with: line.values, into: &hasher)
+        let identity = hasher.finalize()
+        guard recent.insert(identity).inserted else { return (identity, false) }
+        let novel = !older.contains(identity)
+        if recent.count >= Self.historyHalf {
+            older = recent
+            recent = []
+        }
+        return (identity, novel)
+    }
+
+    /// Advances the slots of one template with a record's values and hashes the values that count.
+    private static func update(_ slots: inout [Slot], with values: [LineValue], into hasher: inout Hasher) {
+        if slots.count < values.count { slots += Array(repeating: Slot(), count: values.count - slots.count) }
+        for (index, value) in values.enumerated() {
             if value.isVolatile { continue }
-            var slot = slots[index]
-            let number = value.kind == .number ? Self.integer(value.text) : nil
+            let number = value.kind == .number ? integer(value.text) : nil
             if let number {
-                if let last = slot.last {
+                if let last = slots[index].last {
                     let step = number - last
                     if step <= 0 {
-                        slot.increasing = false
-                    } else if let established = slot.step {
+                        slots[index].increasing = false
+                    } else if let established = slots[index].step {
                         // One odd step in eight is a gap (lines the detector did not see: a burst beyond the
                         // analysis budget, a sampled recording), not an id.
-                        if step != established { slot.irregular += 1 }
-                        if slot.irregular * 8 > slot.observations + 1 { slot.increasing = false }
+                        if step != established { slots[index].irregular += 1 }
+                        if slots[index].irregular * 8 > slots[index].observations + 1 { slots[index].increasing = false }
                     } else {
-                        slot.step = step
+                        slots[index].step = step
                     }
                 }
-                slot.last = number
+                slots[index].last = number
             } else {
-                slot.increasing = false
+                slots[index].increasing = false
             }
-            slot.observations += 1
-            slots[index] = slot
+            slots[index].observations += 1
             // A slot that has only ever gone up by one fixed step is a counter: its value says nothing.
-            if slot.increasing && slot.observations >= 2 { continue }
+            if slots[index].increasing && slots[index].observations >= 2 { continue }
             hasher.combine(index)
             hasher.combine(value.text)
         }
-        templates[line.shape] = slots
-        let identity = hasher.finalize()
-        let novel = !recent.contains(identity) && !older.contains(identity)
-        if !recent.contains(identity) {
-            recent.insert(identity)
-            if recent.count >= Self.historyHalf {
-                older = recent
-                recent = []
-            }
-        }
-        return (identity, novel)
     }
 
     /// Forgets everything (a new worker generation).

@@ -28,6 +28,20 @@ public struct OutputWindow: Sendable {
         public var vocabulary: Vocabulary = []
         /// The record's text, cut to 160 bytes, for reasons.
         public var text: String = ""
+        /// `progress` and `vocabulary` are still to be read from `text` (see `resolved()`).
+        var unresolved = false
+
+        /// The entry with `progress` and `vocabulary` read from its text. They are needed only for the few
+        /// hundred records judged once a sample, not for each of thousands of lines a second, so `append`
+        /// leaves them to this.
+        func resolved() -> Entry {
+            guard unresolved else { return self }
+            var entry = self
+            entry.unresolved = false
+            entry.progress = ProgressCounter.find(in: text)
+            entry.vocabulary = Vocabulary.of(text)
+            return entry
+        }
     }
 
     /// Default number of records kept.
@@ -73,8 +87,7 @@ public struct OutputWindow: Sendable {
         var entry = Entry(shape: analyzed.shape, at: time, structured: structured)
         entry.text = line.utf8Prefix(160)
         if !structured {
-            entry.progress = ProgressCounter.find(in: line)
-            entry.vocabulary = Vocabulary.of(canonical ?? line)
+            entry.unresolved = true
             let seen = novelty.observe(analyzed)
             entry.identity = seen.identity
             entry.novel = seen.novel
@@ -128,7 +141,7 @@ public struct OutputWindow: Sendable {
 
     /// The held records, oldest first.
     public var entries: [Entry] {
-        Array(ring[oldest...] + ring[..<oldest])
+        (ring[oldest...] + ring[..<oldest]).map { $0.resolved() }
     }
 
     /// Seconds since output was last seen (see `lastActivityAt`), 0 if `now` is earlier.

@@ -84,7 +84,7 @@ public struct RecordAssembler: Sendable {
 
     private mutating func take() -> [Record] {
         guard !pending.isEmpty else { return [] }
-        var text = pending.joined(separator: "\n")
+        var text = pending.count == 1 ? pending[0] : pending.joined(separator: "\n")
         if text.utf8.count > Self.maxBytes { text = String(decoding: text.utf8.prefix(Self.maxBytes), as: UTF8.self) }
         let record = Record(text: text, at: firstAt, lines: pending.count)
         reset()
@@ -102,9 +102,9 @@ public struct RecordAssembler: Sendable {
     }
 
     static func isStackContinuation(_ line: String) -> Bool {
-        let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
-        if trimmed.count < line.count && (trimmed.hasPrefix("at ") || trimmed.hasPrefix("File \"") || trimmed.hasPrefix("...")) {
-            return true
+        if isIndented(line) {
+            let trimmed = line.utf8.drop(while: { $0 == 0x20 || $0 == 0x09 })
+            for prefix in ["at ", "File \"", "..."] where trimmed.starts(with: prefix.utf8) { return true }
         }
         return line.hasPrefix("Caused by: ") || line.hasPrefix("During handling of the above exception")
             || line.hasPrefix("The above exception was the direct cause")

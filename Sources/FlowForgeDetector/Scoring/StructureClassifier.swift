@@ -17,12 +17,9 @@ public struct StructureClassifier: Sendable {
 
     /// Classifies the raw (un-normalized) `line` and advances the classifier's state.
     public mutating func isStructured(_ line: String) -> Bool {
-        let bytes = Array(line.utf8)
-        var start = 0
-        var end = bytes.count
-        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
-        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 || bytes[end - 1] == 0x0D { end -= 1 }
-        if end - start >= 3, bytes[start] == 0x60, bytes[start + 1] == 0x60, bytes[start + 2] == 0x60 {
+        // A fence is three backticks after optional blanks; no copy of the line is needed to see that.
+        let body = line.utf8.drop(while: { $0 == 0x20 || $0 == 0x09 })
+        if body.starts(with: [0x60, 0x60, 0x60]) {
             insideFence.toggle()
             return true
         }
