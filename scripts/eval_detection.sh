@@ -13,6 +13,8 @@ helper="$script_dir/lib/detection_eval.py"
 prog=$(basename "$0")
 # shellcheck source-path=SCRIPTDIR source=lib/test_functions.sh
 source "$script_dir/lib/test_functions.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/profile_runs.sh
+source "$script_dir/lib/profile_runs.sh"
 
 usage() {
     cat <<EOF
@@ -177,10 +179,6 @@ while read -r var; do
 done < <(compgen -e | grep -E '^FLOWFORGE_' || true)
 unset FF_PROFILE_DURATION FF_PROFILE_BUFFERED FF_LOGHUB_START FF_LOGHUB_SECONDS
 
-header_value() { # FILE KEY -> the value of the first '# KEY: value' line of the file's leading comments
-    sed -n '1,20p' "$1" | sed -n "s/^# *$2: *//p" | head -n 1 | tr -d '\r' | sed 's/[[:space:]]*$//'
-}
-
 # --- the profiles and their variants.
 [[ -d $profiles_dir ]] || usage_error "profile directory '$profiles_dir' does not exist"
 profiles_dir=$(cd "$profiles_dir" && pwd)
@@ -319,23 +317,6 @@ out=$(cd "$out" && pwd)
 # A partial run (--only) into an earlier OUT replaces its own rows and keeps the others, so one profile can be
 # re-run and the report and fixtures rewritten from the whole set.
 ((partial)) || rm -f "$out/results.tsv"
-
-cpu_totals() { # "TOTAL IDLE" jiffies of all cores together, from /proc/stat
-    # shellcheck disable=SC2016 # an awk program, not shell
-    awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $5 + $6 }' /proc/stat 2>/dev/null || echo "0 0"
-}
-
-busy_between() { # "TOTAL IDLE" "TOTAL IDLE" SCALE -> busy share between the two snapshots x SCALE, as an integer
-    awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1]; i = y[2] - x[2];
-        printf "%d", (t > 0 ? s * (t - i) / t : 0) }'
-}
-
-machine_busy_percent() { # percent of all cores busy over the next second
-    local a
-    a=$(cpu_totals)
-    sleep 1
-    busy_between "$a" "$(cpu_totals)" 100
-}
 
 # --- the run in progress, for the cleanup trap: only what this script started.
 ff_pid=""

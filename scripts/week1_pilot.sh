@@ -9,6 +9,8 @@ unset PYTHONUNBUFFERED
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$script_dir/.." && pwd)
 helper="$script_dir/lib/tune_report.py"
+# shellcheck source-path=SCRIPTDIR source=lib/profile_runs.sh
+source "$script_dir/lib/profile_runs.sh"
 prog=$(basename "$0")
 
 usage() {
@@ -155,27 +157,6 @@ if ((${#only[@]} > 0)); then
     done
     profiles=("${selected[@]}")
 fi
-
-cpu_totals() { # "TOTAL IDLE" jiffies of all cores together, from /proc/stat
-    # shellcheck disable=SC2016 # an awk program, not shell
-    awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $5 + $6 }' /proc/stat 2>/dev/null || echo "0 0"
-}
-
-busy_between() { # "TOTAL IDLE" "TOTAL IDLE" SCALE -> busy share between the two snapshots x SCALE, as an integer
-    awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1]; i = y[2] - x[2];
-        printf "%d", (t > 0 ? s * (t - i) / t : 0) }'
-}
-
-machine_busy_percent() { # percent of all cores busy over the next second (other work competing with the profile)
-    local a
-    a=$(cpu_totals)
-    sleep 1
-    busy_between "$a" "$(cpu_totals)" 100
-}
-
-header_value() { # FILE KEY -> the value of the first '# KEY: value' line
-    sed -n "s/^# *$2: *//p" "$1" | head -n 1 | tr -d '\r'
-}
 
 # --- the flags for flowforge run, validated by flowforge itself before anything runs.
 thr_args=()
