@@ -41,21 +41,25 @@ public struct TimelineEvent: Sendable, Equatable {
         self.fields = f
     }
 
-    /// From one JSON line of a spool or `--events` file; nil when the line is not an event.
+    /// From one JSON line of a spool or `--events` file; nil when the line is not an event, or its
+    /// generation or sequence number is out of range (a spool is untrusted input: a `"generation": -1`
+    /// trapped here once and crash-looped ingestion).
     public init?(jsonLine: Substring) {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(jsonLine.utf8))) as? [String: Any],
-              let kind = object["kind"] as? String, let ts = object["ts"] as? String else { return nil }
+              let kind = object["kind"] as? String, let ts = object["ts"] as? String,
+              let generation = UInt32(exactly: object["generation"] as? Int ?? 0) else { return nil }
         self.runID = object["run_id"] as? String ?? ""
         self.ts = ts
         self.wallNanos = TimelineEvent.parseNanos(ts) ?? 0
-        self.generation = UInt32(object["generation"] as? Int ?? 0)
+        self.generation = generation
         self.kind = kind
         self.incidentID = object["incident_id"] as? String
         var f: [String: String] = [:]
         for (k, v) in object["fields"] as? [String: Any] ?? [:] {
             if let n = v as? NSNumber, !(v is Bool) { f[k] = n.stringValue } else { f[k] = "\(v)" }
         }
-        self.seq = UInt64(object["seq"] as? Int ?? Int(f["seq"] ?? "") ?? 0)
+        guard let seq = UInt64(exactly: object["seq"] as? Int ?? Int(f["seq"] ?? "") ?? 0) else { return nil }
+        self.seq = seq
         f["seq"] = nil
         self.fields = f
     }
@@ -104,7 +108,12 @@ public struct TimelineEvent: Sendable, Equatable {
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146_097 + doe - 719_468
         let seconds = days * 86_400 + h * 3600 + mi * 60 + s - offset
-        return seconds * 1_000_000_000 + frac
+        // Untrusted input (a query string, a spool line): a time past 2262 does not fit in Int64 nanoseconds.
+        // Answer nil (the caller's 400 or its skip), never trap.
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return nil }
+        let (nanos, overflow2) = scaled.addingReportingOverflow(frac)
+        return overflow2 ? nil : nanos
     }
 
     /// The same event without the sample's recorded output lines.

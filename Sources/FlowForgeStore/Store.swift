@@ -199,8 +199,8 @@ public final class Store: Sendable {
         try Row.fetchAll(db, sql: sql, arguments: arguments).map { r in
             let fieldsText: String = r["fields"]
             let fields = (try? JSONSerialization.jsonObject(with: Data(fieldsText.utf8))) as? [String: String] ?? [:]
-            return TimelineEvent(runID: r["run_id"], seq: UInt64(r["seq"] as Int64), ts: r["ts"], wallNanos: r["wall_nanos"],
-                                 generation: UInt32(r["generation"] as Int64), kind: r["kind"], incidentID: r["incident_id"], fields: fields)
+            return TimelineEvent(runID: r["run_id"], seq: UInt64(clamping: r["seq"] as Int64), ts: r["ts"], wallNanos: r["wall_nanos"],
+                                 generation: UInt32(clamping: r["generation"] as Int64), kind: r["kind"], incidentID: r["incident_id"], fields: fields)
         }
     }
 }

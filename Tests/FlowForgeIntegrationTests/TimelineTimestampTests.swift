@@ -1,0 +1,39 @@
+// FlowForge — the RFC 3339 parser behind `?before=` and spool ingestion, on untrusted input.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeAPI
+import Testing
+
+@Suite struct TimelineTimestampTests {
+    @Test func parsesRFC3339() {
+        #expect(TimelineEvent.parseNanos("1970-01-01T00:00:00Z") == 0)
+        #expect(TimelineEvent.parseNanos("2026-12-07T02:19:24.5Z") == 1_796_609_964_500_000_000)
+        #expect(TimelineEvent.parseNanos("2026-12-07T03:19:24.5+01:00") == 1_796_609_964_500_000_000)
+        #expect(TimelineEvent.parseNanos("2262-04-11T23:47:16Z") == 9_223_372_036_000_000_000)
+    }
+
+    /// Regression: `GET /timeline?before=9999-01-01T00:00:00Z` killed the dashboard (and a run's API agent)
+    /// with SIGILL, an integer overflow trap converting the seconds to Int64 nanoseconds. Times that do not
+    /// fit (after 2262-04-11T23:47:16.854775807Z, or far before 1970) are now nil, which the route answers 400.
+    @Test(arguments: ["9999-01-01T00:00:00Z", "2263-01-01T00:00:00Z", "2262-04-11T23:47:17Z", "0000-01-01T00:00:00Z",
+                      "9999-12-31T23:59:60.999999999-23:59"])
+    func timesThatDoNotFitAreRejected(_ ts: String) {
+        #expect(TimelineEvent.parseNanos(ts) == nil)
+    }
+}
+
+@Suite struct SpoolLineTests {
+    /// Regression: a spool line with `"generation": -1` trapped in `UInt32(_:)` and crash-looped the
+    /// dashboard's ingestion and the API agent. Out-of-range generations and sequence numbers make the line
+    /// not an event (ingestion skips and counts it); good lines still parse.
+    @Test(arguments: [#""generation":-1"#, #""generation":4294967296"#, #""generation":1,"seq":-5"#])
+    func outOfRangeNumbersAreNotEvents(_ numbers: String) {
+        let line = #"{"ts":"2026-12-07T02:19:24Z","run_id":"r1","kind":"sample",\#(numbers),"fields":{}}"#
+        #expect(TimelineEvent(jsonLine: Substring(line)) == nil)
+    }
+
+    @Test func aGoodLineParses() {
+        let line = #"{"ts":"2026-12-07T02:19:24Z","run_id":"r1","generation":4294967295,"kind":"sample","seq":7,"fields":{"cpu_percent":99.5}}"#
+        let event = TimelineEvent(jsonLine: Substring(line))
+        #expect(event?.generation == .max && event?.seq == 7 && event?.fields["cpu_percent"] == "99.5")
+    }
+}
