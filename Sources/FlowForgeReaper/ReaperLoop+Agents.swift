@@ -120,8 +120,11 @@ extension ReaperLoop {
             execute(actions)
             return true
         case .event(let event) where greeted:
-            // Agents' records (detections, samples) go to the events file and to the other agents.
-            publish(event, except: role)
+            // Agents' records (detections, samples) go to the events file and to the other agents, stamped
+            // with the reaper's clock: an agent's time is not trusted (nor needed: it sent the event just now).
+            let stamped = (try? FlowForgeWire.Event(kind: event.kind, generation: event.generation,
+                                                    wallNanos: Clock.wallNanos(), fields: event.fields)) ?? event
+            publish(stamped, except: role)
             return true
         default:
             disconnect(role, why: "protocol violation: unexpected \(message.kindName) from the \(role) agent")

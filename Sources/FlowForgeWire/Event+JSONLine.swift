@@ -41,10 +41,17 @@ extension Event {
         return out + "}}\n"
     }
 
-    /// RFC 3339 in UTC with microseconds, e.g. `2026-11-29T23:04:05.123456Z`.
+    /// RFC 3339 in UTC with microseconds, e.g. `2026-11-29T23:04:05.123456Z`. Defined for every `Int64`: an
+    /// event's time can come from an agent, and no arithmetic here may trap on it (`Int64.min` did, in the
+    /// reaper, through `wallNanos - 999_999_999`).
     public static func rfc3339(wallNanos: Int64) -> String {
-        let seconds = wallNanos >= 0 ? wallNanos / 1_000_000_000 : (wallNanos - 999_999_999) / 1_000_000_000
-        let micros = (wallNanos - seconds * 1_000_000_000) / 1000
+        var seconds = wallNanos / 1_000_000_000
+        var rest = wallNanos % 1_000_000_000
+        if rest < 0 {
+            seconds -= 1
+            rest += 1_000_000_000
+        }
+        let micros = rest / 1000
         var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secOfDay = seconds - days * 86_400
         // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).

@@ -30,4 +30,12 @@ struct EventJSONLineTests {
     func rfc3339(_ nanos: Int64, _ expected: String) {
         #expect(Event.rfc3339(wallNanos: nanos) == expected)
     }
+
+    /// Regression: an agent's event with `wallNanos` near `Int64.min` trapped the reaper (which took the worker
+    /// with it) in this function's `wallNanos - 999_999_999`. Every Int64 is a time now (and the reaper
+    /// stamps agents' events with its own clock anyway).
+    @Test func extremesDoNotTrap() {
+        #expect(Event.rfc3339(wallNanos: .max) == "2262-04-11T23:47:16.854775Z")
+        #expect(Event.rfc3339(wallNanos: .min) == "1677-09-21T00:12:43.145224Z")
+    }
 }
