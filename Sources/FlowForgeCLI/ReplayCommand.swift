@@ -27,7 +27,8 @@ struct ReplayCommand: ParsableCommand {
             left alone.
 
             Lines that are not JSON objects (a last line cut short when the writer was killed, a damaged
-            file) are skipped, counted in skipped_lines and reported on stderr; the rest is replayed.
+            file), and samples older than the sample before them, are skipped, counted in skipped_lines
+            and reported on stderr; the rest is replayed.
 
             Example:
               flowforge replay --max-cpu 70 --min-confidence 0.9 pilot-report/latest/*.jsonl
@@ -60,7 +61,7 @@ struct ReplayCommand: ParsableCommand {
             }
             let (results, skipped) = try Self.replay(text, options: options)
             if let first = skipped.first {
-                FileIO.warn("flowforge replay: \(file): skipped \(skipped.count) line\(skipped.count == 1 ? "" : "s") that \(skipped.count == 1 ? "is" : "are") not a JSON object (line \(first)\(skipped.count > 1 ? ", ..." : ""))")
+                FileIO.warn("flowforge replay: \(file): skipped \(skipped.count) line\(skipped.count == 1 ? "" : "s") that \(skipped.count == 1 ? "is" : "are") not a JSON object or out of order (line \(first)\(skipped.count > 1 ? ", ..." : ""))")
             }
             for result in results {
                 var object = result
@@ -111,6 +112,12 @@ struct ReplayCommand: ParsableCommand {
                 order.append(key)
             }
             guard var run = runs[key] else { continue }
+            // A sample older than the one before it (a damaged or concatenated file) cannot be replayed in
+            // order: skip it rather than run the clock backwards.
+            guard now >= run.previous else {
+                skipped.append(n + 1)
+                continue
+            }
             if let output = fields["output"] as? String, !output.isEmpty {
                 // The live detector saw these lines arrive between the previous sample and this one: spread
                 // them evenly over that interval instead of stacking them on the sample's instant.
@@ -144,7 +151,7 @@ struct ReplayCommand: ParsableCommand {
                     run.maxConfidence = max(run.maxConfidence, Double(f["confidence"] ?? "") ?? 0)
                 }
                 if kind == "incident.opened" && run.detected == nil {
-                    run.detected = ["latency_seconds": Double(now - run.first) / 1e9, "confidence": Double(f["confidence"] ?? "") ?? 0,
+                    run.detected = ["latency_seconds": Double(now &- run.first) / 1e9, "confidence": Double(f["confidence"] ?? "") ?? 0,
                                     "reason": f["reason"] ?? ""]
                 }
             }

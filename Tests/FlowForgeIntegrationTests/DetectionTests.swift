@@ -187,6 +187,15 @@ struct DetectionTests {
         #expect(partial["detected"] as? Bool == true, "\(partial)")
         #expect(partial["skipped_lines"] as? Int == 2, "\(partial)")
 
+        // Regression: a sample older than the one before it (here: the first sample again, at the end) ran the
+        // replay's CPU clock backwards and trapped on a UInt64 underflow. It is skipped and counted.
+        let reordered = dir + "/reordered.jsonl"
+        let all = try String(contentsOfFile: events, encoding: .utf8).split(separator: "\n")
+        let firstSample = try #require(all.first { $0.contains("\"kind\":\"sample\"") })
+        try (all.joined(separator: "\n") + "\n" + firstSample + "\n").write(toFile: reordered, atomically: true, encoding: .utf8)
+        let back = try #require(try replay([], file: reordered))
+        #expect(back["skipped_lines"] as? Int == 1, "\(back)")
+
         // --max-cpu is bounded by the recording machine's cores, not this one's.
         let cores = sysconf(Int32(_SC_NPROCESSORS_ONLN))
         let tooHigh = "\(cores * 100 + 100)"
