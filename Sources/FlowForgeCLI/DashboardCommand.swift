@@ -81,10 +81,13 @@ struct DashboardCommand: ParsableCommand {
         let store = try Store(path: state + "/flowforge.db")
         let metrics = APIMetrics(runID: { "dashboard" })
         let runs = state + "/runs"
-        if try store.ingest(runsDirectory: runs, inserted: metrics.count) > 0 { Heap.trim() }
+        let say = CLILog(json: logFormat == "json", component: "flowforge dashboard")
+        let reportSkipped: @Sendable (String, Int) -> Void = { spool, n in
+            say.warn("\(spool): skipped \(n) line\(n == 1 ? "" : "s") that \(n == 1 ? "is" : "are") not an event")
+        }
+        if try store.ingest(runsDirectory: runs, inserted: metrics.count, skipped: reportSkipped) > 0 { Heap.trim() }
         try? store.applyRetention(days: retentionDays, runsDirectory: runs)
         let source = StoreSource(store: store, runsDirectory: runs, metrics: metrics)
-        let say = CLILog(json: logFormat == "json", component: "flowforge dashboard")
         if key == nil { say.warn("no API key (FLOWFORGE_API_KEY or \(StateDirectory.keyFile)): process endpoints are disabled") }
         guard let (host, port) = APIAgent.parseAddress(listen) else { throw ValidationError("bad --listen \(listen)") }
         var logger = logFormat == "json"
@@ -99,7 +102,7 @@ struct DashboardCommand: ParsableCommand {
             while true {
                 try? await Task.sleep(for: .seconds(1))
                 // A burst of ingestion leaves freed heap behind (glibc keeps it): give it back.
-                if let new = try? store.ingest(runsDirectory: runs, inserted: metrics.count), new > 0 { Heap.trim() }
+                if let new = try? store.ingest(runsDirectory: runs, inserted: metrics.count, skipped: reportSkipped), new > 0 { Heap.trim() }
                 if Date().timeIntervalSince(lastRetention) > 3600 {
                     try? store.applyRetention(days: retention, runsDirectory: runs)
                     lastRetention = Date()

@@ -47,13 +47,15 @@ public final class Store: Sendable {
     // MARK: ingestion
 
     /// Ingests what every spool under `runsDirectory` gained since last time, calling `inserted` for each
-    /// event stored for the first time. Returns how many were.
+    /// event stored for the first time and `skipped` with a spool's path and the number of its lines that
+    /// were not events (see `ingest(spool:)`). Returns how many events were stored.
     @discardableResult
-    public func ingest(runsDirectory: String, inserted: (TimelineEvent) -> Void = { _ in }) throws -> Int {
+    public func ingest(runsDirectory: String, inserted: (TimelineEvent) -> Void = { _ in },
+                       skipped: (String, Int) -> Void = { _, _ in }) throws -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory)) ?? []
         var count = 0
         for name in names.sorted() where name.hasSuffix(".jsonl") {
-            count += try ingest(spool: runsDirectory + "/" + name, inserted: inserted)
+            count += try ingest(spool: runsDirectory + "/" + name, inserted: inserted, skipped: skipped)
         }
         return count
     }
@@ -63,9 +65,12 @@ public final class Store: Sendable {
     static let ingestChunk = 1 << 20
 
     /// Ingests one spool from its stored offset to its last complete line, one chunk (one transaction) at a
-    /// time, calling `inserted` for each event stored for the first time. Returns how many were.
+    /// time, calling `inserted` for each event stored for the first time. Returns how many were. A spool is
+    /// untrusted input: a line that is not an event (not JSON, no kind or time, a generation or sequence
+    /// number out of range, longer than a chunk) is skipped, never fatal, and `skipped` hears how many.
     @discardableResult
-    public func ingest(spool: String, inserted: (TimelineEvent) -> Void = { _ in }) throws -> Int {
+    public func ingest(spool: String, inserted: (TimelineEvent) -> Void = { _ in },
+                       skipped: (String, Int) -> Void = { _, _ in }) throws -> Int {
         var offset = try db.read { db in try Int.fetchOne(db, sql: "SELECT offset FROM spool_offsets WHERE path = ?", arguments: [spool]) } ?? 0
         guard let handle = FileHandle(forReadingAtPath: spool) else { return 0 }
         defer { try? handle.close() }
@@ -80,13 +85,14 @@ public final class Store: Sendable {
                 // One line longer than a chunk is no event FlowForge writes: skip it whole, to its newline.
                 offset += data.count
                 try db.write { db in try Store.saveOffset(db, spool: spool, offset: offset) }
+                skipped(spool, 1)
                 continue
             } else {
                 break // a line still being written
             }
-            let events = complete.split(separator: UInt8(ascii: "\n")).compactMap {
-                TimelineEvent(jsonLine: Substring(String(decoding: $0, as: UTF8.self)))
-            }
+            let lines = complete.split(separator: UInt8(ascii: "\n"))
+            let events = lines.compactMap { TimelineEvent(jsonLine: Substring(String(decoding: $0, as: UTF8.self))) }
+            if events.count < lines.count { skipped(spool, lines.count - events.count) }
             offset += complete.count
             var new: [TimelineEvent] = []
             try db.write { db in

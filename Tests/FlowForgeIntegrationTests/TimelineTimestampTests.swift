@@ -1,6 +1,8 @@
 // FlowForge — the RFC 3339 parser behind `?before=` and spool ingestion, on untrusted input.
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeAPI
+import FlowForgeStore
+import Foundation
 import Testing
 
 @Suite struct TimelineTimestampTests {
@@ -35,5 +37,27 @@ import Testing
         let line = #"{"ts":"2026-12-07T02:19:24Z","run_id":"r1","generation":4294967295,"kind":"sample","seq":7,"fields":{"cpu_percent":99.5}}"#
         let event = TimelineEvent(jsonLine: Substring(line))
         #expect(event?.generation == .max && event?.seq == 7 && event?.fields["cpu_percent"] == "99.5")
+    }
+}
+
+@Suite struct SpoolIngestionTests {
+    /// A spool is untrusted: lines that are not events (not JSON, an out-of-range generation) are skipped and
+    /// reported with their count, the good events around them are stored, and ingesting again stores nothing
+    /// twice.
+    @Test func badLinesAreSkippedAndCounted() throws {
+        let dir = NSTemporaryDirectory() + "ff-spool-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir + "/runs", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let good = { (seq: Int) in
+            #"{"ts":"2026-12-07T02:19:2\#(seq)Z","run_id":"r1","generation":1,"kind":"worker.started","seq":\#(seq),"fields":{"pid":42}}"#
+        }
+        let lines = [good(1), "not json", #"{"ts":"2026-12-07T02:19:24Z","run_id":"r1","generation":-1,"kind":"sample","seq":2,"fields":{}}"#, good(3)]
+        try (lines.joined(separator: "\n") + "\n").write(toFile: dir + "/runs/r1.jsonl", atomically: true, encoding: .utf8)
+        let store = try Store(path: dir + "/flowforge.db")
+        var skipped = 0
+        let stored = try store.ingest(runsDirectory: dir + "/runs", skipped: { _, n in skipped += n })
+        #expect(stored == 2)
+        #expect(skipped == 2)
+        #expect(try store.ingest(runsDirectory: dir + "/runs") == 0)
     }
 }
