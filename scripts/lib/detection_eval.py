@@ -120,8 +120,8 @@ def replay_summary(path):
                 if not detected:
                     reason = str(r.get("reason") or "")
                 detected = True
-            elif isinstance(r, dict) and not reason and r.get("reason"):
-                reason = str(r["reason"])  # a future replay may explain a healthy verdict too
+            elif isinstance(r, dict) and not reason and (r.get("why") or r.get("reason")):
+                reason = str(r.get("why") or r["reason"])  # why replay left a healthy recording alone
     return ("detected" if detected else "not detected"), reason
 
 
@@ -349,6 +349,12 @@ def cmd_report(a):
     out.append("| variant | label | verdict | correct | latency s | survivors | peak CPU % | confidence | why |")
     out.append("|---|---|---|---|---|---|---|---|---|")
     for r in sorted(rows, key=lambda r: (r["label"] != "runaway", r["variant"])):
+        if not r["why"]:
+            # Rows written before replay explained healthy verdicts: ask the replay file again.
+            _, why = replay_summary(os.path.join(a.out, "replay", r["variant"] + ".json"))
+            if why:
+                why = "replay: " + why
+                r["why"] = clean(unquote(why) if r["profile"].startswith("loghub_") else why)
         verdict = r["verdict"] + (f" (exit {r['exit_code']})" if r["exit_code"] else "")
         out.append(f"| {md(r['variant'])} | {r['label']} | {verdict} | {r['correct']} | {r['latency_s'] or '-'} | "
                    f"{r['survivors']} | {r['peak_cpu_percent'] or '-'} | {r['confidence'] or '-'} | {md(r['why'])} |")
