@@ -134,8 +134,9 @@ public struct RunCommand: ParsableCommand {
         }
         let eventsPath = s.text("events.file")
         if !eventsPath.isEmpty {
-            // Opened here, inherited by the reaper (which cannot open files once sandboxed).
-            let fd = open(eventsPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            // Opened here, inherited by the reaper (which cannot open files once sandboxed). Created 0600: the
+            // events hold the worker's output lines, which are nobody else's business.
+            let fd = open(eventsPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
             guard fd >= 0 else { throw ValidationError("--events: cannot open \(eventsPath): \(SystemError("open", errno: errno))") }
             args.append("--events-fd=\(fd)")
         }

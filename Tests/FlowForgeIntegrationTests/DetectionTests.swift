@@ -125,6 +125,9 @@ struct DetectionTests {
         #expect(ff.worker() == worker)
         let decision = readEvents(events).first { $0["kind"] as? String == "policy.decision" }
         #expect(decision.map { fields($0)["decision"] as? String } == "log")
+        // The events file FlowForge created holds the worker's output: only its owner may read it.
+        let mode = (try FileManager.default.attributesOfItem(atPath: events)[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode.map { $0 & 0o777 } == 0o600)
         ff.signal(SIGTERM)
         #expect(ff.waitForExit())
     }
