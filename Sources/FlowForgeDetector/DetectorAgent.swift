@@ -27,8 +27,10 @@ public enum DetectorAgent {
         let restartAt = TestProbe.restartRequestGeneration()
         var sendRestart = false
         var helpers: Set<Int32> = [getpid()]
-        // The tree's activity as the spawner read it (it may read /proc/PID/io of a worker we may not).
-        var spawnerActivity: (at: UInt64, generation: UInt32, value: ProcessActivity)?
+        // The tree's I/O activity, as the spawner read it and the reaper forwarded it once a second: the
+        // spawner has the caller's privileges, this sandbox may not read /proc/PID/io of a root worker, and
+        // one reader is enough.
+        var treeActivity: (at: UInt64, generation: UInt32, value: ProcessActivity)?
         var reaperPID = runtime.parentPID
         let interval = UInt64(max(0.05, options.sampleIntervalSeconds) * 1e9)
         var nextSample = Clock.monotonicNanos() + interval
@@ -82,7 +84,7 @@ public enum DetectorAgent {
             case .event(let event) where event.kind == "tree.activity":
                 let f = Dictionary(event.fields.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
                 if let syscalls = UInt64(f["syscalls"] ?? ""), let bytes = UInt64(f["bytes"] ?? "") {
-                    spawnerActivity = (now, event.generation, ProcessActivity(
+                    treeActivity = (now, event.generation, ProcessActivity(
                         syscalls: syscalls, bytes: bytes, voluntarySwitches: UInt64(f["switches"] ?? "") ?? 0, readable: true))
                 }
             case .event(let event) where event.kind == "run.helpers":
@@ -102,19 +104,15 @@ public enum DetectorAgent {
             var ticks: UInt64 = 0
             var rss: Int64 = 0
             var treeText = ""
-            var activity = ProcessActivity()
-            for (index, pid) in tree.enumerated() {
+            for pid in tree {
                 guard let e = table.entries[pid] else { continue }
-                // /proc/PID/io of at most 512 processes a sample: the silence rule needs the tree's gist, and a
-                // wide tree would otherwise cost a file read per process per second.
-                if index < 512, let a = ProcessActivity.read(pid: pid) { activity.add(a) }
                 ticks &+= e.cpuTicks &+ e.reapedChildTicks
                 rss += max(0, e.rssPages) * pageSize
                 if treeText.utf8.count < 3800 { treeText += "\(e.pid) ppid=\(e.ppid) pgid=\(e.pgid) \(e.state)\n" }
             }
-            if !activity.readable, let s = spawnerActivity, s.generation == engine.generation, now < s.at &+ 3_000_000_000 {
-                activity = s.value
-            }
+            // A reading older than 3 s is a gap (unreadable), not the tree's state now.
+            var activity = ProcessActivity()
+            if let t = treeActivity, t.generation == engine.generation, now < t.at &+ 3_000_000_000 { activity = t.value }
             if let path = cpuStatPath, let usec = cgroupUsageMicros(path) {
                 ticks = usec * ticksPerSecond / 1_000_000
             }
