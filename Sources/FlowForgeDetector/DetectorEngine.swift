@@ -148,7 +148,7 @@ public struct DetectorEngine: Sendable {
             if recordingHasGap {
                 // After a gap, the rest of a record whose start was left out (a traceback's frames and its
                 // exception line) would also be new to replay: it starts with the next record.
-                while let first = lines.first, RecordAssembler.isIndented(first) || RecordAssembler.isStackContinuation(first) {
+                while let first = lines.first, RecordAssembler.isContinuation(first) {
                     lines = lines.dropFirst()
                 }
                 if lines.count < linesSinceSample.count, let first = lines.first, !RecordAssembler.isTracebackHeader(first) {
@@ -166,7 +166,7 @@ public struct DetectorEngine: Sendable {
                 recordingHasGap = true
                 // Nor half a multi-line record (a traceback cut by the cap): that too would be new to replay.
                 var end = kept.count
-                while end > 0, RecordAssembler.isIndented(kept[end - 1]) || RecordAssembler.isStackContinuation(kept[end - 1]) {
+                while end > 0, RecordAssembler.isContinuation(kept[end - 1]) {
                     end -= 1
                 }
                 if end > 0, RecordAssembler.isTracebackHeader(kept[end - 1]) { end -= 1 }

@@ -165,7 +165,11 @@ public struct OutputWindow: Sendable {
 
     /// The unstructured records since the newest new one (the repeating stretch), oldest first, at most
     /// the window's capacity.
-    public var repeatingStretch: [Entry] {
+    public var repeatingStretch: [Entry] { repeatingStretch(of: entries) }
+
+    /// The repeating stretch out of `entries`, a snapshot of this window's (so one evaluation resolves the
+    /// window's records once, not once per signal).
+    func repeatingStretch(of entries: [Entry]) -> [Entry] {
         guard repeatsSinceNovel > 0 else { return [] }
         var out: [Entry] = []
         for entry in entries.reversed() where !entry.structured {

@@ -32,7 +32,7 @@ public struct RecordAssembler: Sendable {
     public mutating func push(_ line: String, at time: UInt64) -> [Record] {
         var done: [Record] = []
         if inTraceback {
-            if Self.isIndented(line) || line.isEmpty || Self.isStackContinuation(line) {
+            if Self.isContinuation(line) || line.isEmpty {
                 append(line, at: time)
             } else if Self.isTracebackHeader(line) {
                 done += take()
@@ -89,6 +89,12 @@ public struct RecordAssembler: Sendable {
         let record = Record(text: text, at: firstAt, lines: pending.count)
         reset()
         return [record]
+    }
+
+    /// Whether `line` continues the record before it: an indented line (frames, source lines) or a stack
+    /// continuation (`at ...`, `Caused by: ...`).
+    static func isContinuation(_ line: String) -> Bool {
+        isIndented(line) || isStackContinuation(line)
     }
 
     static func isIndented(_ line: String) -> Bool {

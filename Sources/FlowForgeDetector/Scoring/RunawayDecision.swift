@@ -67,9 +67,10 @@ public struct RunawayDecision: Sendable {
             runStart = end > span ? end - span : 0
             since = max(since, runStart)
         }
-        var signals = output.signals(since: since)
+        let entries = output.entries
+        var signals = OutputSignals(entries: entries.filter { $0.at >= since })
         if signals.unstructuredCount < minLines {
-            let older = output.entries.filter { $0.at >= runStart }
+            let older = entries.filter { $0.at >= runStart }
             let unstructured = older.filter { !$0.structured }
             if unstructured.count > signals.unstructuredCount {
                 let from = unstructured.suffix(minLines).first?.at ?? since
@@ -77,7 +78,7 @@ public struct RunawayDecision: Sendable {
             }
         }
 
-        let loop = LoopEvidence(output: output, thresholds: t, now: now)
+        let loop = LoopEvidence(output: output, entries: entries, thresholds: t, now: now)
         let silence = output.silenceSeconds(at: now)
         let quietTree = activity.isQuiet(overSeconds: t.silenceSeconds)
         let enoughLines = signals.unstructuredCount >= minLines
@@ -161,8 +162,8 @@ struct LoopEvidence {
     var shape: String?
     var holds: Bool
 
-    init(output: OutputWindow, thresholds t: DetectionThresholds, now: UInt64) {
-        let stretch = output.repeatingStretch
+    init(output: OutputWindow, entries: [OutputWindow.Entry], thresholds t: DetectionThresholds, now: UInt64) {
+        let stretch = output.repeatingStretch(of: entries)
         repeats = output.repeatsSinceNovel
         let rate = output.recordRate(at: now, overSeconds: 30)
         needed = max(max(1, t.minLines), Int((rate * t.sustainSeconds).rounded(.up)))
