@@ -92,11 +92,10 @@ public struct LineNormalizer: Sendable, Equatable {
             }
             if ShapePatterns.isDigit(b) || (atBoundary && ShapePatterns.isAlpha(b)),
                let (end, mask) = token(s, i, atBoundary: atBoundary) {
-                let key = ValueKey.name(before: i, in: s)
                 emit(mask.text)
                 if collectValues && values.count < Self.maxValues {
                     values.append(LineValue(kind: mask.kind, text: String(decoding: s[i..<min(end, i + 64)], as: UTF8.self),
-                                            key: key))
+                                            key: ValueKey.name(before: i, in: s)))
                 }
                 i = end
                 previousAlnum = ShapePatterns.isAlnum(s[end - 1])
