@@ -81,6 +81,7 @@ public struct AgentRuntime: Sendable {
         if TestProbe.sendsGarbage(role: "\(role)") {
             _ = try? channel.send([0x46, 0x46, 1, 0xEE, 0, 0, 0, 3, 1, 2, 3])
         }
+        var hostile = TestProbe.isHostile(role: "\(role)")
         var lastHeartbeat = Clock.monotonicNanos()
         while true {
             var pfd = pollfd(fd: channel.fd, events: Int16(POLLIN), revents: 0)
@@ -104,6 +105,10 @@ public struct AgentRuntime: Sendable {
                         if case .welcome(let run, let reaper, _, _) = message {
                             runID = run
                             reaperPID = Int32(bitPattern: reaper)
+                            if hostile {
+                                hostile = false
+                                for m in TestProbe.hostileMessages(runID: run) { _ = send(m) }
+                            }
                         }
                         if case .stopping = message { return }
                         handle(message)

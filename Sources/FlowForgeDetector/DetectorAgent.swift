@@ -87,6 +87,10 @@ public enum DetectorAgent {
                     treeActivity = (now, event.generation, ProcessActivity(
                         syscalls: syscalls, bytes: bytes, voluntarySwitches: UInt64(f["switches"] ?? "") ?? 0, readable: true))
                 }
+            case .event(let event) where event.kind == "run.policy":
+                if let raw = event.fields.first(where: { $0.key == "incident_base" })?.value, let base = UInt64(raw) {
+                    engine.numberIncidents(after: base)
+                }
             case .event(let event) where event.kind == "run.helpers":
                 for field in event.fields { if let pid = Int32(field.value) { helpers.insert(pid) } }
             default: break

@@ -65,6 +65,10 @@ public struct DetectorEngine: Sendable {
 
     public func incidentID(_ id: UInt64) -> String { "\(runID)-\(id)" }
 
+    /// The reaper's `incident_base`: numbers up to it were used by an earlier detector of this run (the
+    /// reaper refuses an incident number it has seen before).
+    public mutating func numberIncidents(after base: UInt64) { incidentSeq = max(incidentSeq, base) }
+
     /// A new generation started: everything measured so far belonged to the old one.
     public mutating func workerStarted(generation g: UInt32, pid: Int32, name: String, now: UInt64) {
         generation = g

@@ -16,6 +16,10 @@ struct AgentSlot {
     var failures = 0
     var respawnAt: UInt64?
     var requested = false
+    /// What this role may send; kept across restarts of the agent (incident numbers stay used).
+    var gate: AgentEventGate
+    /// When dropped messages were last reported (`agent.rejected`), monotonic.
+    var rejectionsReportedAt: UInt64 = 0
 
     /// How long an agent may stay silent (no heartbeat, no frame) before it is treated as hung.
     static let silenceLimit: UInt64 = 10_000_000_000
@@ -24,7 +28,13 @@ struct AgentSlot {
     static let firstBackoff: UInt64 = 100_000_000
     static let maxBackoff: UInt64 = 5_000_000_000
 
-    init(role: AgentRole) { self.role = role }
+    /// How often dropped messages are reported: one `agent.rejected` event per agent per interval at most.
+    static let rejectionReportInterval: UInt64 = 10_000_000_000
+
+    init(role: AgentRole, runID: String) {
+        self.role = role
+        self.gate = AgentEventGate(role: role, runID: runID)
+    }
 
     var readyChannel: Channel? { greeted ? channel : nil }
 

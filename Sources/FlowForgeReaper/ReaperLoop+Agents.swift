@@ -23,6 +23,7 @@ extension ReaperLoop {
         slot.startedAt = now
         slot.lastHeard = now
         slot.requested = false
+        slot.gate.agentRestarted()
         agents[role] = slot
         log(.debug, "\(role) agent started: pid \(pid)")
         // Agents exclude their siblings from the worker's tree: tell the greeted ones about the new PID.
@@ -77,6 +78,9 @@ extension ReaperLoop {
         case .heartbeat where greeted:
             send(.outputDropped(totalBytes: droppedAnalysisBytes), to: role)
             return true
+        case .actionRequest(let id, _, _, _) where greeted && agents[role]?.gate.admitRequest(now: Clock.monotonicNanos()) == .drop(.rate):
+            send(.actionResult(id: id, outcome: .rejected, detail: "too many requests: at most \(Int(AgentEventGate.perSecond)) a second"), to: role)
+            return true
         case .actionRequest(let id, let kind, let generation, let reason) where greeted:
             let verb = kind == .restart ? "restart" : "kill"
             // Incident ids are derived on both sides: the detector numbers its incidents with the action id,
@@ -120,8 +124,12 @@ extension ReaperLoop {
             execute(actions)
             return true
         case .event(let event) where greeted:
-            // Agents' records (detections, samples) go to the events file and to the other agents, stamped
-            // with the reaper's clock: an agent's time is not trusted (nor needed: it sent the event just now).
+            // Agents' records (detections, samples) go to the events file and to the other agents, once the
+            // gate agrees (kinds of the role, incident ids, rate), stamped with the reaper's clock: an agent's
+            // time is not trusted (nor needed: it sent the event just now).
+            guard agents[role]?.gate.admit(event, currentGeneration: machine.generation, now: Clock.monotonicNanos()) == .accept else {
+                return true
+            }
             let stamped = (try? FlowForgeWire.Event(kind: event.kind, generation: event.generation,
                                                     wallNanos: Clock.wallNanos(), fields: event.fields)) ?? event
             publish(stamped, except: role)
@@ -167,8 +175,9 @@ extension ReaperLoop {
              fields: ["agent": "\(role)", "status": statusText(status)])
     }
 
-    /// Respawns agents whose backoff elapsed and kills agents that went silent.
+    /// Respawns agents whose backoff elapsed, kills agents that went silent, reports dropped messages.
     func checkAgents(now: UInt64) {
+        for role in agents.keys { reportRejections(role, now: now) }
         for (role, slot) in agents {
             if let at = slot.respawnAt, now >= at, spawnerAlive {
                 log(.info, "respawning the \(role) agent")
@@ -179,10 +188,26 @@ extension ReaperLoop {
         }
     }
 
+    /// One `agent.rejected` event (and a warning) per agent per interval, with what the gate dropped since.
+    func reportRejections(_ role: AgentRole, now: UInt64, force: Bool = false) {
+        guard var slot = agents[role], force || now &- slot.rejectionsReportedAt >= AgentSlot.rejectionReportInterval else { return }
+        let pending = slot.gate.takePending()
+        guard !pending.isEmpty else { return }
+        slot.rejectionsReportedAt = now
+        agents[role] = slot
+        let dropped = pending.values.reduce(0, +)
+        let reasons = pending.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: ",")
+        log(.warn, "\(role) agent: dropped \(dropped) message(s) the reaper does not accept from it (\(reasons))")
+        emit("agent.rejected", generation: worker?.generation ?? 0,
+             fields: ["agent": "\(role)", "dropped": "\(dropped)", "reasons": reasons, "dropped_total": "\(slot.gate.total)"])
+    }
+
     /// What a newly greeted agent needs beyond the welcome: the run's policy and the helpers' PIDs.
     func sendRunFacts(to role: AgentRole) {
         var policy = ["mode": config.rollout.rawValue, "enforced": detectorEnforced ? "true" : "false"]
         policy["canary_percent"] = "\(config.canaryPercent)"
+        // A respawned detector numbers its incidents above every number already used in this run.
+        if let base = agents[role]?.gate.highestIncident { policy["incident_base"] = "\(base)" }
         var helpers = ["spawner_pid": "\(spawnerPID)"]
         for (r, slot) in agents where slot.pid > 0 { helpers["\(r)_pid"] = "\(slot.pid)" }
         for (kind, fields) in [("run.policy", policy), ("run.helpers", helpers)] {

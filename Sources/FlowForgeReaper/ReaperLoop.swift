@@ -97,7 +97,7 @@ final class ReaperLoop {
 
     /// Runs until the state machine says exit; returns the exit code.
     func run() -> Int32 {
-        for role in config.agents { agents[role] = AgentSlot(role: role) }
+        for role in config.agents { agents[role] = AgentSlot(role: role, runID: config.runID) }
         // The worker first: nothing it needs waits for the agents (they catch up; the detector ignores the
         // first sample anyway, and output it missed is counted as dropped).
         emitPolicy()
@@ -192,7 +192,7 @@ final class ReaperLoop {
                 execute(machine.handle(.workerExited(generation: w.generation, status: status), now: Clock.monotonicNanos()))
             } else if pid == spawnerPID {
                 spawnerAlive = false
-                log(.error, "spawner exited (\(statusText(status))): failing closed")
+                log(.error, "spawner exited (\(statusText(status)))")
                 execute(machine.handle(.spawnerLost, now: Clock.monotonicNanos()))
             } else if let role = agents.first(where: { $0.value.pid == pid })?.key {
                 agentExited(role, status: status)
@@ -319,7 +319,7 @@ final class ReaperLoop {
             case .wouldBlock: return
             case .closed, .oversized:
                 spawnerAlive = false
-                log(.error, "spawner channel closed: failing closed")
+                log(.error, "spawner channel closed")
                 execute(machine.handle(.spawnerLost, now: Clock.monotonicNanos()))
                 return
             case .frame(let bytes, let fds):
@@ -386,6 +386,7 @@ final class ReaperLoop {
 
     private func shutDown() {
         drainRelays()
+        for role in agents.keys { reportRejections(role, now: Clock.monotonicNanos(), force: true) }
         broadcast(.stopping(reason: "flowforge exiting"))
         for slot in agents.values {
             if let ch = slot.channel { FileIO.close(ch.fd) }

@@ -146,7 +146,7 @@ struct Spawner {
                     "--log-format=\(config.logJSON ? "json" : "text")"]
         args += role == .detector ? config.detectorArguments : config.apiArguments
         var env = ["SWIFT_BACKTRACE=enable=no", "PATH=/usr/bin:/bin"]
-        for key in ["FLOWFORGE_TEST_FORBIDDEN_SYSCALL", "FLOWFORGE_TEST_DISABLE", "FLOWFORGE_TEST_REQUEST_RESTART", "FLOWFORGE_TEST_AGENT_GARBAGE",
+        for key in ["FLOWFORGE_TEST_FORBIDDEN_SYSCALL", "FLOWFORGE_TEST_DISABLE", "FLOWFORGE_TEST_REQUEST_RESTART", "FLOWFORGE_TEST_AGENT_GARBAGE", "FLOWFORGE_TEST_AGENT_HOSTILE",
                     "FLOWFORGE_TEST_SECCOMP_LOG"] {
             if let v = getenv(key) { env.append("\(key)=\(String(cString: v))") }
         }

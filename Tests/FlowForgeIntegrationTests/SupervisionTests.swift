@@ -180,6 +180,48 @@ struct SupervisionTests {
         #expect(ff.exitCode == 120)
     }
 
+    /// Well-formed but hostile messages from either agent (forged run events, impossible generations and
+    /// times, incidents never opened, the reaper's own `seq`, a flood) are dropped and counted: the reaper
+    /// keeps running, the worker is untouched, the agent stays connected, the events file holds none of them.
+    @Test(.timeLimit(.minutes(1)), arguments: ["api", "detector"])
+    func hostileAgentEventsAreDroppedAndCounted(role: String) throws {
+        let events = NSTemporaryDirectory() + "ff-hostile-\(role)-\(getpid()).jsonl"
+        defer { unlink(events) }
+        let ff = try Supervised(["--events", events, "--", "sh", "-c", "echo ready; exec sleep 60"],
+                                env: ["FLOWFORGE_TEST_AGENT_HOSTILE": role])
+        defer { ff.signal(SIGKILL) }
+        #expect(eventually { ff.stdout.contains("ready") })
+        let worker = try #require(ff.worker())
+        #expect(eventually { readEvents(events).contains { $0["kind"] as? String == "agent.rejected" } }, "\(ff.stderr)")
+        usleep(300_000)
+        #expect(ff.process.isRunning)
+        #expect(ff.worker() == worker)
+        ff.signal(SIGTERM)
+        #expect(ff.waitForExit())
+        #expect(ff.exitCode == 120)
+        #expect(!ff.stderr.contains("protocol violation"), "well-formed messages do not cost the agent its channel")
+        let all = readEvents(events)
+        let forged = all.filter { (($0["fields"] as? [String: Any])?["forged"] as? String) == "hostile-agent" }
+        #expect(forged.isEmpty, "\(forged)")
+        let flood = all.filter { (($0["fields"] as? [String: Any])?["forged"] as? String) == "hostile-flood" }
+        #expect(flood.count <= (role == "api" ? 0 : 128), "flood samples recorded: \(flood.count)")
+        #expect(all.filter { $0["kind"] as? String == "worker.exited" }.count == 1)
+        let rejected = all.filter { $0["kind"] as? String == "agent.rejected" }.compactMap { $0["fields"] as? [String: Any] }
+        #expect(rejected.allSatisfy { $0["agent"] as? String == role })
+        let dropped = rejected.compactMap { Int($0["dropped"] as? String ?? "") }.reduce(0, +)
+        let reasons = rejected.compactMap { $0["reasons"] as? String }.joined(separator: ",")
+        if role == "api" {
+            #expect(dropped == 2006, "\(rejected)")
+            #expect(reasons.contains("kind="))
+        } else {
+            #expect(dropped >= 2006 - 128, "\(rejected)")
+            for reason in ["kind", "generation", "incident", "field", "rate"] { #expect(reasons.contains(reason + "="), "\(reasons)") }
+        }
+        // Every recorded time is the reaper's: within this test's lifetime.
+        let stamps = all.compactMap { $0["ts"] as? String }
+        #expect(stamps.allSatisfy { $0.hasPrefix("20") }, "\(Set(stamps.map { $0.prefix(4) }))")
+    }
+
     /// Teardown reaches a setsid() escapee and a child that ignores SIGTERM, and removes the cgroup.
     @Test(.timeLimit(.minutes(1)))
     func teardownReachesEscapeesAndRemovesCgroup() throws {
