@@ -111,6 +111,8 @@ public struct ReaperStateMachine: Sendable {
     private(set) var phase = Phase.idle
     private(set) var generation: UInt32 = 0
     private var pendingStop: Signal?
+    /// The spawner is gone: no generation can start again. The worker runs on; restarts become stops.
+    public private(set) var degraded = false
 
     public init(graceNanos: UInt64, escalationEnabled: Bool = true) {
         self.graceNanos = graceNanos
@@ -192,6 +194,15 @@ public struct ReaperStateMachine: Sendable {
             guard target == 0 || target == g else {
                 return [.reply(id: id, .rejected, "generation \(target) is not running (current: \(g))")]
             }
+            if kind == .restart && degraded {
+                // Nothing can start a new generation: a restart would be a stop that calls itself a restart.
+                var actions: [Action] = [.reply(id: id, .accepted, "stopping generation \(g) (degraded: the spawner is gone, so no restart)"),
+                                         .emit(kind: "restart.suppressed", generation: g,
+                                               fields: ["reason": "degraded: the spawner is gone; stopping instead of restarting"])]
+                actions += beginStop(generation: g, cause: .request(kind, reason: reason),
+                                     exitCode: RunExitCode.internalFailure, restart: false, now: now)
+                return actions
+            }
             var actions: [Action] = [.reply(id: id, .accepted, "\(kind == .restart ? "restarting" : "stopping") generation \(g)")]
             actions += beginStop(generation: g, cause: .request(kind, reason: reason),
                                  exitCode: RunExitCode.terminatedByFlowForge, restart: kind == .restart, now: now)
@@ -264,20 +275,34 @@ public struct ReaperStateMachine: Sendable {
             return []
 
         case (.running(let g, _), .spawnerLost):
-            return beginStop(generation: g, cause: .failure("spawner lost"), exitCode: RunExitCode.internalFailure,
-                             restart: false, now: now)
+            // A dead spawner is not a dead worker: keep it, and say that this run can no longer restart it.
+            return enterDegraded(generation: g)
         case (.starting, .spawnerLost):
             phase = .exited
             return [.log(.error, "spawner lost before the worker started"), .exit(RunExitCode.internalFailure)]
         case (.stopping(let g, var stop), .spawnerLost):
-            stop.restartAfter = false
-            stop.exitCode = RunExitCode.internalFailure
-            phase = .stopping(generation: g, stop)
-            return []
+            if stop.restartAfter {
+                stop.restartAfter = false
+                stop.exitCode = RunExitCode.internalFailure
+                phase = .stopping(generation: g, stop)
+            }
+            return enterDegraded(generation: g)
+        case (.waitingToRestart(let g, _), .spawnerLost):
+            phase = .exited
+            return enterDegraded(generation: g)
+                + [.emit(kind: "restart.cancelled", generation: g, fields: ["cause": "spawner lost"]), .exit(RunExitCode.internalFailure)]
 
         default:
             return []
         }
+    }
+
+    private mutating func enterDegraded(generation g: UInt32) -> [Action] {
+        guard !degraded else { return [] }
+        degraded = true
+        return [.log(.error, "spawner lost: the worker keeps running, degraded (no restarts, no /proc scan; teardown through the process group and cgroup only)"),
+                .emit(kind: "supervisor.degraded", generation: g,
+                      fields: ["reason": "spawner lost", "effect": "restarts become stops; agents are not respawned; teardown by process group and cgroup only"])]
     }
 
     private func isKilling(_ stop: Stop) -> Bool {

@@ -34,6 +34,33 @@ struct AgentFailureTests {
         #expect(ff.exitCode == 120)
     }
 
+    /// A dead spawner is not a dead worker: after SIGKILL to the spawner the worker keeps running, the run
+    /// records `supervisor.degraded`, and a teardown still reaches the worker's whole group. (That a restart
+    /// request then becomes a stop is ReaperStateMachineTests.degradedRestartBecomesStop.)
+    @Test(.timeLimit(.minutes(1)))
+    func deadSpawnerIsNotADeadWorker() throws {
+        let events = NSTemporaryDirectory() + "ff-spawner-\(getpid()).jsonl"
+        defer { unlink(events) }
+        let marker = "spawner-lost-\(getpid())"
+        let ff = try Supervised(["--events", "\(events)", "--", "sh", "-c", "sleep 60 & echo ready; wait"],
+                                env: ["FLOWFORGE_TEST_MARKER": marker])
+        defer { ff.signal(SIGKILL); killMarked(marker) }
+        #expect(eventually { ff.stdout.contains("ready") })
+        let worker = try #require(ff.worker())
+        let spawner = try #require(ff.child(named: "flowforge-reaper"))
+        kill(spawner, SIGKILL)
+        #expect(eventually { readEvents(events).contains { $0["kind"] as? String == "supervisor.degraded" } }, "\(ff.stderr)")
+        usleep(500_000)
+        #expect(ff.process.isRunning, "the reaper keeps supervising")
+        #expect(ff.worker() == worker && kill(worker, 0) == 0, "the worker keeps running")
+        #expect(!readEvents(events).contains { $0["kind"] as? String == "teardown.started" })
+        // SIGTERM still tears the whole tree down (group signal; no /proc scan without the spawner).
+        ff.signal(SIGTERM)
+        #expect(ff.waitForExit())
+        #expect(ff.exitCode == 120)
+        #expect(eventually(timeout: 3) { processes(withMarker: marker).isEmpty }, "survivors: \(processes(withMarker: marker))")
+    }
+
     /// `--user` runs the worker under another identity (root only).
     @Test(.timeLimit(.minutes(1)), .enabled(if: isRoot))
     func workerRunsAsRequestedUser() throws {

@@ -135,12 +135,58 @@ struct ReaperStateMachineTests {
         #expect(exitCode(m.handle(.spawnFailed("no such file"), now: 0)) == RunExitCode.internalFailure)
     }
 
-    /// Losing the spawner fails closed: the worker is torn down and FlowForge reports its own failure.
-    @Test func spawnerLossFailsClosed() {
+    /// A dead spawner is not a dead worker: it runs on, the run is degraded, and its own exit ends the run.
+    @Test func spawnerLossKeepsTheWorker() {
         var m = running()
-        #expect(signals(m.handle(.spawnerLost, now: 0)) == [.terminate])
-        _ = m.handle(.workerExited(generation: 1, status: .signaled(15)), now: 1)
-        #expect(exitCode(m.handle(.treeChecked(empty: true), now: 2)) == RunExitCode.internalFailure)
+        let lost = m.handle(.spawnerLost, now: 0)
+        #expect(signals(lost).isEmpty)
+        #expect(lost.contains { if case .emit("supervisor.degraded", 1, _) = $0 { true } else { false } })
+        #expect(m.degraded && m.current?.pid == 100)
+        #expect(m.handle(.spawnerLost, now: 1).isEmpty, "reported once")
+        _ = m.handle(.workerExited(generation: 1, status: .exited(3)), now: 2)
+        #expect(exitCode(m.handle(.treeChecked(empty: true), now: 3)) == 3)
+    }
+
+    /// Degraded, a restart request is carried out as a stop (nothing could start the next generation).
+    @Test func degradedRestartBecomesStop() {
+        var m = running()
+        _ = m.handle(.spawnerLost, now: 0)
+        let request = m.handle(.actionRequested(id: 7, kind: .restart, generation: 0, reason: "runaway"), now: second)
+        #expect(request.contains { if case .reply(7, .accepted, let d) = $0 { d.contains("no restart") } else { false } })
+        #expect(request.contains { if case .emit("restart.suppressed", 1, _) = $0 { true } else { false } })
+        #expect(signals(request) == [.terminate])
+        _ = m.handle(.workerExited(generation: 1, status: .signaled(15)), now: 2 * second)
+        let end = m.handle(.treeChecked(empty: true), now: 2 * second + 1)
+        #expect(!end.contains { if case .spawnWorker = $0 { true } else { false } })
+        #expect(exitCode(end) == RunExitCode.internalFailure)
+    }
+
+    /// Lost in the middle of a restart's teardown: the teardown finishes, the restart does not happen.
+    @Test func spawnerLostDuringRestartTeardownStops() {
+        var m = running()
+        _ = m.handle(.actionRequested(id: 1, kind: .restart, generation: 0, reason: "x"), now: 0)
+        _ = m.handle(.spawnerLost, now: 1)
+        _ = m.handle(.workerExited(generation: 1, status: .signaled(15)), now: 2)
+        let end = m.handle(.treeChecked(empty: true), now: 3)
+        #expect(!end.contains { if case .spawnWorker = $0 { true } else { false } })
+        #expect(exitCode(end) == RunExitCode.internalFailure)
+    }
+
+    /// Lost while waiting out a restart backoff: nothing to keep running, so the run ends.
+    @Test func spawnerLostWhileWaitingToRestartExits() {
+        var m = running()
+        m.restartPolicy.firstBackoffNanos = second
+        for t in 0..<2 { // the second restart waits for its backoff
+            let now = UInt64(t) * 10 * second
+            _ = m.handle(.actionRequested(id: UInt64(t), kind: .restart, generation: 0, reason: "x"), now: now)
+            _ = m.handle(.workerExited(generation: UInt32(t + 1), status: .signaled(15)), now: now + 1)
+            let done = m.handle(.treeChecked(empty: true), now: now + 2)
+            if t == 0 { _ = m.handle(.workerSpawned(generation: 2, pid: 101), now: now + 3); _ = done }
+        }
+        #expect(m.nextDeadline != nil)
+        let lost = m.handle(.spawnerLost, now: 21 * second)
+        #expect(exitCode(lost) == RunExitCode.internalFailure)
+        #expect(lost.contains { if case .emit("restart.cancelled", _, _) = $0 { true } else { false } })
     }
 
     /// SIGKILL that does not take within the kill timeout ends the run anyway (and logs survivors).
