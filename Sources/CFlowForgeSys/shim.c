@@ -11,7 +11,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <netinet/in.h>
 #include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <linux/sockios.h>
+#include <termios.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -246,10 +253,57 @@ void *ffsys_seccomp_new(int default_action) {
     return ctx;
 }
 
+static int add_cmp(void *ctx, uint32_t act, int nr, unsigned int n, struct scmp_arg_cmp a, struct scmp_arg_cmp b) {
+    return n == 1 ? seccomp_rule_add(ctx, act, nr, 1, a) : seccomp_rule_add(ctx, act, nr, 2, a, b);
+}
+
+#define RULE1(cmp) do { int rc_ = add_cmp(ctx, act, nr, 1, cmp, cmp); if (rc_ < 0) return rc_; } while (0)
+#define DENY1(cmp) do { int rc_ = add_cmp(ctx, eperm, nr, 1, cmp, cmp); if (rc_ < 0) return rc_; } while (0)
+
+static int fcntl_rules(void *ctx, uint32_t act, int nr, int locks) {
+    const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+    const int plain[] = {F_GETFD, F_SETFD, F_GETFL, F_DUPFD, F_DUPFD_CLOEXEC};
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) RULE1(SCMP_A1(SCMP_CMP_EQ, plain[i]));
+    // Status flags, but never O_ASYNC: with an owner it sends a signal to a process of the caller's uid.
+    int rc = add_cmp(ctx, act, nr, 2, SCMP_A1(SCMP_CMP_EQ, F_SETFL), SCMP_A2(SCMP_CMP_MASKED_EQ, O_ASYNC, 0));
+    if (rc < 0) return rc;
+    rc = add_cmp(ctx, eperm, nr, 2, SCMP_A1(SCMP_CMP_EQ, F_SETFL), SCMP_A2(SCMP_CMP_MASKED_EQ, O_ASYNC, O_ASYNC));
+    if (rc < 0) return rc;
+    if (locks) {
+        const int lk[] = {F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW};
+        for (size_t i = 0; i < sizeof lk / sizeof lk[0]; i++) RULE1(SCMP_A1(SCMP_CMP_EQ, lk[i]));
+    }
+    const int refused[] = {F_SETOWN, F_SETOWN_EX, F_SETSIG, F_SETLEASE, F_NOTIFY};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) DENY1(SCMP_A1(SCMP_CMP_EQ, refused[i]));
+    return 0;
+}
+
+static int ioctl_rules(void *ctx, uint32_t act, int nr) {
+    const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+    const unsigned long allowed[] = {TCGETS, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX};
+    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) RULE1(SCMP_A1(SCMP_CMP_EQ, allowed[i]));
+    // Signal owners, async I/O, and terminal injection or control: refused cleanly.
+    const unsigned long refused[] = {FIOSETOWN, SIOCSPGRP, FIOASYNC, TIOCSTI, TIOCSPGRP, TIOCSCTTY, TIOCCONS, TIOCSETD};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) DENY1(SCMP_A1(SCMP_CMP_EQ, refused[i]));
+    return 0;
+}
+
+static int socket_rules(void *ctx, uint32_t act, int nr, int unix_too) {
+    const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+    RULE1(SCMP_A0(SCMP_CMP_EQ, AF_INET));
+    RULE1(SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+    if (unix_too) RULE1(SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+    else DENY1(SCMP_A0(SCMP_CMP_EQ, AF_UNIX)); // glibc tries nscd and syslog: refuse quietly
+    DENY1(SCMP_A0(SCMP_CMP_EQ, AF_NETLINK));    // getaddrinfo's interface query: it copes without
+    DENY1(SCMP_A0(SCMP_CMP_EQ, AF_PACKET));
+    return 0;
+}
+
 int ffsys_seccomp_rule(void *ctx, const char *name, int action, int condition) {
     int nr = seccomp_syscall_resolve_name(name);
     if (nr == __NR_SCMP_ERROR) return -ENOENT;
     uint32_t act = action_value(action);
+    const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
     switch (condition) {
     case FFSYS_COND_NO_PROT_EXEC:
         return seccomp_rule_add(ctx, act, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
@@ -260,7 +314,38 @@ int ffsys_seccomp_rule(void *ctx, const char *name, int action, int condition) {
                                 SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY));
     case FFSYS_COND_ARG0_IS_SELF:
         return seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+    case FFSYS_COND_FCNTL_PLAIN:
+    case FFSYS_COND_FCNTL_LOCKS:
+        if (nr != SCMP_SYS(fcntl)) return -EINVAL;
+        return fcntl_rules(ctx, act, nr, condition == FFSYS_COND_FCNTL_LOCKS);
+    case FFSYS_COND_IOCTL_QUERY:
+        if (nr != SCMP_SYS(ioctl)) return -EINVAL;
+        return ioctl_rules(ctx, act, nr);
+    case FFSYS_COND_TARGET_SELF:
+        if (nr == SCMP_SYS(prlimit64)) {
+            RULE1(SCMP_A0(SCMP_CMP_EQ, 0));
+            DENY1(SCMP_A0(SCMP_CMP_NE, 0));
+            return 0;
+        }
+        if (nr == SCMP_SYS(setpriority)) {
+            int rc = add_cmp(ctx, act, nr, 2, SCMP_A0(SCMP_CMP_EQ, PRIO_PROCESS), SCMP_A1(SCMP_CMP_EQ, 0));
+            if (rc < 0) return rc;
+            DENY1(SCMP_A0(SCMP_CMP_NE, PRIO_PROCESS));
+            DENY1(SCMP_A1(SCMP_CMP_NE, 0));
+            return 0;
+        }
+        return -EINVAL;
+    case FFSYS_COND_NO_ADDRESS:
+        if (nr != SCMP_SYS(sendto)) return -EINVAL;
+        RULE1(SCMP_A4(SCMP_CMP_EQ, 0));
+        DENY1(SCMP_A4(SCMP_CMP_NE, 0));
+        return 0;
+    case FFSYS_COND_SOCKET_INET:
+    case FFSYS_COND_SOCKET_INET_UNIX:
+        if (nr != SCMP_SYS(socket)) return -EINVAL;
+        return socket_rules(ctx, act, nr, condition == FFSYS_COND_SOCKET_INET_UNIX);
     default:
+        (void)eperm;
         return seccomp_rule_add(ctx, act, nr, 0);
     }
 }
@@ -372,3 +457,73 @@ pid_t ffsys_spawn_child(const ffsys_spawn_spec *spec, int *pidfd) {
 }
 
 int ffsys_forbidden_syscall(void) { return mkdir("/nonexistent-flowforge-seccomp-probe", 0700); }
+
+// ---- test-only: each argument rule's calls, refused and allowed (Tests: SeccompArgumentTests) ----
+static int probe_pair[2] = {-1, -1};
+static int probe_udp = -1;
+static pid_t probe_parent = -1; // getppid is on no allowlist: read before the filter
+
+int ffsys_probe_prepare(void) {
+    probe_parent = getppid();
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, probe_pair) != 0) return errno;
+    probe_udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    return probe_udp < 0 ? errno : 0;
+}
+
+static int probe_result(long rc) { return rc < 0 ? errno : 0; }
+
+int ffsys_probe_call(const char *call) {
+    const pid_t parent = probe_parent;
+    int one = 1;
+    pid_t target = parent;
+    struct rlimit64 lim;
+    if (strcmp(call, "fcntl-getfl") == 0) return probe_result(fcntl(probe_pair[0], F_GETFL));
+    if (strcmp(call, "fcntl-setfl-nonblock") == 0) return probe_result(fcntl(probe_pair[0], F_SETFL, O_NONBLOCK));
+    if (strcmp(call, "fcntl-setfl-async") == 0) return probe_result(fcntl(probe_pair[0], F_SETFL, O_NONBLOCK | O_ASYNC));
+    if (strcmp(call, "fcntl-setown") == 0) return probe_result(fcntl(probe_pair[0], F_SETOWN, parent));
+    if (strcmp(call, "fcntl-setown-ex") == 0) {
+        struct f_owner_ex owner = {.type = F_OWNER_PID, .pid = parent};
+        return probe_result(fcntl(probe_pair[0], F_SETOWN_EX, &owner));
+    }
+    if (strcmp(call, "fcntl-setsig") == 0) return probe_result(fcntl(probe_pair[0], F_SETSIG, SIGKILL));
+    if (strcmp(call, "fcntl-setlease") == 0) return probe_result(fcntl(probe_pair[0], F_SETLEASE, F_RDLCK));
+    if (strcmp(call, "fcntl-getlk") == 0) {
+        struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
+        return probe_result(fcntl(probe_pair[0], F_GETLK, &fl));
+    }
+    if (strcmp(call, "ioctl-fionread") == 0) return probe_result(ioctl(probe_pair[0], FIONREAD, &one));
+    if (strcmp(call, "ioctl-fiosetown") == 0) return probe_result(ioctl(probe_pair[0], FIOSETOWN, &target));
+    if (strcmp(call, "ioctl-siocspgrp") == 0) return probe_result(ioctl(probe_pair[0], SIOCSPGRP, &target));
+    if (strcmp(call, "ioctl-fioasync") == 0) return probe_result(ioctl(probe_pair[0], FIOASYNC, &one));
+    if (strcmp(call, "ioctl-tiocsti") == 0) {
+        char c = '#';
+        return probe_result(ioctl(0, TIOCSTI, &c));
+    }
+    if (strcmp(call, "prlimit-self") == 0) return probe_result(prlimit64(0, RLIMIT_NOFILE, NULL, &lim));
+    if (strcmp(call, "prlimit-other") == 0) return probe_result(prlimit64(parent, RLIMIT_NOFILE, NULL, &lim));
+    if (strcmp(call, "setpriority-self") == 0) {
+        errno = 0;
+        int nice = getpriority(PRIO_PROCESS, 0);
+        if (errno != 0) return errno;
+        return probe_result(setpriority(PRIO_PROCESS, 0, nice));
+    }
+    if (strcmp(call, "setpriority-other") == 0) return probe_result(setpriority(PRIO_PROCESS, (id_t)parent, 19));
+    if (strcmp(call, "setpriority-group") == 0) return probe_result(setpriority(PRIO_PGRP, 0, 19));
+    if (strcmp(call, "sendto-connected") == 0) return probe_result(sendto(probe_pair[0], "x", 1, MSG_NOSIGNAL, NULL, 0));
+    if (strcmp(call, "sendto-address") == 0) {
+        struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        return probe_result(sendto(probe_udp, "x", 1, 0, (struct sockaddr *)&to, sizeof to));
+    }
+    int domain = -1;
+    if (strcmp(call, "socket-inet") == 0) domain = AF_INET;
+    if (strcmp(call, "socket-unix") == 0) domain = AF_UNIX;
+    if (strcmp(call, "socket-netlink") == 0) domain = AF_NETLINK;
+    if (strcmp(call, "socket-packet") == 0) domain = AF_PACKET;
+    if (domain >= 0) {
+        int fd = socket(domain, domain == AF_NETLINK || domain == AF_PACKET ? SOCK_RAW : SOCK_STREAM, 0);
+        if (fd < 0) return errno;
+        close(fd);
+        return 0;
+    }
+    return EINVAL;
+}

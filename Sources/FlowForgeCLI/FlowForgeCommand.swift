@@ -14,7 +14,7 @@ public struct FlowForgeCommand: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [RunCommand.self, DashboardCommand.self, DemoCommand.self, ReplayCommand.self, ConfigCommand.self,
-                      DemoWorkerCommand.self]
+                      DemoWorkerCommand.self, SeccompProbeCommand.self]
     )
 
     public init() {}

@@ -94,4 +94,12 @@ public enum Sandbox {
 
     /// A test-only probe: performs a call no FlowForge policy allows.
     public static func attemptForbiddenSyscall() -> Int32 { ffsys_forbidden_syscall() }
+
+    /// Test-only: makes the descriptors `probe` acts on (call before the filter).
+    public static func prepareProbe() -> Int32 { ffsys_probe_prepare() }
+
+    /// Test-only: performs one argument-checked call by name (`fcntl-setown`, `sendto-address`, ...; see
+    /// CFlowForgeSys/shim.c); 0 when the kernel carried it out, else its errno. A call the filter kills
+    /// for never returns.
+    public static func probe(_ call: String) -> Int32 { ffsys_probe_call(call) }
 }

@@ -29,6 +29,13 @@ public struct SeccompPolicy: Sendable {
         case cloneThread = "if-clone-thread"
         case arg0IsSelf = "if-arg0-is-self"
         case openReadOnly = "if-read-only"
+        case fcntlPlain = "if-fcntl-plain"
+        case fcntlLocks = "if-fcntl-locks"
+        case ioctlQuery = "if-ioctl-query"
+        case targetSelf = "if-target-self"
+        case noAddress = "if-no-address"
+        case socketInet = "if-socket-inet"
+        case socketInetUnix = "if-socket-inet-unix"
 
         var shim: Int32 {
             switch self {
@@ -37,6 +44,13 @@ public struct SeccompPolicy: Sendable {
             case .cloneThread: Int32(FFSYS_COND_CLONE_THREAD)
             case .arg0IsSelf: Int32(FFSYS_COND_ARG0_IS_SELF)
             case .openReadOnly: Int32(FFSYS_COND_OPEN_READ_ONLY)
+            case .fcntlPlain: Int32(FFSYS_COND_FCNTL_PLAIN)
+            case .fcntlLocks: Int32(FFSYS_COND_FCNTL_LOCKS)
+            case .ioctlQuery: Int32(FFSYS_COND_IOCTL_QUERY)
+            case .targetSelf: Int32(FFSYS_COND_TARGET_SELF)
+            case .noAddress: Int32(FFSYS_COND_NO_ADDRESS)
+            case .socketInet: Int32(FFSYS_COND_SOCKET_INET)
+            case .socketInetUnix: Int32(FFSYS_COND_SOCKET_INET_UNIX)
             }
         }
     }
@@ -129,30 +143,54 @@ extension SeccompPolicy {
         refusedEverywhere, threadsRefused,
     ])
 
+    // The HTTP server's calls, shared by the API agent and the dashboard. fcntl, ioctl, sendto, socket,
+    // setpriority and prlimit64 carry argument conditions (CFlowForgeSys/shim.c): their other forms could
+    // signal, renice or limit another process of the same uid, inject terminal input, or reach a new address.
+    private static let serverIO = Group(
+        why: "its channel to the reaper and the HTTP connections",
+        action: .allow, condition: .none,
+        syscalls: ["poll", "ppoll", "read", "write", "readv", "writev", "recvmsg", "sendmsg", "recvfrom",
+                   "close", "pread64", "accept4", "shutdown", "getsockopt", "setsockopt", "getsockname", "getpeername"])
+    private static let sendConnected = Group(
+        why: "sendto on connected sockets only (no destination address); getaddrinfo's netlink query is refused and it copes",
+        action: .allow, condition: .noAddress, syscalls: ["sendto"])
+    private static let ioctlQueries = Group(
+        why: "ioctl: isatty and readiness queries only; FIOSETOWN, SIOCSPGRP, FIOASYNC and TIOCSTI-like terminal calls refused",
+        action: .allow, condition: .ioctlQuery, syscalls: ["ioctl"])
+    private static let listening = Group(
+        why: "binding its listening socket (--listen): unprivileged, so never a port below 1024",
+        action: .allow, condition: .none, syscalls: ["bind", "listen"])
+    private static let eventLoops = Group(
+        why: "SwiftNIO's event loops: epoll, eventfd and timerfd",
+        action: .allow, condition: .none,
+        syscalls: ["epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd2",
+                   "timerfd_create", "timerfd_settime"])
+    private static let threads = Group(
+        why: "threads (NIO event loops, the channel thread, Swift concurrency); clone only with CLONE_THREAD",
+        action: .allow, condition: .cloneThread, syscalls: ["clone"])
+    private static let threadRuntime = Group(
+        why: "thread start-up and scheduling queries of the runtime",
+        action: .allow, condition: .none,
+        syscalls: ["set_robust_list", "rseq", "rt_sigaction", "rt_sigsuspend", "sigaltstack",
+                   "getpriority", "getcpu", "sched_getaffinity", "sched_yield", "getrlimit",
+                   "uname", "newfstatat", "fstat", "statx", "statfs", "fstatfs", "readlink", "lseek",
+                   "sysinfo"])
+    private static let ownPriority = Group(
+        why: "the runtime renices its own threads and reads its own limits: pid 0 only, never another process",
+        action: .allow, condition: .targetSelf, syscalls: ["setpriority", "prlimit64"])
+    private static let killSelfOnly = Group(
+        why: "signals are the reaper's job (kill(self) only, for abort)",
+        action: .allow, condition: .arg0IsSelf, syscalls: ["kill"])
+
     /// The API agent: serves HTTP (SwiftNIO through Hummingbird) and talks to the reaper over its channel.
     public static let api = SeccompPolicy(role: "api", groups: [
-        Group(why: "its channel to the reaper and the HTTP connections",
-              action: .allow, condition: .none,
-              syscalls: ["poll", "ppoll", "read", "write", "readv", "writev", "recvmsg", "sendmsg", "recvfrom", "sendto",
-                         "close", "pread64", "accept4", "shutdown", "getsockopt", "setsockopt", "getsockname",
-                         "getpeername", "fcntl", "ioctl"]),
-        Group(why: "binding its listening socket (--listen): unprivileged, so never a port below 1024",
-              action: .allow, condition: .none, syscalls: ["socket", "bind", "listen"]),
-        Group(why: "SwiftNIO's event loops: epoll, eventfd and timerfd",
-              action: .allow, condition: .none,
-              syscalls: ["epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd2",
-                         "timerfd_create", "timerfd_settime"]),
-        Group(why: "threads (NIO event loops, the channel thread, Swift concurrency); clone only with CLONE_THREAD",
-              action: .allow, condition: .cloneThread, syscalls: ["clone"]),
-        Group(why: "thread start-up and scheduling queries of the runtime",
-              action: .allow, condition: .none,
-              syscalls: ["set_robust_list", "rseq", "rt_sigaction", "rt_sigsuspend", "sigaltstack", "setpriority",
-                         "getpriority", "getcpu", "sched_getaffinity", "sched_yield", "getrlimit",
-                         "prlimit64", "uname", "newfstatat", "fstat", "statx", "statfs", "fstatfs", "readlink", "lseek",
-                         "sysinfo"]),
-        memory, memoryNoExec, runtime, selfSignal,
-        Group(why: "signals are the reaper's job (kill(self) only, for abort)",
-              action: .allow, condition: .arg0IsSelf, syscalls: ["kill"]),
+        serverIO, sendConnected, ioctlQueries,
+        Group(why: "fcntl: descriptor and status flags (never O_ASYNC) and dup; F_SETOWN, F_SETSIG, F_SETLEASE and F_NOTIFY refused",
+              action: .allow, condition: .fcntlPlain, syscalls: ["fcntl"]),
+        Group(why: "its listening socket: TCP over IPv4 or IPv6 only (unix, netlink and packet sockets refused)",
+              action: .allow, condition: .socketInet, syscalls: ["socket"]),
+        listening, eventLoops, threads, threadRuntime, ownPriority,
+        memory, memoryNoExec, runtime, selfSignal, killSelfOnly,
         Group(why: "libdispatch's thread pool reads /proc/<tid>/stat (and traps when it cannot): read-only opens only",
               action: .allow, condition: .openReadOnly, syscalls: ["openat"]),
         Group(why: "the API writes no files: its data comes over the channel",
@@ -164,7 +202,12 @@ extension SeccompPolicy {
     /// capabilities, and may read and write files, serve HTTP and connect to runs' control sockets; it may
     /// not execute programs, trace or signal other processes, or change identity.
     public static let dashboard = SeccompPolicy(role: "dashboard", groups: [
-        api.groups[0], api.groups[1], api.groups[2], api.groups[3], api.groups[4],
+        serverIO, sendConnected, ioctlQueries,
+        Group(why: "fcntl: as the API's, plus record locks (SQLite); F_SETOWN, F_SETSIG, F_SETLEASE and F_NOTIFY refused",
+              action: .allow, condition: .fcntlLocks, syscalls: ["fcntl"]),
+        Group(why: "its listening socket and the runs' unix control sockets (netlink and packet sockets refused)",
+              action: .allow, condition: .socketInetUnix, syscalls: ["socket"]),
+        listening, eventLoops, threads, threadRuntime, ownPriority,
         Group(why: "the store (SQLite in WAL mode) and the run spools in the state directory",
               action: .allow, condition: .none,
               syscalls: ["openat", "pwrite64", "fsync", "fdatasync", "ftruncate", "fallocate", "unlink", "unlinkat",
@@ -174,9 +217,7 @@ extension SeccompPolicy {
         Group(why: "asking live runs over their control sockets; identity queries and signal handling of the server",
               action: .allow, condition: .none,
               syscalls: ["connect", "socketpair", "getuid", "geteuid", "getgid", "getegid", "signalfd4", "rt_sigtimedwait"]),
-        memory, memoryNoExec, runtime, selfSignal,
-        Group(why: "signals are the reaper's job (kill(self) only, for abort)",
-              action: .allow, condition: .arg0IsSelf, syscalls: ["kill"]),
+        memory, memoryNoExec, runtime, selfSignal, killSelfOnly,
         refused(except: ["clone", "socket", "bind", "listen", "connect", "socketpair"]), threadsRefused,
     ])
 

@@ -80,6 +80,15 @@ enum {
     FFSYS_COND_CLONE_THREAD = 2,     // arg0 & CLONE_THREAD != 0 (clone)
     FFSYS_COND_ARG0_IS_SELF = 3,     // arg0 == getpid() (kill, tgkill)
     FFSYS_COND_OPEN_READ_ONLY = 4,   // openat: arg2 has no write, create, truncate or append flag
+    // The conditions below allow a call's harmless forms and refuse (EPERM) the ones that reach another
+    // process; any other form hits the filter's default action.
+    FFSYS_COND_FCNTL_PLAIN = 5,      // fcntl: descriptor flags, status flags without O_ASYNC, dup
+    FFSYS_COND_FCNTL_LOCKS = 6,      // fcntl: as PLAIN, plus record locks (SQLite)
+    FFSYS_COND_IOCTL_QUERY = 7,      // ioctl: TCGETS (isatty), FIONREAD, FIONBIO, FIOCLEX, FIONCLEX
+    FFSYS_COND_TARGET_SELF = 8,      // prlimit64: pid 0; setpriority: PRIO_PROCESS and who 0
+    FFSYS_COND_NO_ADDRESS = 9,       // sendto: no destination address (connected sockets only)
+    FFSYS_COND_SOCKET_INET = 10,     // socket: AF_INET or AF_INET6 only
+    FFSYS_COND_SOCKET_INET_UNIX = 11,// socket: AF_INET, AF_INET6 or AF_UNIX
 };
 void *ffsys_seccomp_new(int default_action);
 /// Adds a rule for the syscall named `name`; returns -ENOENT-style negative value when the name is unknown.
@@ -115,5 +124,9 @@ pid_t ffsys_spawn_child(const ffsys_spawn_spec *spec, int *pidfd);
 // ---- test-only hook target ----
 /// Performs a syscall that no FlowForge allowlist permits (mkdir), to prove a filter bites.
 int ffsys_forbidden_syscall(void);
+/// Test-only: performs the call named `call` (e.g. "fcntl-setown", see shim.c) on descriptors made by
+/// ffsys_probe_prepare before the filter. Returns 0 if the kernel carried it out, else the errno.
+int ffsys_probe_prepare(void);
+int ffsys_probe_call(const char *call);
 
 #endif
