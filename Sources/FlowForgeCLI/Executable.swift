@@ -47,13 +47,17 @@ enum Executable {
 }
 
 enum RunID {
-    /// A short unique run id: start time and PID, e.g. `r20261129T223212-4711`.
+    /// A unique, unguessable run id: start time, PID and 32 random bits, e.g. `r20261129T223212-4711-9f3c07a2`.
+    /// The random part keeps another local user from predicting (and planting something at) the run's spool
+    /// and socket paths.
     static func make() -> String {
         var t = time(nil)
         var tmv = tm()
         gmtime_r(&t, &tmv)
         let y = Int(tmv.tm_year) + 1900
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "r\(y)\(two(tmv.tm_mon + 1))\(two(tmv.tm_mday))T\(two(tmv.tm_hour))\(two(tmv.tm_min))\(two(tmv.tm_sec))-\(getpid())"
+        let hex = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let random = String(repeating: "0", count: 8 - hex.count) + hex
+        return "r\(y)\(two(tmv.tm_mon + 1))\(two(tmv.tm_mday))T\(two(tmv.tm_hour))\(two(tmv.tm_min))\(two(tmv.tm_sec))-\(getpid())-\(random)"
     }
 }

@@ -118,13 +118,14 @@ public struct RunCommand: ParsableCommand {
         args += DetectionOptions.reaperArguments(s)
         args += try DetectionOptions.detectorOptions(s).arguments.map { "--detector-arg=\($0)" }
         // The run's spool: every event, durable, in the state directory (the dashboard's store ingests it).
-        if let state = try? StateDirectory.ensure() {
-            let spool = state + "/runs/\(runID).jsonl"
-            let fd = open(spool, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-            if fd >= 0 { args += ["--events-fd=\(fd)", "--spool=\(spool)"] }
+        // Created fresh (O_EXCL, never through a symlink) in a directory that must be ours alone.
+        do {
+            let state = try StateDirectory.ensure()
+            let fd = try StateDirectory.createPrivateFile(in: state + "/runs", name: "\(runID).jsonl")
+            args += ["--events-fd=\(fd)", "--spool=\(state)/runs/\(runID).jsonl"]
             args.append("--control=\(state)/runs/\(runID).sock")
-        } else {
-            FileIO.warn("flowforge: warning: state directory \(StateDirectory.path()) is not writable; this run keeps no spool")
+        } catch {
+            FileIO.warn("flowforge: warning: \(error); this run keeps no spool and has no control socket")
         }
         if let listen {
             args.append("--api-arg=--listen=\(listen)")

@@ -12,7 +12,10 @@ public enum StateDirectory {
         return home + "/.local/state/flowforge"
     }
 
-    /// Creates the directory (and `runs/`) with mode 0700 if missing. Returns the path or throws.
+    /// Creates the directory (and `runs/`) with mode 0700 if missing, then refuses either one unless it is a
+    /// real directory (not a symlink) owned by us and writable by nobody else: FlowForge (perhaps as root,
+    /// perhaps through `sudo -E` keeping a user's HOME) writes spools and sockets there, and another user able
+    /// to plant files in it could redirect those writes. Returns the path or throws.
     @discardableResult
     public static func ensure() throws -> String {
         let base = path()
@@ -21,8 +24,38 @@ public enum StateDirectory {
             partial += "/" + component
             if mkdir(partial, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir \(partial)", errno: errno) }
         }
+        try checkPrivate(base)
         if mkdir(base + "/runs", 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir \(base)/runs", errno: errno) }
+        try checkPrivate(base + "/runs")
         return base
+    }
+
+    /// Throws unless `dir` is a directory (not a symlink) owned by the effective uid and not writable by
+    /// group or others.
+    public static func checkPrivate(_ dir: String) throws {
+        var st = stat()
+        guard lstat(dir, &st) == 0 else { throw SystemError("state directory \(dir)", errno: errno) }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw SystemError("state directory \(dir) is not a directory (a symlink?); refusing to keep state there", errno: ENOTDIR)
+        }
+        guard st.st_uid == geteuid() else {
+            throw SystemError("state directory \(dir) belongs to uid \(st.st_uid), not to uid \(geteuid()); refusing to keep state there (set FLOWFORGE_STATE_DIR to a directory of your own)", errno: EPERM)
+        }
+        guard st.st_mode & 0o022 == 0 else {
+            throw SystemError("state directory \(dir) is writable by others (mode \(String(st.st_mode & 0o777, radix: 8))); refusing to keep state there (chmod 700 it)", errno: EPERM)
+        }
+    }
+
+    /// Creates `name` in `dir` for appending, mode 0600, never through a symlink and never an existing file
+    /// (O_NOFOLLOW | O_EXCL relative to a descriptor of the checked directory). Returns the descriptor.
+    public static func createPrivateFile(in dir: String, name: String) throws -> Int32 {
+        guard !name.contains("/"), name != "..", name != "." else { throw SystemError("bad file name \(name)", errno: EINVAL) }
+        let dirFD = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard dirFD >= 0 else { throw SystemError("open \(dir)", errno: errno) }
+        defer { close(dirFD) }
+        let fd = openat(dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SystemError("create \(dir)/\(name)", errno: errno) }
+        return fd
     }
 
     public static var keyFile: String { path() + "/api.key" }
