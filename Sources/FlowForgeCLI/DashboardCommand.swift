@@ -69,6 +69,7 @@ struct DashboardCommand: ParsableCommand {
         try? "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         try? "http://\(listen)\n".write(toFile: state + "/dashboard.url", atomically: true, encoding: .utf8)
         let key = try StateDirectory.apiKey()
+        ProcessEnvironment.scrub("FLOWFORGE_API_KEY") // held in memory only; /proc/PID/environ no longer shows it
         let assets = DashboardAssets.load()
         // Hardened before the store or the server starts any thread: no capabilities, no-new-privs, a filter.
         var enforcement = Sandbox.Enforcement.kill

@@ -87,11 +87,19 @@ public struct RunCommand: ParsableCommand {
     public func validate() throws {
         guard !command.isEmpty else { throw ValidationError("missing worker command: flowforge run [options] -- COMMAND [ARGS...]") }
         let s = try settings()
-        guard Accounts.user(s.text("run.agent_user")) != nil else {
+        guard let agent = Accounts.user(s.text("run.agent_user")) else {
             throw ValidationError("--agent-user: no such user '\(s.text("run.agent_user"))'")
         }
+        // The agents' sandbox assumes an identity that owns nothing: root would keep root's files, and a
+        // worker sharing the agents' uid could signal or trace them.
+        guard agent.uid != 0 else {
+            throw ValidationError("--agent-user must not be root: the agents run as an unprivileged user (default: nobody)")
+        }
         if let user {
-            guard Accounts.user(user) != nil else { throw ValidationError("--user: no such user '\(user)'") }
+            guard let worker = Accounts.user(user) else { throw ValidationError("--user: no such user '\(user)'") }
+            guard worker.uid != agent.uid else {
+                throw ValidationError("--user \(user) is also the agents' user (--agent-user): a worker of that uid could signal or trace them; give the agents their own user")
+            }
             guard geteuid() == 0 else { throw ValidationError("--user needs FlowForge to run as root") }
         }
         if let group {
@@ -127,9 +135,19 @@ public struct RunCommand: ParsableCommand {
         } catch {
             FileIO.warn("flowforge: warning: \(error); this run keeps no spool and has no control socket")
         }
+        // The key reaches the API agent through pipes only: never in an environment a same-uid worker could
+        // read from /proc/PID/environ, nor in an argv. No FlowForge process keeps FLOWFORGE_API_KEY.
+        let key = try StateDirectory.apiKey()
+        ProcessEnvironment.scrub("FLOWFORGE_API_KEY")
         if let listen {
             args.append("--api-arg=--listen=\(listen)")
-            if let key = try StateDirectory.apiKey() { setenv("FLOWFORGE_API_KEY", key, 1) } else {
+            if let key {
+                let pipe = try FileIO.pipe()
+                try FileIO.writeAll(pipe.write, key + "\n")
+                FileIO.close(pipe.write)
+                _ = fcntl(pipe.read, F_SETFD, 0) // inherited by the reaper, which hands it to the spawner
+                args.append("--api-key-fd=\(pipe.read)")
+            } else {
                 FileIO.warn("flowforge: warning: no API key (FLOWFORGE_API_KEY or \(StateDirectory.keyFile)): process endpoints are disabled")
             }
         }

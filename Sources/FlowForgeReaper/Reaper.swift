@@ -51,9 +51,14 @@ public enum Reaper {
             //    inherits neither our filter nor our dropped capabilities.
             var spawnerConfig = config
             spawnerConfig.role = .spawner
+            var fdMap: [Int32] = [0, 2, 2, theirs, out.write, err.write]
+            if let keyFD = config.apiKeyFD {
+                spawnerConfig.apiKeyFD = Int32(fdMap.count) // the spawner reads the key; we keep no copy
+                fdMap.append(keyFD)
+            }
             let selfPath = "/proc/self/exe"
             var spec = SpawnSpec(path: selfPath, arguments: ["flowforge-reaper"] + spawnerConfig.arguments,
-                                 environment: ProcessEnvironment.current(), fdMap: [0, 2, 2, theirs, out.write, err.write])
+                                 environment: ProcessEnvironment.current(), fdMap: fdMap)
             // The spawner must outlive us long enough to clean up after a SIGKILL of the reaper: it watches
             // its channel for EOF instead of dying by PDEATHSIG.
             spec.parentDeathSignal = nil
@@ -62,6 +67,7 @@ public enum Reaper {
             FileIO.close(theirs)
             FileIO.close(out.write)
             FileIO.close(err.write)
+            if let keyFD = config.apiKeyFD { FileIO.close(keyFD) }
             let ownGroup = getpgrp()
             // Whether our stdout/stderr are pipes (splice-able), asked before the filter (fstat is not on it).
             let sinksArePipes = (ffsys_is_pipe(1) == 1, ffsys_is_pipe(2) == 1)

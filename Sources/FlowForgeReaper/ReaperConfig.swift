@@ -53,6 +53,9 @@ public struct ReaperConfig: Sendable, Equatable {
     public var spoolPath: String?
     /// The run's control socket (0600): the dashboard reaches the run's API agent through it.
     public var controlPath: String?
+    /// A descriptor to read the API key from (a pipe from `flowforge run`): the key never travels in an
+    /// environment or an argv. The reaper hands it to the spawner and keeps no copy.
+    public var apiKeyFD: Int32?
     /// Worker program (absolute path) and its argv (argv[0] first).
     public var workerPath = ""
     public var workerArguments: [String] = []
@@ -121,6 +124,9 @@ public struct ReaperConfig: Sendable, Equatable {
                 eventsFDs.append(fd)
             case "spool": spoolPath = value
             case "control": controlPath = value
+            case "api-key-fd":
+                guard let fd = Int32(value), fd >= 3 else { throw ConfigError("bad api key fd '\(value)'") }
+                apiKeyFD = fd
             default: throw ConfigError("unknown option '--\(key)'")
             }
         }
@@ -145,6 +151,7 @@ public struct ReaperConfig: Sendable, Equatable {
         if seccompLogOnly { a.append("--seccomp=log") }
         if let s = spoolPath { a.append("--spool=\(s)") }
         if let c = controlPath { a.append("--control=\(c)") }
+        if let k = apiKeyFD { a.append("--api-key-fd=\(k)") }
         a += ["--rollout=\(rollout.rawValue)", "--canary-percent=\(canaryPercent)", "--max-restarts=\(maxRestarts)",
               "--restart-window-ms=\(restartWindowNanos / 1_000_000)", "--stable-run-ms=\(stableRunNanos / 1_000_000)"]
         return a + ["--", workerPath] + workerArguments

@@ -1,6 +1,7 @@
 // FlowForge — the spawner: forked before the reaper sandboxes itself, it is the only process that creates
 // processes or touches the filesystem afterwards. It accepts a fixed set of requests from the reaper only.
 // SPDX-License-Identifier: Apache-2.0
+import CFlowForgeSys
 import FlowForgeSystem
 import FlowForgeWire
 #if canImport(Glibc)
@@ -26,12 +27,23 @@ struct Spawner {
     let devNull: Int32
     /// The run's control socket, bound once and handed to every API agent generation (fd 6).
     var controlFD: Int32 = -1
+    /// The API key for the API agent (from `--api-key-fd`), handed to each API agent through a pipe.
+    var apiKey: String?
 
     init(config: ReaperConfig) {
         self.config = config
         self.hooks = TestHooks.fromEnvironment()
         self.log = Log(level: config.logLevel, name: "spawner \(getpid())", json: config.logJSON)
         self.devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+        // Not dumpable: a worker of the same uid can neither ptrace us nor read our /proc files (the API key
+        // below, our environment). The worker's exec makes it dumpable again for itself.
+        _ = ffsys_set_dumpable(0)
+        if let fd = config.apiKeyFD {
+            apiKey = FileIO.readAll(fd: fd, limit: 4096).flatMap { bytes in
+                String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
+            }
+            FileIO.close(fd)
+        }
         if let path = config.controlPath {
             do { controlFD = try UnixSocket.listen(path: path) } catch {
                 log(.warn, "control socket \(path): \(error); the dashboard cannot act on this run")
@@ -158,9 +170,8 @@ struct Spawner {
             let spool = config.spoolPath.map { open($0, O_RDONLY | O_CLOEXEC) } ?? -1
             fdMap.append(spool >= 0 ? spool : devNull)
             if spool >= 0 { extra.append(spool) }
-            if let key = getenv("FLOWFORGE_API_KEY"), let keyPipe = try? FileIO.pipe() {
-                let text = String(cString: key)
-                _ = try? FileIO.writeAll(keyPipe.write, text)
+            if let key = apiKey, let keyPipe = try? FileIO.pipe() {
+                _ = try? FileIO.writeAll(keyPipe.write, key)
                 FileIO.close(keyPipe.write)
                 fdMap.append(keyPipe.read)
                 extra.append(keyPipe.read)

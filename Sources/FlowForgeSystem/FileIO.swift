@@ -39,6 +39,11 @@ public enum FileIO {
         readAll(fd, limit: limit, positional: true)
     }
 
+    /// Reads a descriptor (a pipe) to its end, at most `limit` bytes.
+    public static func readAll(fd: Int32, limit: Int = 1 << 20) -> [UInt8]? {
+        readAll(fd, limit: limit, positional: false)
+    }
+
     private static func readAll(_ fd: Int32, limit: Int, positional: Bool) -> [UInt8]? {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)

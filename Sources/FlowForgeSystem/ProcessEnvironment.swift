@@ -17,6 +17,21 @@ public enum ProcessEnvironment {
         return env
     }
 
+    /// Removes `name` from the environment and overwrites its value where it was, so that not even the
+    /// process's initial environment block (what `/proc/PID/environ` shows) holds it any more.
+    public static func scrub(_ name: String) {
+        let prefix = name + "="
+        var p = environ
+        while let entry = p.pointee {
+            if strncmp(entry, prefix, prefix.utf8.count) == 0 {
+                let value = entry + prefix.utf8.count
+                memset(value, 0, strlen(value))
+            }
+            p += 1
+        }
+        unsetenv(name)
+    }
+
     /// The directory of `/proc/self/exe` (FlowForge's executables live side by side).
     public static func executableDirectory() -> String {
         var buf = [CChar](repeating: 0, count: 4096)
