@@ -18,7 +18,13 @@ public enum APIAgent {
         var runtime = AgentRuntime.start(role: .api, policy: .api, arguments: arguments)
         TestProbe.attemptIfAsked(role: "api")
         var listen: String?
-        for arg in runtime.extraArguments where arg.hasPrefix("--listen=") { listen = String(arg.dropFirst(9)) }
+        var allowedHosts: [String] = []
+        var requireKeyForReads = false
+        for arg in runtime.extraArguments {
+            if arg.hasPrefix("--listen=") { listen = String(arg.dropFirst(9)) }
+            if arg.hasPrefix("--allowed-host=") { allowedHosts.append(String(arg.dropFirst(15))) }
+            if arg == "--require-key-for-reads" { requireKeyForReads = true }
+        }
         // fd 4: the run's spool (read-only); fd 5: the API key pipe; fd 6: the run's control socket.
         let key = readAll(fd: 5).flatMap { String(decoding: $0, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) }
         let state = RunState()
@@ -57,7 +63,8 @@ public enum APIAgent {
         }.start()
         var logger = Logger(label: "flowforge.api")
         logger.logLevel = runtime.logLevel >= 3 ? .debug : .warning
-        let context = APIContext(source: RunSource(state: state, metrics: metrics), sink: sink, apiKey: key, dashboard: assets)
+        let context = APIContext(source: RunSource(state: state, metrics: metrics), sink: sink, apiKey: key, dashboard: assets,
+                                 hosts: HostAllowlist(listenHost: host, extra: allowedHosts), requireKeyForReads: requireKeyForReads)
         let app = Application(router: APIRoutes.router(context),
                               configuration: .init(address: .hostname(host, port: port), serverName: "flowforge"), logger: logger)
         let log = runtime

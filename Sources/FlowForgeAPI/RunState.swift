@@ -62,7 +62,7 @@ public final class RunState: Sendable {
         var rolloutMode = "enforce"
     }
 
-    /// Events kept in memory (oldest dropped first); the spool file keeps everything.
+    /// Events kept in memory (at least this many, oldest dropped first, in batches); the spool keeps everything.
     public static let capacity = 50_000
     let data = Mutex(Data())
     let started = Date()
@@ -125,7 +125,9 @@ public final class RunState: Sendable {
             } else {
                 d.events.append(event)
             }
-            if d.events.count > RunState.capacity {
+            // Trim in batches: dropping one event from the front of 50 000 at every ingest cost O(capacity) per
+            // event once the history was full.
+            if d.events.count > RunState.capacity + RunState.capacity / 16 {
                 let drop = d.events.count - RunState.capacity
                 for e in d.events.prefix(drop) { d.seen.remove(e.seq) }
                 d.events.removeFirst(drop)
@@ -147,39 +149,54 @@ public final class RunState: Sendable {
     }
 }
 
+extension IncidentSummary {
+    /// The summary of an incident whose first event is `e` (before `absorb(e)`).
+    public init(first e: TimelineEvent, id: String) {
+        self.init(id: id, runID: e.runID, worker: "", start: e.ts, end: e.ts, startNanos: e.wallNanos, action: "",
+                  rolloutMode: "", operator_: id.contains("-op"), peakCPU: nil, peakConfidence: nil, minEntropy: nil, reason: "")
+    }
+
+    /// Folds the incident's next event (in sequence order) into the summary. Each event costs O(1): the store
+    /// updates a stored summary with the new events only, so ingestion is linear in an incident's length.
+    public mutating func absorb(_ e: TimelineEvent) {
+        end = e.ts
+        if let w = e.fields["worker"] { worker = w }
+        if let cpu = e.fields["cpu_percent"].flatMap(Double.init) { peakCPU = max(peakCPU ?? cpu, cpu) }
+        if let c = e.fields["confidence"].flatMap(Double.init) { peakConfidence = max(peakConfidence ?? c, c) }
+        if let h = e.fields["entropy"].flatMap(Double.init) { minEntropy = min(minEntropy ?? h, h) }
+        switch e.kind {
+        case "incident.opened": reason = e.fields["reason"] ?? reason
+        case "action.requested":
+            if reason.isEmpty { reason = e.fields["reason"] ?? "" }
+            if worker.isEmpty { worker = e.fields["by"] == "api" ? "operator" : worker }
+        case "policy.decision":
+            action = e.fields["decision"] ?? action
+            rolloutMode = e.fields["mode"] ?? rolloutMode
+        default: break
+        }
+    }
+}
+
 /// Groups events into incidents and builds drilldown chains.
 public enum Timeline {
     public static func incidents(_ events: [TimelineEvent]) -> [IncidentSummary] {
         var byID: [String: IncidentSummary] = [:]
         var order: [String] = []
-        var workerName: [String: String] = [:]
         for e in events {
             guard let id = e.incidentID else { continue }
             if byID[id] == nil {
                 order.append(id)
-                byID[id] = IncidentSummary(id: id, runID: e.runID, worker: "", start: e.ts, end: e.ts, startNanos: e.wallNanos,
-                                           action: "", rolloutMode: "", operator_: id.contains("-op"), peakCPU: nil,
-                                           peakConfidence: nil, minEntropy: nil, reason: "")
+                byID[id] = IncidentSummary(first: e, id: id)
             }
-            guard var s = byID[id] else { continue }
-            s.end = e.ts
-            if let w = e.fields["worker"] { workerName[id] = w; s.worker = w }
-            if let cpu = e.fields["cpu_percent"].flatMap(Double.init) { s.peakCPU = max(s.peakCPU ?? cpu, cpu) }
-            if let c = e.fields["confidence"].flatMap(Double.init) { s.peakConfidence = max(s.peakConfidence ?? c, c) }
-            if let h = e.fields["entropy"].flatMap(Double.init) { s.minEntropy = min(s.minEntropy ?? h, h) }
-            switch e.kind {
-            case "incident.opened": s.reason = e.fields["reason"] ?? s.reason
-            case "action.requested":
-                if s.reason.isEmpty { s.reason = e.fields["reason"] ?? "" }
-                if s.worker.isEmpty { s.worker = e.fields["by"] == "api" ? "operator" : s.worker }
-            case "policy.decision":
-                s.action = e.fields["decision"] ?? s.action
-                s.rolloutMode = e.fields["mode"] ?? s.rolloutMode
-            default: break
-            }
-            byID[id] = s
+            byID[id]?.absorb(e)
         }
         return order.compactMap { byID[$0] }.sorted { $0.startNanos > $1.startNanos }
+    }
+
+    /// 30 s before `nanos`, clamped (a spool's time can be as early as 1678, and the subtraction must not trap).
+    public static func windowStart(_ nanos: Int64) -> Int64 {
+        let (value, overflow) = nanos.subtractingReportingOverflow(30_000_000_000)
+        return overflow ? .min : value
     }
 
     /// The drilldown chain: the incident's own events plus the samples of its generation from 30 s before
@@ -187,7 +204,7 @@ public enum Timeline {
     public static func chain(_ events: [TimelineEvent], incident: String) -> [TimelineEvent]? {
         let own = events.filter { $0.incidentID == incident }
         guard let first = own.first, let last = own.last else { return nil }
-        let from = first.wallNanos - 30_000_000_000
+        let from = windowStart(first.wallNanos)
         return events.filter { e in
             e.incidentID == incident
                 || (e.kind == "sample" && e.generation == first.generation && e.runID == first.runID

@@ -7,12 +7,23 @@ public protocol TimelineSource: Sendable {
     func incidents(limit: Int, before: Int64?) -> [IncidentSummary]
     /// An incident's chain, or nil when the id is unknown.
     func chain(incident: String) -> [TimelineEvent]?
+    /// One page of an incident's chain: the events with `seq > after`, at most `limit`, and whether more
+    /// follow; nil when the id is unknown.
+    func chain(incident: String, after: UInt64, limit: Int) -> (events: [TimelineEvent], more: Bool)?
     /// Runs as `/runs` lists them.
     func runs() -> [[String: Any]]
     /// Whether any run has a live worker (process actions answer 409 otherwise).
     var hasLiveWorker: Bool { get }
     /// The Prometheus text for `/metrics`.
     func metricsText() -> String
+}
+
+extension TimelineSource {
+    public func chain(incident: String, after: UInt64, limit: Int) -> (events: [TimelineEvent], more: Bool)? {
+        guard let all = chain(incident: incident) else { return nil }
+        let rest = all.drop { $0.seq <= after }
+        return (Array(rest.prefix(limit)), rest.count > limit)
+    }
 }
 
 /// One run's API: the in-memory state it keeps from its spool and channel.

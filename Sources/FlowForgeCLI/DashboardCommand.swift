@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import FlowForgeAPI
+import FlowForgeConfig
 import FlowForgeStore
 import FlowForgeSystem
 import Foundation
@@ -33,6 +34,15 @@ struct DashboardCommand: ParsableCommand {
     @Flag(name: .customLong("allow-remote"), help: "Allow a non-loopback --listen address (prints a warning).")
     var allowRemote = false
 
+    @Option(name: .customLong("allowed-host"), help: "A Host name served besides loopback names and the --listen host (repeatable; e.g. the name a reverse proxy forwards).")
+    var allowedHosts: [String] = []
+
+    @Flag(name: .customLong("require-key-for-reads"), help: "Answer /timeline, /runs and /metrics only with the API key (/healthz stays open).")
+    var requireKeyForReads = false
+
+    @Option(help: "Config file (its api section applies; FLOWFORGE_CONFIG also works).")
+    var config: String?
+
     @Option(name: .customLong("retention-days"), help: "Delete events and incidents older than this many days.")
     var retentionDays: Double = 14
 
@@ -48,12 +58,22 @@ struct DashboardCommand: ParsableCommand {
     func validate() throws {
         guard logFormat == "text" || logFormat == "json" else { throw ValidationError("--log-format must be text or json, got '\(logFormat)'") }
         try ListenAddress.check(listen, allowRemote: allowRemote)
+        try ListenAddress.checkAllowedHosts(ListenAddress.hostList(try settings().text("api.allowed_hosts")))
         guard retentionDays.isFinite, retentionDays > 0, retentionDays <= 3650 else {
             throw ValidationError("--retention-days must be between 0 and 3650")
         }
     }
 
+    /// The `api` settings: command line > FLOWFORGE_* environment > config file > defaults.
+    func settings() throws -> Settings {
+        var given: [(String, SettingValue)] = []
+        if requireKeyForReads { given.append(("api.require_key_for_reads", .flag(true))) }
+        if !allowedHosts.isEmpty { given.append(("api.allowed_hosts", .text(allowedHosts.joined(separator: ",")))) }
+        return try SettingsResolver.resolve(configPath: config, given: given)
+    }
+
     func run() throws {
+        let settings = try settings()
         let state = try StateDirectory.ensure()
         let pidFile = state + "/dashboard.pid"
         if stop { return try DashboardProcess.stop(pidFile: pidFile) }
@@ -64,7 +84,10 @@ struct DashboardCommand: ParsableCommand {
         }
         if background { return try DashboardProcess.detach(arguments: ["dashboard", "--listen", listen, "--retention-days", "\(retentionDays)",
                                                                         "--log-format", logFormat]
-                                                             + (allowRemote ? ["--allow-remote"] : []),
+                                                             + (allowRemote ? ["--allow-remote"] : [])
+                                                             + (requireKeyForReads ? ["--require-key-for-reads"] : [])
+                                                             + allowedHosts.flatMap { ["--allowed-host", $0] }
+                                                             + (config.map { ["--config", $0] } ?? []),
                                                          state: state, pidFile: pidFile, url: "http://\(listen)") }
         try? "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         try? "http://\(listen)\n".write(toFile: state + "/dashboard.url", atomically: true, encoding: .utf8)
@@ -95,7 +118,12 @@ struct DashboardCommand: ParsableCommand {
             ? Logger(label: "flowforge.dashboard") { _ in JSONLogHandler(component: "dashboard") }
             : Logger(label: "flowforge.dashboard")
         logger.logLevel = .warning
-        let app = Application(router: APIRoutes.router(APIContext(source: source, sink: ControlSink(source: source), apiKey: key, dashboard: assets)),
+        let requireKey = settings.flag("api.require_key_for_reads")
+        if requireKey && key == nil { say.warn("--require-key-for-reads without an API key: /timeline, /runs and /metrics answer 503") }
+        let context = APIContext(source: source, sink: ControlSink(source: source), apiKey: key, dashboard: assets,
+                                 hosts: HostAllowlist(listenHost: host, extra: ListenAddress.hostList(settings.text("api.allowed_hosts"))),
+                                 requireKeyForReads: requireKey)
+        let app = Application(router: APIRoutes.router(context),
                               configuration: .init(address: .hostname(host, port: port), serverName: "flowforge"), logger: logger)
         let retention = retentionDays
         Task {

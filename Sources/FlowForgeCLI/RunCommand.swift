@@ -61,6 +61,12 @@ public struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("allow-remote"), help: "Allow --listen on a non-loopback address (prints a warning).")
     var allowRemote = false
 
+    @Option(name: .customLong("allowed-host"), help: "A Host name the API answers besides loopback names and the --listen host (repeatable).")
+    var allowedHosts: [String] = []
+
+    @Flag(name: .customLong("require-key-for-reads"), help: "The API answers /timeline, /runs and /metrics only with the API key (/healthz stays open).")
+    var requireKeyForReads = false
+
     @OptionGroup(title: "Detection, actions and rollout")
     var detection: DetectionOptions
 
@@ -77,6 +83,8 @@ public struct RunCommand: ParsableCommand {
         if let logFormat { out.append(("run.log_format", .text(logFormat))) }
         if noCgroup { out.append(("run.cgroup", .flag(false))) }
         if noPythonUnbuffered { out.append(("run.python_unbuffered", .flag(false))) }
+        if requireKeyForReads { out.append(("api.require_key_for_reads", .flag(true))) }
+        if !allowedHosts.isEmpty { out.append(("api.allowed_hosts", .text(allowedHosts.joined(separator: ",")))) }
         return out
     }
 
@@ -108,6 +116,7 @@ public struct RunCommand: ParsableCommand {
         }
         guard Executable.resolve(command[0]) != nil else { throw ValidationError("command not found: \(command[0])") }
         if let listen { try ListenAddress.check(listen, allowRemote: allowRemote) }
+        try ListenAddress.checkAllowedHosts(ListenAddress.hostList(s.text("api.allowed_hosts")))
     }
 
     public func run() throws {
@@ -141,6 +150,9 @@ public struct RunCommand: ParsableCommand {
         ProcessEnvironment.scrub("FLOWFORGE_API_KEY")
         if let listen {
             args.append("--api-arg=--listen=\(listen)")
+            // Through the reaper's agent arguments, like --listen: the reaper passes them on unread.
+            if s.flag("api.require_key_for_reads") { args.append("--api-arg=--require-key-for-reads") }
+            args += ListenAddress.hostList(s.text("api.allowed_hosts")).map { "--api-arg=--allowed-host=\($0)" }
             if let key {
                 let pipe = try FileIO.pipe()
                 try FileIO.writeAll(pipe.write, key + "\n")

@@ -44,6 +44,10 @@ extension Settings {
                    help: "shadow: log-only; canary: enforce on sampled runs; enforce: always"),
         SettingKey(section: "policy", name: "canary_percent", kind: .integer(0...100), defaultValue: .integer(10), unit: "percent of runs",
                    help: "with canary: the share of runs that enforce"),
+        SettingKey(section: "api", name: "require_key_for_reads", kind: .flag, defaultValue: .flag(false), unit: "",
+                   help: "the HTTP API answers /timeline, /runs and /metrics only with the API key (/healthz stays open)"),
+        SettingKey(section: "api", name: "allowed_hosts", kind: .text, defaultValue: .text(""), unit: "",
+                   help: "Host names the HTTP API answers besides loopback and the listen address, comma-separated (DNS rebinding guard)"),
         SettingKey(section: "events", name: "file", kind: .text, defaultValue: .text(""), unit: "",
                    help: "append every event as a JSON line to this file (empty: none)"),
     ]

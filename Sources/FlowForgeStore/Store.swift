@@ -3,6 +3,7 @@
 import FlowForgeAPI
 import Foundation
 import GRDB
+import Synchronization
 
 /// The store of every run in the state directory.
 ///
@@ -41,8 +42,22 @@ public final class Store: Sendable {
                 CREATE TABLE spool_offsets (path TEXT PRIMARY KEY, offset INTEGER NOT NULL);
                 """)
         }
+        m.registerMigration("v2") { db in
+            // last_seq: the newest event folded into an incident's summary, so ingestion updates it with the new
+            // events only. (incident_id, seq) serves the drilldown's pages and the first/last event of an incident.
+            try db.execute(sql: """
+                ALTER TABLE incidents ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
+                DROP INDEX events_incident;
+                CREATE INDEX events_incident ON events (incident_id, seq) WHERE incident_id IS NOT NULL;
+                """)
+        }
         return m
     }
+
+    /// Events read back from the store to summarise incidents during ingestion (a test checks that this grows
+    /// with the events ingested, not with their square).
+    public var incidentEventsRead: Int { eventsRead.withLock { $0 } }
+    let eventsRead = Mutex(0)
 
     // MARK: ingestion
 
@@ -96,7 +111,7 @@ public final class Store: Sendable {
             offset += complete.count
             var new: [TimelineEvent] = []
             try db.write { db in
-                var touched = Set<String>()
+                var touched: [String: [TimelineEvent]] = [:]
                 for e in events {
                     let fields = String(decoding: (try? JSONSerialization.data(withJSONObject: e.fields, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
                     try db.execute(sql: """
@@ -105,14 +120,14 @@ public final class Store: Sendable {
                         """, arguments: [e.runID, Int64(e.seq), e.ts, e.wallNanos, Int64(e.generation), e.kind, e.incidentID, fields])
                     if db.changesCount > 0 {
                         new.append(e)
-                        if let id = e.incidentID { touched.insert(id) }
+                        if let id = e.incidentID { touched[id, default: []].append(e) }
                     }
                     try db.execute(sql: """
                         INSERT INTO runs (run_id, spool, first_ts, last_ts, worker) VALUES (?, ?, ?, ?, ?)
                         ON CONFLICT(run_id) DO UPDATE SET last_ts = excluded.last_ts, worker = COALESCE(excluded.worker, runs.worker)
                         """, arguments: [e.runID, spool, e.ts, e.ts, e.fields["worker"]])
                 }
-                for id in touched { try Store.refreshIncident(db, id: id) }
+                for (id, new) in touched { try refreshIncident(db, id: id, new: new) }
                 try Store.saveOffset(db, spool: spool, offset: offset)
             }
             for e in new { inserted(e) }
@@ -127,15 +142,44 @@ public final class Store: Sendable {
                        arguments: [spool, offset])
     }
 
-    static func refreshIncident(_ db: Database, id: String) throws {
-        let events = try Store.events(db, sql: "SELECT * FROM events WHERE incident_id = ? ORDER BY seq", [id])
-        guard let s = Timeline.incidents(events).first else { return }
+    /// Folds an incident's newly stored events into its stored summary: O(new events), whatever the incident's
+    /// length. (It used to re-read and re-summarise every event of the incident at each chunk, which made
+    /// ingesting a long incident quadratic.) Events older than the summary's newest (a spool is append-only, so
+    /// only a hand-edited one has them) fall back to summarising the whole incident again.
+    func refreshIncident(_ db: Database, id: String, new: [TimelineEvent]) throws {
+        let row = try Row.fetchOne(db, sql: "SELECT * FROM incidents WHERE id = ?", arguments: [id])
+        var summary: IncidentSummary
+        var lastSeq: Int64 = row?["last_seq"] ?? 0
+        let sorted = new.sorted { $0.seq < $1.seq }
+        if let row, let first = sorted.first, Int64(clamping: first.seq) > lastSeq {
+            summary = Store.summary(row)
+            for e in sorted { summary.absorb(e) }
+        } else if row == nil, let first = sorted.first {
+            // A new incident: every event it has is in this chunk.
+            summary = IncidentSummary(first: first, id: id)
+            for e in sorted { summary.absorb(e) }
+        } else {
+            let events = try Store.events(db, sql: "SELECT * FROM events WHERE incident_id = ? ORDER BY seq", [id])
+            eventsRead.withLock { $0 += events.count }
+            guard let first = events.first else { return }
+            summary = IncidentSummary(first: first, id: id)
+            for e in events { summary.absorb(e) }
+        }
+        lastSeq = max(lastSeq, Int64(clamping: sorted.last?.seq ?? 0))
+        let s = summary
         try db.execute(sql: """
             INSERT OR REPLACE INTO incidents (id, run_id, worker, start, start_nanos, "end", action, rollout_mode, operator,
-                                              peak_cpu, peak_confidence, min_entropy, reason)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                              peak_cpu, peak_confidence, min_entropy, reason, last_seq)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [s.id, s.runID, s.worker, s.start, s.startNanos, s.end, s.action, s.rolloutMode, s.operator_,
-                             s.peakCPU, s.peakConfidence, s.minEntropy, s.reason])
+                             s.peakCPU, s.peakConfidence, s.minEntropy, s.reason, lastSeq])
+    }
+
+    static func summary(_ r: Row) -> IncidentSummary {
+        IncidentSummary(id: r["id"], runID: r["run_id"], worker: r["worker"], start: r["start"], end: r["end"],
+                        startNanos: r["start_nanos"], action: r["action"], rolloutMode: r["rollout_mode"],
+                        operator_: r["operator"], peakCPU: r["peak_cpu"], peakConfidence: r["peak_confidence"],
+                        minEntropy: r["min_entropy"], reason: r["reason"])
     }
 
     // MARK: reading
@@ -145,12 +189,7 @@ public final class Store: Sendable {
             let rows = try Row.fetchAll(db, sql: """
                 SELECT * FROM incidents WHERE start_nanos < ? ORDER BY start_nanos DESC LIMIT ?
                 """, arguments: [before ?? Int64.max, limit])
-            return rows.map { r in
-                IncidentSummary(id: r["id"], runID: r["run_id"], worker: r["worker"], start: r["start"], end: r["end"],
-                                startNanos: r["start_nanos"], action: r["action"], rolloutMode: r["rollout_mode"],
-                                operator_: r["operator"], peakCPU: r["peak_cpu"], peakConfidence: r["peak_confidence"],
-                                minEntropy: r["min_entropy"], reason: r["reason"])
-            }
+            return rows.map(Store.summary)
         }
     }
 
@@ -161,8 +200,26 @@ public final class Store: Sendable {
             guard let first = own.first, let last = own.last else { return nil }
             let samples = try Store.events(db, sql: """
                 SELECT * FROM events WHERE run_id = ? AND generation = ? AND kind = 'sample' AND wall_nanos BETWEEN ? AND ?
-                """, [first.runID, Int64(first.generation), first.wallNanos - 30_000_000_000, last.wallNanos])
+                """, [first.runID, Int64(first.generation), Timeline.windowStart(first.wallNanos), last.wallNanos])
             return (own + samples).sorted { $0.seq < $1.seq }
+        }
+    }
+
+    /// One page of the drilldown chain: its events with `seq > after`, at most `limit`, and whether more follow.
+    public func chain(incident: String, after: UInt64, limit: Int) throws -> (events: [TimelineEvent], more: Bool)? {
+        try db.read { db in
+            let ownSQL = "SELECT * FROM events WHERE incident_id = ? ORDER BY seq"
+            guard let first = try Store.events(db, sql: ownSQL + " LIMIT 1", [incident]).first,
+                  let last = try Store.events(db, sql: ownSQL + " DESC LIMIT 1", [incident]).first else { return nil }
+            let from = Int64(clamping: after), n = limit + 1
+            let own = try Store.events(db, sql: "SELECT * FROM events WHERE incident_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                                       [incident, from, n])
+            let samples = try Store.events(db, sql: """
+                SELECT * FROM events WHERE run_id = ? AND generation = ? AND kind = 'sample' AND wall_nanos BETWEEN ? AND ?
+                AND seq > ? ORDER BY seq LIMIT ?
+                """, [first.runID, Int64(first.generation), Timeline.windowStart(first.wallNanos), last.wallNanos, from, n])
+            let merged = (own + samples).sorted { $0.seq < $1.seq }
+            return (Array(merged.prefix(limit)), merged.count > limit)
         }
     }
 

@@ -22,6 +22,10 @@ public struct StoreSource: TimelineSource {
 
     public func chain(incident: String) -> [TimelineEvent]? { (try? store.chain(incident: incident)) ?? nil }
 
+    public func chain(incident: String, after: UInt64, limit: Int) -> (events: [TimelineEvent], more: Bool)? {
+        (try? store.chain(incident: incident, after: after, limit: limit)) ?? nil
+    }
+
     /// Every run in the store; live ones carry what their API agent says now.
     public func runs() -> [[String: Any]] {
         let live = Dictionary(liveRuns().map { ($0["run_id"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a })
@@ -37,11 +41,13 @@ public struct StoreSource: TimelineSource {
 
     public var hasLiveWorker: Bool { liveRuns().contains { $0["live"] as? Bool == true } }
 
-    /// Runs whose control socket answers, with their status.
+    /// Runs whose control socket answers, with their status. A socket that does not answer within
+    /// `ControlClient.statusTimeoutMillis` (accepted and silent, or never accepted) is skipped for
+    /// `ControlClient.quarantineSeconds`, so a hung run costs one short timeout, not one per request.
     public func liveRuns() -> [[String: Any]] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory)) ?? []
         return names.filter { $0.hasSuffix(".sock") }.compactMap { name in
-            ControlClient.request(runsDirectory + "/" + name, ["op": "status"], timeoutMillis: 1000)
+            ControlClient.status(runsDirectory + "/" + name)
         }.filter { $0["error"] == nil }
     }
 
@@ -55,18 +61,6 @@ public struct StoreSource: TimelineSource {
         }
         if text.isEmpty { text = "# no metrics\n" }
         return text
-    }
-}
-
-/// One request to a run's control socket.
-public enum ControlClient {
-    public static func request(_ path: String, _ body: [String: Any], timeoutMillis: Int32 = 10_000) -> [String: Any]? {
-        guard let fd = try? UnixSocket.connect(path: path) else { return nil }
-        defer { close(fd) }
-        guard let data = try? JSONSerialization.data(withJSONObject: body) else { return nil }
-        do { try FileIO.writeAll(fd, String(decoding: data, as: UTF8.self) + "\n") } catch { return nil }
-        guard let line = UnixSocket.readLine(fd, timeoutMillis: timeoutMillis) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
     }
 }
 

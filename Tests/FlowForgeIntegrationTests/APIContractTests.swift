@@ -28,12 +28,15 @@ struct APIContractTests {
         #expect(spec.has(["components", "responses", "NotFound"]) && !spec.has(["components", "responses", "NotFound", "content"]),
                 "the router's default 404 is documented, without a body")
 
-        for e in APIContract.exercised.sorted(by: { "\($0)" < "\($1)" }) where e.path != "*" {
+        #expect(spec.has(["components", "responses", "MethodNotAllowed", "headers", "Allow"]), "the 405 is documented once, with Allow")
+        #expect(spec.has(["components", "responses", "WrongHost", "content"]), "the Host check's 421 is documented")
+        for e in APIContract.exercised.sorted(by: { "\($0)" < "\($1)" }) where e.path != "*" && e.status != 405 && e.status != 421 {
             #expect(spec.documentedStatuses(e.method, e.path).contains(e.status), "\(e) is exercised but not in openapi.yaml")
         }
         for path in spec.children(["paths"]) {
             for method in spec.children(["paths", path]) {
                 let security = spec.value(["paths", path, method, "security"]) ?? "(none)"
+                #expect(spec.children(["paths", path]).count == 1, "\(path) lists one method: other methods are 405 (MethodNotAllowed)")
                 if method == "post" && path.hasPrefix("/process/") {
                     #expect(security.contains("bearerAuth"), "\(method) \(path) needs the bearer key")
                 } else {
@@ -719,6 +722,10 @@ enum APIContract {
         for path in ["/healthz", "/metrics", "/timeline", "/runs"] {
             for method in ["POST", "PUT", "DELETE", "PATCH"] { out.insert(Exercise(method: method, path: path, status: 405)) }
         }
+        // --require-key-for-reads (HTTPBoundaryTests).
+        for path in ["/metrics", "/timeline", "/runs"] {
+            for status in [401, 503] { out.insert(Exercise(method: "GET", path: path, status: status)) }
+        }
         for path in ["/process/restart", "/process/kill"] {
             for method in ["GET", "PUT", "DELETE", "PATCH"] { out.insert(Exercise(method: method, path: path, status: 405)) }
             for status in [202, 400, 401, 409, 413, 415, 503] { out.insert(Exercise(method: "POST", path: path, status: status)) }
@@ -831,7 +838,13 @@ enum APIContract {
         }
         #expect(exercised.contains(Exercise(method: method, path: template, status: reply.status)),
                 "\(what): not in APIContract.exercised", sourceLocation: sourceLocation)
-        guard let response = spec.response(method, template, reply.status) else {
+        let general = reply.status == 405 ? ["components", "responses", "MethodNotAllowed"]
+            : reply.status == 421 ? ["components", "responses", "WrongHost"] : nil
+        if reply.status == 405 {
+            #expect(!spec.has(["paths", template, method.lowercased()]), "\(what): a documented method answered \(reply.status)",
+                    sourceLocation: sourceLocation)
+        }
+        guard let response = general ?? spec.response(method, template, reply.status) else {
             Issue.record("\(what): not documented in openapi.yaml (paths.\(template).\(method.lowercased()).responses)",
                          sourceLocation: sourceLocation)
             return
@@ -843,7 +856,8 @@ enum APIContract {
             #expect(reply.mediaType.map(mediaTypes.contains) == true,
                     "\(what): Content-Type \(reply.headers["content-type"] ?? "none"), documented \(mediaTypes)", sourceLocation: sourceLocation)
         }
-        for header in spec.children(response + ["headers"]) {
+        // Link is optional by its description (only when another drilldown page follows).
+        for header in spec.children(response + ["headers"]) where header != "Link" {
             let actual = reply.headers[header.lowercased()]
             #expect(actual != nil, "\(what): documented header \(header) missing", sourceLocation: sourceLocation)
             let allowed = Spec.flowList(spec.value(response + ["headers", header, "schema", "enum"]))
@@ -859,7 +873,7 @@ enum APIContract {
         }
         let schemaNode = response + ["content", "application/json", "schema"]
         var candidates = spec.refName(schemaNode).map { [$0] } ?? []
-        candidates += Spec.refNames(in: spec.value(schemaNode + ["oneOf"]) ?? "")
+        candidates += Spec.refNames(in: spec.value(schemaNode + ["anyOf"]) ?? "")
         guard !candidates.isEmpty else {
             Issue.record("\(what): the spec names no schema for the JSON body", sourceLocation: sourceLocation)
             return
@@ -1180,7 +1194,9 @@ enum APIContract {
         }
         guard connected == 0 else { throw Failure("connect to 127.0.0.1:\(port): errno \(errno)") }
 
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        // A test that sets Host itself (the allowlist tests) sends only its own.
+        let ownHost = headers.contains { $0.0.lowercased() == "host" }
+        var head = "\(method) \(target) HTTP/1.1\r\n" + (ownHost ? "" : "Host: 127.0.0.1:\(port)\r\n") + "Connection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         var payload: [UInt8] = []
         if let body {
@@ -1215,17 +1231,18 @@ enum APIContract {
             if n < 0 { ended = errno == EAGAIN || errno == EWOULDBLOCK ? "timed out" : "recv errno \(errno)" }
             if n <= 0 { break }
             received += buffer[0..<n]
-            if let reply = parse(received, atEnd: false) { return reply }
+            if let reply = parse(received, atEnd: false, head: method == "HEAD") { return reply }
         }
         guard !received.isEmpty else { throw Failure("\(method) \(target): no response (connection \(ended))") }
-        guard let reply = parse(received, atEnd: true) else {
+        guard let reply = parse(received, atEnd: true, head: method == "HEAD") else {
             throw Failure("\(method) \(target): malformed response: \(String(decoding: received.prefix(300), as: UTF8.self))")
         }
         return reply
     }
 
     /// A complete response from `bytes`, or nil when it is not complete (yet).
-    static func parse(_ bytes: [UInt8], atEnd: Bool) -> Reply? {
+    /// `head`: the answer to a HEAD request, whose Content-Length describes a body that is not sent.
+    static func parse(_ bytes: [UInt8], atEnd: Bool, head: Bool = false) -> Reply? {
         guard bytes.count >= 4, let end = (0...(bytes.count - 4)).first(where: {
             bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10
         }) else { return nil }
@@ -1240,6 +1257,7 @@ enum APIContract {
             headers[name] = headers[name].map { $0 + ", " + value } ?? value
         }
         let rest = bytes[(end + 4)...]
+        if head { return Reply(status: status, headers: headers, body: Data()) }
         if let length = headers["content-length"].flatMap({ Int($0) }) {
             guard rest.count >= length else { return nil }
             return Reply(status: status, headers: headers, body: Data(rest.prefix(length)))

@@ -15,7 +15,7 @@
     incidents: [], older: [], moreOlder: true, timelineLoaded: false,
     selected: new URLSearchParams(location.search).get('incident'),
     timelineKey: '', drillKey: '', drillShown: null,
-    runs: [], runRows: new Map(), action: null,
+    runs: [], runRows: new Map(), action: null, askedKey: false,
   };
 
   // ---- small helpers -------------------------------------------------------------------------------
@@ -39,7 +39,11 @@
   }
 
   async function api(path, options) {
-    const res = await fetch(path, { cache: 'no-store', credentials: 'same-origin', ...options });
+    // A server started with --require-key-for-reads wants the key on reads too: send the one this tab keeps.
+    const key = sessionStorage.getItem(KEY_STORE);
+    const headers = { ...((options && options.headers) || {}) };
+    if (key && !headers.Authorization) headers.Authorization = `Bearer ${key}`;
+    const res = await fetch(path, { cache: 'no-store', credentials: 'same-origin', ...options, headers });
     const text = await res.text();
     let body = text;
     try { body = text ? JSON.parse(text) : null; } catch { /* not JSON: keep the text */ }
@@ -190,6 +194,15 @@
   async function refreshTimeline() {
     try {
       const r = await api(`/timeline?limit=${PAGE}`);
+      if (r.status === 401) {
+        // --require-key-for-reads: ask once per page load; the key stays in this tab's session storage only.
+        if (!state.askedKey) {
+          state.askedKey = true;
+          const typed = (window.prompt('This FlowForge server needs the API key for reads. API key:') || '').trim();
+          if (typed) { sessionStorage.setItem(KEY_STORE, typed); return refreshTimeline(); }
+        }
+        throw new Error('this server needs the API key for reads (reload the page to enter it)');
+      }
       if (!r.ok || !Array.isArray(r.body)) throw new Error(`HTTP ${r.status}: ${errorText(r)}`);
       state.incidents = r.body;
       state.timelineLoaded = true;
