@@ -32,6 +32,11 @@ public final class APIMetrics: Sendable {
             Counter(label: "flowforge_restarts_total", dimensions: [("run", run)]).increment()
         case "agent.exited":
             Counter(label: "flowforge_agent_respawns_total", dimensions: [("run", run), ("agent", e.fields["agent"] ?? "?")]).increment()
+        case "agent.rejected":
+            Counter(label: "flowforge_agent_messages_rejected_total", dimensions: [("run", run), ("agent", e.fields["agent"] ?? "?")])
+                .increment(by: Int64(clamping: UInt64(e.fields["dropped"] ?? "") ?? 0))
+        case "supervisor.degraded":
+            Counter(label: "flowforge_supervisor_degraded_total", dimensions: [("run", run)]).increment()
         default: break
         }
     }

@@ -139,6 +139,7 @@ public struct RunCommand: ParsableCommand {
         do {
             let state = try StateDirectory.ensure()
             let fd = try StateDirectory.createPrivateFile(in: state + "/runs", name: "\(runID).jsonl")
+            _ = fcntl(fd, F_SETFD, 0) // inherited by the reaper (created close-on-exec, like every descriptor)
             args += ["--events-fd=\(fd)", "--spool=\(state)/runs/\(runID).jsonl"]
             args.append("--control=\(state)/runs/\(runID).sock")
         } catch {

@@ -101,6 +101,8 @@ struct StateDirectoryTests {
         let spools = try FileManager.default.contentsOfDirectory(atPath: state + "/runs").filter { $0.hasSuffix(".jsonl") }
         #expect(spools.count == 2)
         for name in spools {
+            // The spool is the run's record, not only a name: the reaper inherited the descriptor.
+            #expect((try? String(contentsOfFile: state + "/runs/" + name, encoding: .utf8))?.contains("\"worker.exited\"") == true, "\(name) is empty")
             #expect(name.range(of: #"^r\d{8}T\d{6}-\d+-[0-9a-f]{8}\.jsonl$"#, options: .regularExpression) != nil, "\(name)")
         }
     }
