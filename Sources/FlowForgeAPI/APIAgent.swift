@@ -29,8 +29,8 @@ public enum APIAgent {
         let key = readAll(fd: 5).flatMap { String(decoding: $0, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) }
         let state = RunState()
         let metrics = APIMetrics(runID: { state.runID })
-        for line in (readAll(fd: 4) ?? []).split(separator: UInt8(ascii: "\n")) {
-            if let e = TimelineEvent(jsonLine: Substring(String(decoding: line, as: UTF8.self))), state.ingest(e) { metrics.count(e) }
+        SpoolTail.read(fd: 4) { line in
+            if let e = TimelineEvent(jsonLine: line), state.ingest(e) { metrics.count(e) }
         }
         let sink = ChannelSink(channel: runtime.channel, state: state)
         if ControlEndpoint.isListening(6) {

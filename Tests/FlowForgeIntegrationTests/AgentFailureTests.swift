@@ -64,11 +64,11 @@ struct AgentFailureTests {
     /// `--user` runs the worker under another identity (root only).
     @Test(.timeLimit(.minutes(1)), .enabled(if: isRoot))
     func workerRunsAsRequestedUser() throws {
-        let ff = try Supervised(["--user", "nobody", "--", "sh", "-c", "id -u; id -g"])
+        let ff = try Supervised(["--user", "nobody", "--agent-user", "daemon", "--", "sh", "-c", "id -u; id -g"])
         #expect(ff.waitForExit())
         #expect(ff.exitCode == 0)
         #expect(ff.stdout == "65534\n65534\n")
-        let grouped = try Supervised(["--user", "nobody", "--group", "0", "--", "sh", "-c", "id -u; id -g"])
+        let grouped = try Supervised(["--user", "nobody", "--group", "0", "--agent-user", "daemon", "--", "sh", "-c", "id -u; id -g"])
         #expect(grouped.waitForExit())
         #expect(grouped.stdout == "65534\n0\n")
     }
