@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(name: "flowforge-api", dependencies: ["FlowForgeAPI"]),
         .target(
             name: "FlowForgeStore",
-            dependencies: ["FlowForgeAPI", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["FlowForgeAPI", "FlowForgeSystem", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "FlowForgeWireTests", dependencies: ["FlowForgeWire"]),
         .testTarget(name: "FlowForgeReaperTests", dependencies: ["FlowForgeReaper", "FlowForgeWire"]),

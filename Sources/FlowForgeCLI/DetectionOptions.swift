@@ -166,6 +166,8 @@ enum SettingsResolver {
         case "policy.rollout": "--policy-rollout"
         case "policy.canary_percent": "--policy-canary-percent"
         case "events.file": "--events"
+        case "spool.segment_mb": "--spool-segment-mb"
+        case "spool.keep_segments": "--spool-keep-segments"
         default: "--" + (path.split(separator: ".").last.map(String.init) ?? path).replacingOccurrences(of: "_", with: "-")
         }
     }

@@ -55,6 +55,12 @@ public struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("no-python-unbuffered"), help: "Do not set PYTHONUNBUFFERED=1 for the worker.")
     var noPythonUnbuffered = false
 
+    @Option(name: .customLong("spool-segment-mb"), help: "Start a new segment of the run's spool past this many MiB (default 64).")
+    var spoolSegmentMB: Double?
+
+    @Option(name: .customLong("spool-keep-segments"), help: "Spool segments kept per run, the live one included (default 4).")
+    var spoolKeepSegments: Int?
+
     @Option(help: "Serve the HTTP API and dashboard for this run on HOST:PORT (e.g. 127.0.0.1:8080).")
     var listen: String?
 
@@ -83,6 +89,8 @@ public struct RunCommand: ParsableCommand {
         if let logFormat { out.append(("run.log_format", .text(logFormat))) }
         if noCgroup { out.append(("run.cgroup", .flag(false))) }
         if noPythonUnbuffered { out.append(("run.python_unbuffered", .flag(false))) }
+        if let spoolSegmentMB { out.append(("spool.segment_mb", .number(spoolSegmentMB))) }
+        if let spoolKeepSegments { out.append(("spool.keep_segments", .integer(spoolKeepSegments))) }
         if requireKeyForReads { out.append(("api.require_key_for_reads", .flag(true))) }
         if !allowedHosts.isEmpty { out.append(("api.allowed_hosts", .text(allowedHosts.joined(separator: ",")))) }
         return out
@@ -138,9 +146,11 @@ public struct RunCommand: ParsableCommand {
         // Created fresh (O_EXCL, never through a symlink) in a directory that must be ours alone.
         do {
             let state = try StateDirectory.ensure()
-            let fd = try StateDirectory.createPrivateFile(in: state + "/runs", name: "\(runID).jsonl")
+            let fd = try StateDirectory.createPrivateFile(in: state + "/runs", name: StateDirectory.spoolName(runID: runID, segment: 1))
             _ = fcntl(fd, F_SETFD, 0) // inherited by the reaper (created close-on-exec, like every descriptor)
-            args += ["--events-fd=\(fd)", "--spool=\(state)/runs/\(runID).jsonl"]
+            args += ["--spool-fd=\(fd)", "--spool=\(state)/runs/\(StateDirectory.spoolName(runID: runID, segment: 1))",
+                     "--spool-segment-bytes=\(max(4096, UInt64(s.number("spool.segment_mb") * 1_048_576)))",
+                     "--spool-keep=\(s.integer("spool.keep_segments"))"]
             args.append("--control=\(state)/runs/\(runID).sock")
         } catch {
             FileIO.warn("flowforge: warning: \(error); this run keeps no spool and has no control socket")

@@ -48,6 +48,10 @@ extension Settings {
                    help: "the HTTP API answers /timeline, /runs and /metrics only with the API key (/healthz stays open)"),
         SettingKey(section: "api", name: "allowed_hosts", kind: .text, defaultValue: .text(""), unit: "",
                    help: "Host names the HTTP API answers besides loopback and the listen address, comma-separated (DNS rebinding guard)"),
+        SettingKey(section: "spool", name: "segment_mb", kind: .number(0.01...4096), defaultValue: .number(64), unit: "MiB",
+                   help: "a run's spool (state directory, runs/) starts a new segment past this size"),
+        SettingKey(section: "spool", name: "keep_segments", kind: .integer(1...1000), defaultValue: .integer(4), unit: "segments",
+                   help: "segments kept per run, the one being written included; older ones are deleted"),
         SettingKey(section: "events", name: "file", kind: .text, defaultValue: .text(""), unit: "",
                    help: "append every event as a JSON line to this file (empty: none)"),
     ]

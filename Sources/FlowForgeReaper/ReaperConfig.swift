@@ -51,6 +51,12 @@ public struct ReaperConfig: Sendable, Equatable {
     /// The spool file's path: the spawner hands the API agent a read-only descriptor of it, so a restarted
     /// API agent rebuilds the run's history from it.
     public var spoolPath: String?
+    /// The spool's first segment, opened by `flowforge run` (the reaper appends events to it).
+    public var spoolFD: Int32?
+    /// The spool's segment size: past it the spawner opens the next segment.
+    public var spoolSegmentBytes: UInt64 = 64 << 20
+    /// Segments kept per run, the live one included; older ones are deleted.
+    public var spoolKeepSegments: UInt32 = 4
     /// The run's control socket (0600): the dashboard reaches the run's API agent through it.
     public var controlPath: String?
     /// A descriptor to read the API key from (a pipe from `flowforge run`): the key never travels in an
@@ -123,6 +129,15 @@ public struct ReaperConfig: Sendable, Equatable {
                 guard let fd = Int32(value), fd >= 3 else { throw ConfigError("bad events fd '\(value)'") }
                 eventsFDs.append(fd)
             case "spool": spoolPath = value
+            case "spool-fd":
+                guard let fd = Int32(value), fd >= 3 else { throw ConfigError("bad spool fd '\(value)'") }
+                spoolFD = fd
+            case "spool-segment-bytes":
+                guard let n = UInt64(value), n >= 4096 else { throw ConfigError("bad spool segment size '\(value)'") }
+                spoolSegmentBytes = n
+            case "spool-keep":
+                guard let n = UInt32(value), (1...1000).contains(n) else { throw ConfigError("bad spool segment count '\(value)'") }
+                spoolKeepSegments = n
             case "control": controlPath = value
             case "api-key-fd":
                 guard let fd = Int32(value), fd >= 3 else { throw ConfigError("bad api key fd '\(value)'") }
@@ -150,6 +165,7 @@ public struct ReaperConfig: Sendable, Equatable {
         if !useCgroup { a.append("--cgroup=off") }
         if seccompLogOnly { a.append("--seccomp=log") }
         if let s = spoolPath { a.append("--spool=\(s)") }
+        a += ["--spool-segment-bytes=\(spoolSegmentBytes)", "--spool-keep=\(spoolKeepSegments)"]
         if let c = controlPath { a.append("--control=\(c)") }
         if let k = apiKeyFD { a.append("--api-key-fd=\(k)") }
         a += ["--rollout=\(rollout.rawValue)", "--canary-percent=\(canaryPercent)", "--max-restarts=\(maxRestarts)",

@@ -24,12 +24,13 @@ enum SpawnerRequest {
     case agent(AgentRole)
     case scan
     case activity(UInt32)
+    case spool(UInt32)
 
     /// Whether the reply will name a new process (a child reaped before it must be remembered for it).
     var startsProcess: Bool {
         switch self {
         case .worker, .agent: true
-        case .scan, .activity: false
+        case .scan, .activity, .spool: false
         }
     }
 }
@@ -64,6 +65,9 @@ final class ReaperLoop {
     var nextActivityAt: UInt64 = 0
     var exitCode: Int32?
     lazy var eventsWritable = [Bool](repeating: true, count: config.eventsFDs.count)
+    /// The run's spool: the segment being written and its size so far (nil: none, or it failed).
+    lazy var spool: (fd: Int32, segment: UInt32, bytes: UInt64)? = config.spoolFD.map { ($0, 1, 0) }
+    var spoolRotating = false
     var eventSeq: UInt64 = 0
     var nextActionID: UInt64 = 1
     /// Exit statuses of children reaped before the spawner's reply named them (fast-exiting workers).
@@ -262,11 +266,25 @@ final class ReaperLoop {
         }
     }
 
-    /// Appends an event to the `--events` file (JSON lines). A failing write is reported once and the file
-    /// dropped: the run itself never depends on it.
+    /// Appends an event to the run's spool and the `--events` file (JSON lines). A failing write is reported
+    /// once and that file dropped: the run itself never depends on it. The spool rotates at its segment
+    /// size: the spawner opens the next segment (and prunes the oldest); until it answers, writes continue.
     func record(_ event: FlowForgeWire.Event) {
-        guard !config.eventsFDs.isEmpty else { return }
+        guard spool != nil || !config.eventsFDs.isEmpty else { return }
         let line = event.jsonLine(runID: config.runID)
+        if let s = spool {
+            do {
+                try FileIO.writeAll(s.fd, line)
+                spool?.bytes += UInt64(line.utf8.count)
+            } catch {
+                spool = nil
+                log(.error, "spool (segment \(s.segment)): \(error); no more events will be written to it")
+            }
+            if let s = spool, s.bytes >= config.spoolSegmentBytes, !spoolRotating, spawnerAlive {
+                spoolRotating = true
+                sendSpawner(.openSpool(segment: s.segment + 1), expecting: .spool(s.segment + 1))
+            }
+        }
         for (i, fd) in config.eventsFDs.enumerated() where eventsWritable[i] {
             do { try FileIO.writeAll(fd, line) } catch {
                 eventsWritable[i] = false
@@ -373,6 +391,17 @@ final class ReaperLoop {
                   ]) else { break }
             // To the detector only: a reading, not an event of the run (not numbered, not in the events file).
             if let ch = agents[.detector]?.readyChannel { _ = try? ch.send(Message.event(event).encode(), nonBlocking: true) }
+        case (.spool(let n), .spoolOpened(let opened)) where fds.count == 1 && n == opened:
+            spoolRotating = false
+            if let old = spool { FileIO.close(old.fd) }
+            spool = (fds[0], n, 0)
+            log(.debug, "spool: segment \(n)")
+        case (.spool(let n), _):
+            for fd in fds { FileIO.close(fd) }
+            // Keep the current segment; try again after another segment's worth.
+            spoolRotating = false
+            spool?.bytes = 0
+            log(.warn, "spool: cannot open segment \(n); writing on in segment \(n - 1)")
         case (.activity, _):
             activityInFlight = false
             for fd in fds { FileIO.close(fd) }

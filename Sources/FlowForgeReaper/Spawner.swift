@@ -29,6 +29,8 @@ struct Spawner {
     var controlFD: Int32 = -1
     /// The API key for the API agent (from `--api-key-fd`), handed to each API agent through a pipe.
     var apiKey: String?
+    /// The spool segment the reaper writes to (the API agent reads its history from it).
+    var spoolSegment: UInt32 = 1
 
     init(config: ReaperConfig) {
         self.config = config
@@ -88,6 +90,8 @@ struct Spawner {
             reply(.scanResult(pids: pids.prefix(16000).map { UInt32(bitPattern: $0) }))
         case .activity(let generation):
             reply(activity(generation))
+        case .openSpool(let segment):
+            openSpool(segment)
         case .removeCgroup(let generation):
             if let cg = cgroups.removeValue(forKey: generation) { removeCgroup(cg) }
             workerPGIDs[generation] = nil
@@ -167,7 +171,7 @@ struct Spawner {
         if role == .api {
             // fd 4: the run's spool, read-only (history after a respawn); fd 5: the API key through a pipe, so it
             // never sits in the agent's environment or argv.
-            let spool = config.spoolPath.map { open($0, O_RDONLY | O_CLOEXEC) } ?? -1
+            let spool = currentSpoolPath.map { open($0, O_RDONLY | O_CLOEXEC) } ?? -1
             fdMap.append(spool >= 0 ? spool : devNull)
             if spool >= 0 { extra.append(spool) }
             if let key = apiKey, let keyPipe = try? FileIO.pipe() {
@@ -194,6 +198,36 @@ struct Spawner {
         }
         FileIO.close(pair.0)
         FileIO.close(pair.1)
+    }
+
+    /// The path of the spool segment being written, if the run has a spool.
+    var currentSpoolPath: String? {
+        guard let first = config.spoolPath, let slash = first.lastIndex(of: "/") else { return config.spoolPath }
+        return String(first[...slash]) + StateDirectory.spoolName(runID: config.runID, segment: spoolSegment)
+    }
+
+    /// Creates the spool's next segment (fresh, O_EXCL | O_NOFOLLOW, 0600, in the runs directory) for the
+    /// reaper, and deletes the segment that falls out of the number kept (a live run's too: a spool's size
+    /// is bounded by segment size times segments kept).
+    mutating func openSpool(_ segment: UInt32) {
+        guard let first = config.spoolPath, let slash = first.lastIndex(of: "/"), segment > spoolSegment else {
+            reply(.failed(errno: EINVAL, detail: "no spool, or segment \(segment) is not after \(spoolSegment)"))
+            return
+        }
+        let dir = String(first[..<slash])
+        do {
+            let fd = try StateDirectory.createPrivateFile(in: dir, name: StateDirectory.spoolName(runID: config.runID, segment: segment))
+            spoolSegment = segment
+            if segment > config.spoolKeepSegments {
+                for old in (segment - config.spoolKeepSegments - 1)...(segment - config.spoolKeepSegments) where old >= 1 {
+                    unlink(dir + "/" + StateDirectory.spoolName(runID: config.runID, segment: old))
+                }
+            }
+            reply(.spoolOpened(segment: segment), fds: [fd])
+            FileIO.close(fd)
+        } catch {
+            reply(.failed(errno: (error as? SystemError)?.errno ?? EIO, detail: "spool segment \(segment): \(error)"))
+        }
     }
 
     func removeControlSocket() {

@@ -1,6 +1,7 @@
 // FlowForge — the dashboard's SQLite store (GRDB, WAL): runs, events and incidents, ingested from run spools.
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeAPI
+import FlowForgeSystem
 import Foundation
 import GRDB
 import Synchronization
@@ -69,7 +70,10 @@ public final class Store: Sendable {
                        skipped: (String, Int) -> Void = { _, _ in }) throws -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory)) ?? []
         var count = 0
-        for name in names.sorted() where name.hasSuffix(".jsonl") {
+        // A run's segments in order (`<run>.jsonl`, `<run>.2.jsonl`, ...): incident summaries fold events forward.
+        let spools = names.compactMap { name in StateDirectory.spoolSegment(ofName: name).map { (name, $0.runID, $0.segment) } }
+            .sorted { ($0.1, $0.2) < ($1.1, $1.2) }
+        for (name, _, _) in spools {
             count += try ingest(spool: runsDirectory + "/" + name, inserted: inserted, skipped: skipped)
         }
         return count
@@ -249,7 +253,8 @@ public final class Store: Sendable {
         }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory)) ?? [] where name.hasSuffix(".jsonl") {
             let path = runsDirectory + "/" + name
-            let socket = path.replacingOccurrences(of: ".jsonl", with: ".sock")
+            guard let runID = StateDirectory.spoolSegment(ofName: name)?.runID else { continue }
+            let socket = runsDirectory + "/" + runID + ".sock" // a live run's segments all stay
             guard !FileManager.default.fileExists(atPath: socket),
                   let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
                   modified.timeIntervalSince1970 * 1e9 < Double(cutoff) else { continue }

@@ -58,6 +58,22 @@ public enum StateDirectory {
         return fd
     }
 
+    /// The file name of segment `segment` of a run's spool: `<run id>.jsonl`, then `<run id>.2.jsonl`, ...
+    /// (a long run's spool is rotated at a size limit; segments are never renamed).
+    public static func spoolName(runID: String, segment: UInt32) -> String {
+        segment <= 1 ? "\(runID).jsonl" : "\(runID).\(segment).jsonl"
+    }
+
+    /// The run id and segment a spool file name stands for (nil: not a spool's name).
+    public static func spoolSegment(ofName name: String) -> (runID: String, segment: UInt32)? {
+        guard name.hasSuffix(".jsonl") else { return nil }
+        let stem = name.dropLast(6)
+        if let dot = stem.lastIndex(of: "."), let n = UInt32(stem[stem.index(after: dot)...]), n >= 2 {
+            return (String(stem[..<dot]), n)
+        }
+        return stem.isEmpty ? nil : (String(stem), 1)
+    }
+
     public static var keyFile: String { path() + "/api.key" }
 
     /// The API key: `FLOWFORGE_API_KEY`, else the key file, which must be a regular file of mode 0600 owned by us.

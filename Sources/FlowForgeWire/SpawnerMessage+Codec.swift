@@ -35,14 +35,14 @@ extension SpawnerMessage: FrameCodable {
             guard pids.count <= SpawnerMessage.maxScanPIDs else { throw .invalidValue("pids") }
         case .failed(_, let detail):
             guard detail.utf8.count <= Wire.maxStringBytes else { throw .stringTooLong }
-        case .spawnWorker, .spawnAgent, .scan, .removeCgroup, .finish, .spawned, .activity, .activityResult:
+        case .spawnWorker, .spawnAgent, .scan, .removeCgroup, .finish, .spawned, .activity, .activityResult, .openSpool, .spoolOpened:
             break
         }
     }
 
     var payloadSizeHint: Int {
         switch self {
-        case .spawnWorker, .removeCgroup, .activity: 4
+        case .spawnWorker, .removeCgroup, .activity, .openSpool, .spoolOpened: 4
         case .activityResult: 28
         case .spawnAgent: 1
         case .scan, .finish: 0
@@ -60,7 +60,7 @@ extension SpawnerMessage: FrameCodable {
             writer.writeU8(role.rawValue)
         case .scan, .finish:
             break
-        case let .removeCgroup(generation), let .activity(generation):
+        case let .removeCgroup(generation), let .activity(generation), let .openSpool(generation), let .spoolOpened(generation):
             writer.writeU32(generation)
         case let .activityResult(syscalls, bytes, switches, processes):
             writer.writeU64(syscalls)
@@ -93,6 +93,10 @@ extension SpawnerMessage: FrameCodable {
             return .finish
         case .activity:
             return .activity(generation: try reader.readU32())
+        case .openSpool:
+            return .openSpool(segment: try reader.readU32())
+        case .spoolOpened:
+            return .spoolOpened(segment: try reader.readU32())
         case .activityResult:
             let syscalls = try reader.readU64()
             let bytes = try reader.readU64()

@@ -20,6 +20,9 @@ public enum SpawnerMessage: Sendable, Equatable, Hashable {
     /// Request: the I/O activity of `generation`'s tree (`/proc/PID/io`, which the sandboxed detector may
     /// not read: it needs ptrace read access to the worker).
     case activity(generation: UInt32)
+    /// Request: create segment `segment` of the run's spool (the current one reached its size limit) and
+    /// prune the oldest segments beyond the number kept.
+    case openSpool(segment: UInt32)
     /// Reply: a process was started; its file descriptors travel beside this frame via SCM_RIGHTS.
     case spawned(pid: UInt32, hasCgroup: Bool)
     /// Reply to `scan`: descendant pids, at most `SpawnerMessage.maxScanPIDs`.
@@ -27,6 +30,8 @@ public enum SpawnerMessage: Sendable, Equatable, Hashable {
     /// Reply to `activity`: the tree's cumulative read/write calls, bytes and voluntary context switches, and
     /// how many of its processes could be read (0: unknown).
     case activityResult(syscalls: UInt64, bytes: UInt64, switches: UInt64, processes: UInt32)
+    /// Reply to `openSpool`: the new segment's descriptor travels beside this frame via SCM_RIGHTS.
+    case spoolOpened(segment: UInt32)
     /// Reply: the request failed with `errno`.
     case failed(errno: Int32, detail: String)
 
@@ -49,10 +54,12 @@ extension SpawnerMessage {
         case removeCgroup = 67
         case finish = 68
         case activity = 69
+        case openSpool = 70
         case spawned = 96
         case scanResult = 97
         case failed = 98
         case activityResult = 99
+        case spoolOpened = 100
 
         init(_ message: SpawnerMessage) {
             switch message {
@@ -63,6 +70,8 @@ extension SpawnerMessage {
             case .finish: self = .finish
             case .activity: self = .activity
             case .activityResult: self = .activityResult
+            case .openSpool: self = .openSpool
+            case .spoolOpened: self = .spoolOpened
             case .spawned: self = .spawned
             case .scanResult: self = .scanResult
             case .failed: self = .failed

@@ -74,8 +74,8 @@ let badFrames: [BadFrame] = [
     BadFrame("message type 255", .message, frame(255), .unknownType(255)),
     BadFrame("spawner frame to Message", .message, SpawnerMessage.scan.encode(), .unknownType(66)),
     BadFrame("spawner type 0", .spawner, frame(0), .unknownType(0)),
-    BadFrame("spawner type 70", .spawner, frame(70), .unknownType(70)),
-    BadFrame("spawner type 100", .spawner, frame(100), .unknownType(100)),
+    BadFrame("spawner type 71", .spawner, frame(71), .unknownType(71)),
+    BadFrame("spawner type 101", .spawner, frame(101), .unknownType(101)),
     BadFrame("spawner type 128", .spawner, frame(128), .unknownType(128)),
     BadFrame("Message frame to spawner", .spawner, Message.heartbeat.encode(), .unknownType(3)),
     // invalidValue

@@ -23,7 +23,7 @@ struct RoundTripTests {
 
     @Test("every SpawnerMessage case round-trips, boundary sizes included")
     func spawnerRoundTrip() throws {
-        #expect(Set(spawnerSamples.map(\.typeCode)).count == 10, "a SpawnerMessage case has no sample")
+        #expect(Set(spawnerSamples.map(\.typeCode)).count == 12, "a SpawnerMessage case has no sample")
         for message in spawnerSamples {
             let bytes = message.encode()
             #expect(bytes.count <= Wire.maxFrameSize)

@@ -136,6 +136,10 @@ let spawnerSamples: [SpawnerMessage] = [
     .finish,
     .activity(generation: 1),
     .activity(generation: .max),
+    .openSpool(segment: 2),
+    .openSpool(segment: .max),
+    .spoolOpened(segment: 2),
+    .spoolOpened(segment: .max),
     .activityResult(syscalls: 0, bytes: 0, switches: 0, processes: 0),
     .activityResult(syscalls: .max, bytes: .max, switches: .max, processes: .max),
     .spawned(pid: 1, hasCgroup: true),
@@ -254,7 +258,9 @@ extension SplitMix64 {
     }
 
     mutating func spawnerMessage() -> SpawnerMessage {
-        switch below(10) {
+        switch below(12) {
+        case 10: .openSpool(segment: u32())
+        case 11: .spoolOpened(segment: u32())
         case 8: .activity(generation: u32())
         case 9: .activityResult(syscalls: u64(), bytes: u64(), switches: u64(), processes: u32())
         case 0: .spawnWorker(generation: u32())
