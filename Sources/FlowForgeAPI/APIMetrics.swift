@@ -41,6 +41,11 @@ public final class APIMetrics: Sendable {
         }
     }
 
+    /// Lines of a spool that were not events (skipped by the store's ingestion).
+    public func countSkipped(lines: Int) {
+        Counter(label: "flowforge_spool_lines_skipped_total").increment(by: Int64(lines))
+    }
+
     /// The dashboard's exposition: uptime, then `gauges` reports each live run's latest sample.
     public func renderDashboard(uptime: Double, gauges: ((String, [String: String]?, Bool) -> Void) -> Void) -> String {
         Gauge(label: "flowforge_uptime_seconds").record(uptime)

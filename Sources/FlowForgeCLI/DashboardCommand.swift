@@ -107,6 +107,7 @@ struct DashboardCommand: ParsableCommand {
         let runs = state + "/runs"
         let say = CLILog(json: logFormat == "json", component: "flowforge dashboard")
         let reportSkipped: @Sendable (String, Int) -> Void = { spool, n in
+            metrics.countSkipped(lines: n)
             say.warn("\(spool): skipped \(n) line\(n == 1 ? "" : "s") that \(n == 1 ? "is" : "are") not an event")
         }
         if try store.ingest(runsDirectory: runs, inserted: metrics.count, skipped: reportSkipped) > 0 { Heap.trim() }

@@ -50,3 +50,20 @@ import Testing
         #expect(count == 9_999, "one window's worth of lines, less the partial first one")
     }
 }
+
+/// Lines of a spool that are not events cost the dashboard nothing but a count: it stays up, and
+/// `/metrics` says how many it skipped.
+@Suite struct SkippedSpoolLineMetricTests {
+    @Test(.timeLimit(.minutes(1)))
+    func dashboardCountsSkippedLines() throws {
+        let good = #"{"ts":"2026-11-30T01:00:00.000000Z","run_id":"r-skip","generation":1,"kind":"sample","seq":1,"fields":{}}"#
+        let dashboard = try Dashboard(options: []) { runs in
+            let text = [good, "not json", #"{"ts":"2026-11-30T01:00:00Z","run_id":"r-skip","generation":-1,"kind":"sample","seq":2,"fields":{}}"#].joined(separator: "\n") + "\n"
+            try text.write(toFile: runs + "/r-skip.jsonl", atomically: true, encoding: .utf8)
+        }
+        let metrics = try dashboard.get("/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.text.contains("flowforge_spool_lines_skipped_total 2"), "\(metrics.text)")
+        #expect(try dashboard.get("/healthz").status == 200)
+    }
+}
