@@ -60,6 +60,8 @@ public final class RunState: Sendable {
         var droppedBytes: UInt64 = 0
         var nextActionID: UInt64 = 1
         var rolloutMode = "enforce"
+        /// The run lost its spawner (`supervisor.degraded`): the worker runs on, restarts become stops.
+        var degraded = false
     }
 
     /// Events kept in memory (at least this many, oldest dropped first, in batches); the spool keeps everything.
@@ -87,6 +89,8 @@ public final class RunState: Sendable {
             }
         }
     }
+
+    public var degraded: Bool { data.withLock { $0.degraded } }
 
     public func setDropped(_ bytes: UInt64) { data.withLock { $0.droppedBytes = bytes } }
     public var droppedBytes: UInt64 { data.withLock { $0.droppedBytes } }
@@ -116,6 +120,8 @@ public final class RunState: Sendable {
                 d.workerAlive = false
             case "run.policy":
                 d.rolloutMode = event.fields["mode"] ?? d.rolloutMode
+            case "supervisor.degraded":
+                d.degraded = true
             default: break
             }
             // Keep order by sequence even when the spool and the channel interleave.

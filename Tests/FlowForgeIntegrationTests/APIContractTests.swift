@@ -780,7 +780,7 @@ enum APIContract {
                                  required: ["seq", "ts", "run_id", "generation", "kind", "fields"], additional: nil),
         "EventList": .array(items: "TimelineEvent"),
         "Run": .object(["run_id": .string, "live": .boolean, "pid": .integer, "generation": .integer, "cpu_percent": .number,
-                        "worker": .string, "last_seen": .string], required: ["run_id", "live"], additional: nil),
+                        "worker": .string, "last_seen": .string, "degraded": .boolean], required: ["run_id", "live"], additional: nil),
         "RunList": .array(items: "Run"),
     ]
 

@@ -61,6 +61,20 @@ struct AgentFailureTests {
         #expect(eventually(timeout: 3) { processes(withMarker: marker).isEmpty }, "survivors: \(processes(withMarker: marker))")
     }
 
+    /// The degraded state is visible where operators look: `/runs` marks the run, `/metrics` counts it.
+    @Test(.timeLimit(.minutes(1)))
+    func degradedRunShowsInRunsAndMetrics() throws {
+        let run = try APIRun()
+        try #require(run.waitUntilServing(), "the API never answered: \(run.ff.stderr)")
+        let spawner = try #require(run.ff.child(named: "flowforge-reaper"))
+        #expect((try run.request("GET", "/runs").json()).array?.first?["degraded"] == nil)
+        kill(spawner, SIGKILL)
+        #expect(eventually { (try? run.request("GET", "/runs").json())?.array?.first?["degraded"] == .bool(true) })
+        let runID = try #require(run.runID)
+        #expect(try run.metrics().first("flowforge_supervisor_degraded_total", ["run": runID])?.value == 1)
+        #expect(run.worker() != nil, "the worker runs on")
+    }
+
     /// `--user` runs the worker under another identity (root only).
     @Test(.timeLimit(.minutes(1)), .enabled(if: isRoot))
     func workerRunsAsRequestedUser() throws {

@@ -113,10 +113,11 @@
   }
 
   function runRow(run) {
-    const cells = { worker: el('strong'), run: el('code', { class: 'muted' }), pid: el('td', { class: 'num' }), cpu: el('td', { class: 'num' }) };
+    const cells = { worker: el('strong'), run: el('code', { class: 'muted' }), pid: el('td', { class: 'num' }), cpu: el('td', { class: 'num' }),
+      degraded: el('span', { class: 'badge degraded', hidden: '', title: 'The run lost its spawner: the worker runs on, but a restart becomes a stop and helpers are not respawned.' }, 'degraded') };
     const entry = { run, cells };
     const button = (kind, label) => el('button', { type: 'button', class: kind === 'kill' ? 'danger' : null, onclick: () => openAction(kind, entry.run) }, label);
-    entry.row = el('tr', { class: 'run', 'data-run-id': run.run_id }, el('td', { class: 'who' }, cells.worker, cells.run), cells.pid, cells.cpu,
+    entry.row = el('tr', { class: 'run', 'data-run-id': run.run_id }, el('td', { class: 'who' }, cells.worker, cells.degraded, cells.run), cells.pid, cells.cpu,
       el('td', { class: 'actions' }, button('restart', 'Restart'), button('kill', 'Kill')));
     return entry;
   }
@@ -134,6 +135,7 @@
         entry.run = run;
         entry.cells.run.textContent = run.run_id;
         entry.cells.worker.textContent = run.worker || '—';
+        entry.cells.degraded.hidden = run.degraded !== true;
         entry.cells.pid.textContent = run.pid ? String(run.pid) : '—';
         entry.cells.pid.title = run.generation ? `generation ${run.generation}` : '';
         entry.cells.cpu.textContent = Number.isFinite(toNumber(run.cpu_percent)) ? `${fmt(run.cpu_percent, 1)} %` : '—';
