@@ -1,5 +1,6 @@
 // FlowForge — resolving user and group names for --agent-user, --user and --group.
 // SPDX-License-Identifier: Apache-2.0
+import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,5 +19,18 @@ enum Accounts {
     static func group(_ name: String) -> UInt32? {
         if let gid = UInt32(name) { return gid }
         return getgrnam(name)?.pointee.gr_gid
+    }
+
+    /// The state directory's declared owner, `FLOWFORGE_STATE_OWNER` (a user name or uid), when it is not us:
+    /// a root `flowforge run` then keeps state in a directory that user owns (the dashboard's service user)
+    /// and hands it the spools and sockets it creates. Only root can hand files to someone else.
+    static func stateOwner() throws -> uid_t? {
+        guard let raw = getenv("FLOWFORGE_STATE_OWNER").map({ String(cString: $0) }), !raw.isEmpty else { return nil }
+        guard let owner = user(raw) else { throw ValidationError("FLOWFORGE_STATE_OWNER: no such user '\(raw)'") }
+        if owner.uid == geteuid() { return nil }
+        guard geteuid() == 0 else {
+            throw ValidationError("FLOWFORGE_STATE_OWNER=\(raw) needs FlowForge to run as root (only root can hand files to another user)")
+        }
+        return owner.uid
     }
 }

@@ -144,9 +144,11 @@ public struct RunCommand: ParsableCommand {
         args += try DetectionOptions.detectorOptions(s).arguments.map { "--detector-arg=\($0)" }
         // The run's spool: every event, durable, in the state directory (the dashboard's store ingests it).
         // Created fresh (O_EXCL, never through a symlink) in a directory that must be ours alone.
+        let owner = try Accounts.stateOwner()
+        if let owner { args.append("--state-owner=\(owner)") }
         do {
-            let state = try StateDirectory.ensure()
-            let fd = try StateDirectory.createPrivateFile(in: state + "/runs", name: StateDirectory.spoolName(runID: runID, segment: 1))
+            let state = try StateDirectory.ensure(owner: owner)
+            let fd = try StateDirectory.createPrivateFile(in: state + "/runs", name: StateDirectory.spoolName(runID: runID, segment: 1), owner: owner)
             _ = fcntl(fd, F_SETFD, 0) // inherited by the reaper (created close-on-exec, like every descriptor)
             args += ["--spool-fd=\(fd)", "--spool=\(state)/runs/\(StateDirectory.spoolName(runID: runID, segment: 1))",
                      "--spool-segment-bytes=\(max(4096, UInt64(s.number("spool.segment_mb") * 1_048_576)))",
@@ -157,7 +159,7 @@ public struct RunCommand: ParsableCommand {
         }
         // The key reaches the API agent through pipes only: never in an environment a same-uid worker could
         // read from /proc/PID/environ, nor in an argv. No FlowForge process keeps FLOWFORGE_API_KEY.
-        let key = try StateDirectory.apiKey()
+        let key = try StateDirectory.apiKey(owner: owner)
         ProcessEnvironment.scrub("FLOWFORGE_API_KEY")
         if let listen {
             args.append("--api-arg=--listen=\(listen)")

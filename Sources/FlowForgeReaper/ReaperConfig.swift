@@ -57,6 +57,9 @@ public struct ReaperConfig: Sendable, Equatable {
     public var spoolSegmentBytes: UInt64 = 64 << 20
     /// Segments kept per run, the live one included; older ones are deleted.
     public var spoolKeepSegments: UInt32 = 4
+    /// The state directory's declared owner (`FLOWFORGE_STATE_OWNER`), when it is not the caller: the
+    /// spawner hands it the spool segments and the control socket it creates.
+    public var stateOwner: UInt32?
     /// The run's control socket (0600): the dashboard reaches the run's API agent through it.
     public var controlPath: String?
     /// A descriptor to read the API key from (a pipe from `flowforge run`): the key never travels in an
@@ -135,6 +138,9 @@ public struct ReaperConfig: Sendable, Equatable {
             case "spool-segment-bytes":
                 guard let n = UInt64(value), n >= 4096 else { throw ConfigError("bad spool segment size '\(value)'") }
                 spoolSegmentBytes = n
+            case "state-owner":
+                guard let uid = UInt32(value) else { throw ConfigError("bad state owner '\(value)'") }
+                stateOwner = uid
             case "spool-keep":
                 guard let n = UInt32(value), (1...1000).contains(n) else { throw ConfigError("bad spool segment count '\(value)'") }
                 spoolKeepSegments = n
@@ -166,6 +172,7 @@ public struct ReaperConfig: Sendable, Equatable {
         if seccompLogOnly { a.append("--seccomp=log") }
         if let s = spoolPath { a.append("--spool=\(s)") }
         a += ["--spool-segment-bytes=\(spoolSegmentBytes)", "--spool-keep=\(spoolKeepSegments)"]
+        if let o = stateOwner { a.append("--state-owner=\(o)") }
         if let c = controlPath { a.append("--control=\(c)") }
         if let k = apiKeyFD { a.append("--api-key-fd=\(k)") }
         a += ["--rollout=\(rollout.rawValue)", "--canary-percent=\(canaryPercent)", "--max-restarts=\(maxRestarts)",

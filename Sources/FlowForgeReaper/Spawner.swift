@@ -47,7 +47,7 @@ struct Spawner {
             FileIO.close(fd)
         }
         if let path = config.controlPath {
-            do { controlFD = try UnixSocket.listen(path: path) } catch {
+            do { controlFD = try UnixSocket.listen(path: path, owner: config.stateOwner) } catch {
                 log(.warn, "control socket \(path): \(error); the dashboard cannot act on this run")
             }
         }
@@ -216,7 +216,8 @@ struct Spawner {
         }
         let dir = String(first[..<slash])
         do {
-            let fd = try StateDirectory.createPrivateFile(in: dir, name: StateDirectory.spoolName(runID: config.runID, segment: segment))
+            let fd = try StateDirectory.createPrivateFile(in: dir, name: StateDirectory.spoolName(runID: config.runID, segment: segment),
+                                                          owner: config.stateOwner)
             spoolSegment = segment
             if segment > config.spoolKeepSegments {
                 for old in (segment - config.spoolKeepSegments - 1)...(segment - config.spoolKeepSegments) where old >= 1 {

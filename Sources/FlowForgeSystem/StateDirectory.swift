@@ -17,29 +17,30 @@ public enum StateDirectory {
     /// perhaps through `sudo -E` keeping a user's HOME) writes spools and sockets there, and another user able
     /// to plant files in it could redirect those writes. Returns the path or throws.
     @discardableResult
-    public static func ensure() throws -> String {
+    public static func ensure(owner: uid_t? = nil) throws -> String {
         let base = path()
         var partial = ""
         for component in base.split(separator: "/") {
             partial += "/" + component
             if mkdir(partial, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir \(partial)", errno: errno) }
         }
-        try checkPrivate(base)
+        try checkPrivate(base, owner: owner)
         if mkdir(base + "/runs", 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir \(base)/runs", errno: errno) }
-        try checkPrivate(base + "/runs")
+        if let owner, owner != geteuid() { _ = lchown(base + "/runs", owner, gid_t.max) } // fresh, or already the owner's
+        try checkPrivate(base + "/runs", owner: owner)
         return base
     }
 
-    /// Throws unless `dir` is a directory (not a symlink) owned by the effective uid and not writable by
-    /// group or others.
-    public static func checkPrivate(_ dir: String) throws {
+    /// Throws unless `dir` is a directory (not a symlink) owned by the effective uid (or by `owner`, the
+    /// state directory's declared owner: `FLOWFORGE_STATE_OWNER`) and not writable by group or others.
+    public static func checkPrivate(_ dir: String, owner: uid_t? = nil) throws {
         var st = stat()
         guard lstat(dir, &st) == 0 else { throw SystemError("state directory \(dir)", errno: errno) }
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
             throw SystemError("state directory \(dir) is not a directory (a symlink?); refusing to keep state there", errno: ENOTDIR)
         }
-        guard st.st_uid == geteuid() else {
-            throw SystemError("state directory \(dir) belongs to uid \(st.st_uid), not to uid \(geteuid()); refusing to keep state there (set FLOWFORGE_STATE_DIR to a directory of your own)", errno: EPERM)
+        guard st.st_uid == geteuid() || st.st_uid == owner else {
+            throw SystemError("state directory \(dir) belongs to uid \(st.st_uid), not to uid \(geteuid())\(owner.map { " or the declared owner \($0)" } ?? ""); refusing to keep state there (set FLOWFORGE_STATE_DIR to a directory of your own, or FLOWFORGE_STATE_OWNER to its owner)", errno: EPERM)
         }
         guard st.st_mode & 0o022 == 0 else {
             throw SystemError("state directory \(dir) is writable by others (mode \(String(st.st_mode & 0o777, radix: 8))); refusing to keep state there (chmod 700 it)", errno: EPERM)
@@ -47,14 +48,20 @@ public enum StateDirectory {
     }
 
     /// Creates `name` in `dir` for appending, mode 0600, never through a symlink and never an existing file
-    /// (O_NOFOLLOW | O_EXCL relative to a descriptor of the checked directory). Returns the descriptor.
-    public static func createPrivateFile(in dir: String, name: String) throws -> Int32 {
+    /// (O_NOFOLLOW | O_EXCL relative to a descriptor of the checked directory), and gives it to `owner` when
+    /// that is not us (root handing a run's spool to the dashboard's user). Returns the descriptor.
+    public static func createPrivateFile(in dir: String, name: String, owner: uid_t? = nil) throws -> Int32 {
         guard !name.contains("/"), name != "..", name != "." else { throw SystemError("bad file name \(name)", errno: EINVAL) }
         let dirFD = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard dirFD >= 0 else { throw SystemError("open \(dir)", errno: errno) }
         defer { close(dirFD) }
         let fd = openat(dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SystemError("create \(dir)/\(name)", errno: errno) }
+        if let owner, owner != geteuid(), fchown(fd, owner, gid_t.max) != 0 {
+            let e = errno
+            close(fd)
+            throw SystemError("chown \(dir)/\(name) to uid \(owner)", errno: e)
+        }
         return fd
     }
 
@@ -76,12 +83,13 @@ public enum StateDirectory {
 
     public static var keyFile: String { path() + "/api.key" }
 
-    /// The API key: `FLOWFORGE_API_KEY`, else the key file, which must be a regular file of mode 0600 owned by us.
-    public static func apiKey() throws -> String? {
+    /// The API key: `FLOWFORGE_API_KEY`, else the key file, which must be a regular file of mode 0600 owned by
+    /// us (or by the state directory's declared owner).
+    public static func apiKey(owner: uid_t? = nil) throws -> String? {
         if let raw = getenv("FLOWFORGE_API_KEY"), raw.pointee != 0 { return String(cString: raw) }
         var st = stat()
         guard stat(keyFile, &st) == 0 else { return nil }
-        guard (st.st_mode & S_IFMT) == S_IFREG, st.st_mode & 0o077 == 0, st.st_uid == geteuid() else {
+        guard (st.st_mode & S_IFMT) == S_IFREG, st.st_mode & 0o077 == 0, st.st_uid == geteuid() || st.st_uid == owner else {
             throw SystemError("\(keyFile) must be a regular file of mode 0600 owned by uid \(geteuid())", errno: EPERM)
         }
         guard let bytes = FileIO.readFile(keyFile, limit: 4096) else { return nil }

@@ -8,7 +8,8 @@ import Glibc
 /// Listening and connecting on AF_UNIX stream sockets.
 public enum UnixSocket {
     /// Binds and listens on `path` with mode 0600 (a stale socket file is replaced).
-    public static func listen(path: String) throws -> Int32 {
+    /// Listens on a new socket file at `path`, mode 0600, handed to `owner` when that is not us.
+    public static func listen(path: String, owner: uid_t? = nil) throws -> Int32 {
         let fd = try sys("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
         unlink(path)
         var addr = try address(path)
@@ -21,6 +22,11 @@ public enum UnixSocket {
             let e = errno
             close(fd)
             throw SystemError("bind \(path)", errno: e)
+        }
+        if let owner, owner != geteuid(), lchown(path, owner, gid_t.max) != 0 {
+            let e = errno
+            close(fd)
+            throw SystemError("chown \(path) to uid \(owner)", errno: e)
         }
         _ = try sys("listen") { Glibc.listen(fd, 16) }
         return fd

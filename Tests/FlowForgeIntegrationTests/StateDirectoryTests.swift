@@ -106,4 +106,47 @@ struct StateDirectoryTests {
             #expect(name.range(of: #"^r\d{8}T\d{6}-\d+-[0-9a-f]{8}\.jsonl$"#, options: .regularExpression) != nil, "\(name)")
         }
     }
+
+    /// The systemd layout: the state directory belongs to the dashboard's own user, a root `flowforge run`
+    /// declares it (`FLOWFORGE_STATE_OWNER`) and hands that user the spool and control socket it creates,
+    /// and the dashboard, running as that user, ingests the run and reaches it while it is live.
+    @Test(.timeLimit(.minutes(1)), .enabled(if: isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    func rootRunHandsItsStateToTheDeclaredOwner() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let state = dir + "/state"
+        #expect(mkdir(state, 0o700) == 0 && chown(state, 65534, 65534) == 0 && chmod(dir, 0o755) == 0)
+        let ff = try Supervised(["--", "sh", "-c", "echo ready; exec sleep 30"],
+                                env: ["FLOWFORGE_STATE_DIR": state, "FLOWFORGE_STATE_OWNER": "nobody"])
+        defer { ff.signal(SIGKILL) }
+        #expect(eventually { ff.stdout.contains("ready") }, "\(ff.stderr)")
+        let runs = state + "/runs"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? []
+        let spool = try #require(names.first { $0.hasSuffix(".jsonl") }, "\(names) \(ff.stderr)")
+        #expect(eventually { ((try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? []).contains { $0.hasSuffix(".sock") } })
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? [] {
+            var st = stat()
+            #expect(lstat(runs + "/" + name, &st) == 0 && st.st_uid == 65534 && st.st_mode & 0o077 == 0, "\(name): uid \(st.st_uid) mode \(String(st.st_mode, radix: 8))")
+        }
+        // The dashboard as that user: it reads the root run's spool and reaches its control socket.
+        let port = try APIContract.freePort()
+        let dash = Process()
+        dash.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        dash.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", binDir + "/flowforge", "dashboard", "--listen", "127.0.0.1:\(port)"]
+        var env = ProcessInfo.processInfo.environment
+        env["FLOWFORGE_STATE_DIR"] = state
+        env["FLOWFORGE_API_KEY"] = nil
+        dash.environment = env
+        dash.standardOutput = FileHandle.nullDevice
+        dash.standardError = FileHandle.nullDevice
+        try dash.run()
+        defer { dash.terminate(); dash.waitUntilExit() }
+        let runID = String(spool.dropLast(6))
+        #expect(eventually(timeout: 20) {
+            guard let reply = try? APIContract.request(port: port, method: "GET", target: "/runs", headers: [], body: nil, chunked: false),
+                  let runs = (try? reply.json())?.array else { return false }
+            return runs.contains { $0["run_id"] == .string(runID) && $0["live"] == .bool(true) }
+        }, "the dashboard (uid 65534) never listed the live root run")
+        ff.signal(SIGTERM)
+        #expect(ff.waitForExit())
+    }
 }
