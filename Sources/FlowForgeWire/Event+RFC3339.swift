@@ -36,8 +36,9 @@ extension Event {
     /// Parses RFC 3339 (`2026-11-29T23:04:05.123456Z`, fraction optional, `Z` or `±hh:mm`) to Unix ns,
     /// keeping every fractional digit up to nanoseconds (Foundation's formatter rounds to milliseconds).
     ///
-    /// Untrusted input (a query string, a spool line): nil for anything that is not such a time or does not fit
-    /// in Int64 nanoseconds; never traps.
+    /// Untrusted input (a query string, a spool line): nil for anything that is not such a time (a day the
+    /// month does not have, an offset past 23:59) or does not fit in Int64 nanoseconds; never traps.
+    /// `fuzz/` checks that `parseRFC3339(rfc3339(wallNanos: t))` is `t` to the microsecond for every `Int64`.
     public static func parseRFC3339(_ ts: some StringProtocol) -> Int64? {
         let b = Array(ts.utf8)
         func num(_ from: Int, _ len: Int) -> Int64? {
@@ -51,7 +52,8 @@ extension Event {
         }
         guard b.count >= 20, b[4] == 45, b[7] == 45, b[10] == 84 || b[10] == 116, b[13] == 58, b[16] == 58,
               let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2),
-              let s = num(17, 2), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61 else { return nil }
+              let s = num(17, 2), (1...12).contains(mo), (1...daysInMonth(mo, year: y)).contains(d), h < 24, mi < 60,
+              s < 61 else { return nil }  // :60 is a leap second, read as the next second's first instant
         var i = 19
         var frac: Int64 = 0
         if i < b.count && b[i] == 46 {
@@ -67,7 +69,7 @@ extension Event {
         var offset: Int64 = 0
         guard i < b.count else { return nil }
         if b[i] == 90 || b[i] == 122 { i += 1 } else if b[i] == 43 || b[i] == 45, let oh = num(i + 1, 2), i + 3 < b.count, b[i + 3] == 58,
-                                                     let om = num(i + 4, 2) {
+                                                     let om = num(i + 4, 2), oh < 24, om < 60 {
             offset = (oh * 3600 + om * 60) * (b[i] == 43 ? 1 : -1)
             i += 6
         } else { return nil }
@@ -81,10 +83,22 @@ extension Event {
         let days = era * 146_097 + doe - 719_468
         let seconds = days * 86_400 + h * 3600 + mi * 60 + s - offset
         // Untrusted input (a query string, a spool line): a time past 2262 does not fit in Int64 nanoseconds.
-        // Answer nil (the caller's 400 or its skip), never trap.
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        // Answer nil (the caller's 400 or its skip), never trap. Before 1970 the whole seconds alone can overflow
+        // where the time does not (1677-09-21T00:12:43.5Z: -9223372037 s is below Int64.min ns, the time is
+        // not; the fuzzer found it), so a negative time is counted from the next second down.
+        let whole = seconds < 0 ? seconds + 1 : seconds
+        let (scaled, overflow) = whole.multipliedReportingOverflow(by: 1_000_000_000)
         guard !overflow else { return nil }
-        let (nanos, overflow2) = scaled.addingReportingOverflow(frac)
+        let (nanos, overflow2) = scaled.addingReportingOverflow(seconds < 0 ? frac - 1_000_000_000 : frac)
         return overflow2 ? nil : nanos
+    }
+
+    /// Days in `month` (1...12) of the proleptic Gregorian `year`: a 31st of February is not a date.
+    static func daysInMonth(_ month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 }
