@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# FlowForge coverage-guided fuzzing (libFuzzer + AddressSanitizer, through the Swift toolchain): builds the
+# targets in fuzz/ and runs each for a bounded time from its committed seed corpus. Exits non-zero on any
+# crash, failed property, leak, timeout or out-of-memory, and keeps the input that caused it.
+set -euo pipefail
+
+usage() {
+    cat <<'USAGE'
+Usage: ./scripts/fuzz.sh [--help] [TARGET...]
+
+Builds fuzz/ with libFuzzer and AddressSanitizer instrumentation and runs each target (default: all of
+wire spool-line timestamp config) from fuzz/corpus/TARGET. Prints coverage and executions per target.
+On a failure it prints the input's path and a hexdump, and exits 1.
+
+Environment:
+  FUZZ_SECONDS     seconds per target (default 60)
+  FUZZ_JOBS        targets run at once (default: 2, or 1 on a single core)
+  FUZZ_ARTIFACTS   where failing inputs and logs are kept (default: test-artifacts/fuzz)
+  FUZZ_ARGS        extra libFuzzer flags for every target, e.g. "-max_len=8192"
+USAGE
+}
+
+targets=()
+for arg in "$@"; do
+    case "$arg" in
+        -h|--help) usage; exit 0 ;;
+        wire|spool-line|timestamp|config) targets+=("$arg") ;;
+        *) echo "fuzz.sh: unknown target or option '$arg' (see --help)" >&2; exit 2 ;;
+    esac
+done
+[[ ${#targets[@]} -gt 0 ]] || targets=(wire spool-line timestamp config)
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+seconds="${FUZZ_SECONDS:-60}"
+jobs="${FUZZ_JOBS:-$(( $(nproc) > 1 ? 2 : 1 ))}"
+artifacts="${FUZZ_ARTIFACTS:-$repo/test-artifacts/fuzz}"
+read -r -a extra <<<"${FUZZ_ARGS:-}"
+[[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]] || { echo "fuzz.sh: FUZZ_SECONDS must be a positive integer" >&2; exit 2; }
+
+# The toolchain carries libFuzzer and the sanitizer runtimes (lib/swift/clang/lib/linux); nothing else to install.
+command -v swift >/dev/null || { echo "fuzz.sh: swift is required (the toolchain, with libFuzzer)" >&2; exit 2; }
+
+echo "==> fuzz: build (fuzz/.build, release with assertions, libFuzzer + ASan)"
+# --sanitize=fuzzer: SwiftPM then links libFuzzer's main instead of renaming the targets' entry points, and
+#   instruments the C in Yams (-fsanitize=fuzzer); -Xcc -fsanitize=address adds ASan there.
+# -Xswiftc -sanitize=fuzzer,address, and not SwiftPM's --sanitize=address: swiftc keeps only the last
+#   -sanitize= flag, and SwiftPM writes its sanitizers in a random order (a Set), so half the builds had no
+#   coverage counters at all. The -Xswiftc flags come last on every swiftc line, so this one wins.
+# -parse-as-library: the targets have no main; libFuzzer's main drives LLVMFuzzerTestOneInput.
+# -assert-config Debug: keep assert() in the code under test (release builds drop it), at -O speed.
+build=(swift build --package-path "$repo/fuzz" --scratch-path "$repo/fuzz/.build" -c release --sanitize=fuzzer
+       -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address
+       -Xswiftc -parse-as-library -Xswiftc -assert-config -Xswiftc Debug)
+"${build[@]}" 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]|Cannot export local symbol '__asan_extra_spill_area'" || true
+bindir="$("${build[@]}" --show-bin-path)"
+for target in "${targets[@]}"; do
+    [[ -x "$bindir/fuzz-$target" ]] || { echo "fuzz.sh: build failed: no $bindir/fuzz-$target" >&2; exit 1; }
+    # Fuzzing without coverage counters would pass while exploring nothing: refuse.
+    readelf -S "$bindir/fuzz-$target" | grep __sancov_cntrs >/dev/null ||
+        { echo "fuzz.sh: fuzz-$target has no coverage instrumentation (see the build flags above)" >&2; exit 1; }
+    nm "$bindir/fuzz-$target" | grep __asan_init >/dev/null ||
+        { echo "fuzz.sh: fuzz-$target is not built with AddressSanitizer" >&2; exit 1; }
+done
+
+rm -rf "$artifacts"
+mkdir -p "$artifacts"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# run_target NAME: runs one target; its log is $artifacts/NAME.log, a failing input $artifacts/NAME-crash-*.
+run_target() {
+    local name="$1" dict=()
+    [[ -f "$repo/fuzz/$name.dict" ]] && dict=("-dict=$repo/fuzz/$name.dict")
+    mkdir -p "$work/$name"
+    # New inputs go to the scratch corpus (first directory); the committed seeds are read only.
+    # The Swift runtime's own crash backtracer is off: libFuzzer's handler reports and saves the input.
+    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" \
+        "$bindir/fuzz-$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$artifacts/$name-" "${dict[@]}" "${extra[@]}" "$work/$name" "$repo/fuzz/corpus/$name" \
+        >"$artifacts/$name.log" 2>&1
+}
+
+echo "==> fuzz: ${targets[*]} (${seconds}s each, $jobs at a time)"
+start=$SECONDS
+declare -A pid_of status_of
+running=0
+for target in "${targets[@]}"; do
+    if ((running >= jobs)); then wait -n || true; running=$((running - 1)); fi
+    run_target "$target" &
+    pid_of[$target]=$!
+    running=$((running + 1))
+done
+for target in "${targets[@]}"; do
+    if wait "${pid_of[$target]}"; then status_of[$target]=0; else status_of[$target]=$?; fi
+done
+
+failed=0
+for target in "${targets[@]}"; do
+    log="$artifacts/$target.log"
+    inited=$(grep -m1 -oE 'INITED cov: [0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
+    final=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+$' || echo 0)
+    runs=$(grep -oE '^stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
+    speed=$(grep -oE '^stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
+    corpus=$(find "$work/$target" -type f | wc -l)
+    if [[ "${status_of[$target]}" -eq 0 && "$final" -gt 0 ]]; then
+        echo "PASS fuzz-$target: cov $inited -> $final, $runs executions ($speed/s), $corpus new inputs"
+        continue
+    fi
+    failed=1
+    echo "FAIL fuzz-$target (exit ${status_of[$target]}, cov $final); log: $log"
+    { grep -E 'property violated|Fatal error|ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|SUMMARY' "$log" || true; } |
+        head -n 5 | sed 's/^/    /'
+    for input in "$artifacts/$target"-*; do
+        [[ -f "$input" ]] || continue
+        echo "    input kept: $input ($(wc -c <"$input") bytes); replay: $bindir/fuzz-$target $input"
+        od -A x -t x1z -v "$input" | head -n 16 | sed 's/^/      /'
+    done
+    [[ "$final" -gt 0 ]] || echo "    no coverage counted: the target is not instrumented"
+done
+echo "==> fuzz: $((SECONDS - start))s of fuzzing"
+if ((failed)); then
+    echo "fuzz.sh: FAILED; fix the bug, then add the kept input to fuzz/corpus/TARGET/ and a unit test (fuzz/README.md)" >&2
+    exit 1
+fi
+echo "fuzz.sh: all targets passed"
