@@ -6,11 +6,15 @@ set -euo pipefail
 
 usage() {
     cat <<'USAGE'
-Usage: ./scripts/fuzz.sh [--help] [TARGET...]
+Usage: ./scripts/fuzz.sh [--live FLOWFORGE] [--help] [TARGET...]
 
 Builds fuzz/ with libFuzzer and AddressSanitizer instrumentation and runs each target (default: all of
 wire spool-line timestamp config) from fuzz/corpus/TARGET. Prints coverage and executions per target.
 On a failure it prints the input's path and a hexdump, and exits 1.
+
+  --live FLOWFORGE  then start `FLOWFORGE dashboard` on a throwaway state directory, spool every spool-line
+                    input (seeds and what this run found) into it, ask /timeline?before= every timestamp
+                    input, and check that /healthz answers 200 throughout and the process stays alive
 
 Environment:
   FUZZ_SECONDS     seconds per target (default 60)
@@ -21,13 +25,17 @@ USAGE
 }
 
 targets=()
-for arg in "$@"; do
-    case "$arg" in
+live=""
+while (($#)); do
+    case "$1" in
         -h|--help) usage; exit 0 ;;
-        wire|spool-line|timestamp|config) targets+=("$arg") ;;
-        *) echo "fuzz.sh: unknown target or option '$arg' (see --help)" >&2; exit 2 ;;
+        --live) live="${2:?--live needs the flowforge binary}"; shift ;;
+        wire|spool-line|timestamp|config) targets+=("$1") ;;
+        *) echo "fuzz.sh: unknown target or option '$1' (see --help)" >&2; exit 2 ;;
     esac
+    shift
 done
+[[ -z "$live" || -x "$live" ]] || { echo "fuzz.sh: --live $live is not executable" >&2; exit 2; }
 [[ ${#targets[@]} -gt 0 ]] || targets=(wire spool-line timestamp config)
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,6 +56,7 @@ echo "==> fuzz: build (fuzz/.build, release with assertions, libFuzzer + ASan)"
 #   coverage counters at all. The -Xswiftc flags come last on every swiftc line, so this one wins.
 # -parse-as-library: the targets have no main; libFuzzer's main drives LLVMFuzzerTestOneInput.
 # -assert-config Debug: keep assert() in the code under test (release builds drop it), at -O speed.
+# shellcheck disable=SC2054 # the commas are swiftc's and clang's list syntax, not array separators
 build=(swift build --package-path "$repo/fuzz" --scratch-path "$repo/fuzz/.build" -c release --sanitize=fuzzer
        -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address
        -Xswiftc -parse-as-library -Xswiftc -assert-config -Xswiftc Debug)
@@ -65,7 +74,17 @@ done
 rm -rf "$artifacts"
 mkdir -p "$artifacts"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+dashboard_pid=""
+cleanup() {
+    # Only the dashboard this script started, by its pid.
+    if [[ -n "$dashboard_pid" ]] && kill -0 "$dashboard_pid" 2>/dev/null; then
+        kill -TERM "$dashboard_pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$dashboard_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$dashboard_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
 
 # run_target NAME: runs one target; its log is $artifacts/NAME.log, a failing input $artifacts/NAME-crash-*.
 run_target() {
@@ -118,6 +137,58 @@ for target in "${targets[@]}"; do
     [[ "$final" -gt 0 ]] || echo "    no coverage counted: the target is not instrumented"
 done
 echo "==> fuzz: $((SECONDS - start))s of fuzzing"
+
+# live_check: the same hostile inputs against a real dashboard process (issue 10: the processes stay alive and
+# /healthz answers throughout). Prints PASS/FAIL; returns non-zero on a failure.
+live_check() {
+    local state="$work/state" port url code lines=0 asked=0 bad=0 input
+    mkdir -p "$state/runs" && chmod 700 "$state"
+    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    url="http://127.0.0.1:$port"
+    FLOWFORGE_STATE_DIR="$state" "$live" dashboard --listen "127.0.0.1:$port" >"$artifacts/dashboard.log" 2>&1 &
+    dashboard_pid=$!
+    for _ in $(seq 1 100); do curl -fsS "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+    healthy() { [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url/healthz")" == 200 ]]; }
+    healthy || { echo "FAIL live: the dashboard did not answer /healthz (log: $artifacts/dashboard.log)"; return 1; }
+    # Spool lines: every seed and every input this run kept, one spool per batch of 100 so that ingestion runs
+    # between batches; after each, the dashboard must still be up and answer every read endpoint.
+    local spool="" n=0
+    while IFS= read -r -d '' input; do
+        if ((n % 100 == 0)); then
+            if [[ -n "$spool" ]]; then
+                sleep 1.5
+                healthy || { bad=1; break; }
+                for path in /timeline /runs /metrics; do
+                    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url$path")"
+                    [[ "$code" != 000 ]] || { echo "    no answer to $path after $spool"; bad=1; }
+                done
+            fi
+            spool="$state/runs/fuzz-$((n / 100)).jsonl"
+            install -m 600 /dev/null "$spool"
+        fi
+        { tr -d '\n' <"$input"; echo; } >>"$spool"
+        n=$((n + 1)); lines=$((lines + 1))
+    done < <(find "$repo/fuzz/corpus/spool-line" "$work/spool-line" -type f -print0 2>/dev/null | head -z -n 1000)
+    sleep 1.5
+    # Timestamps: /timeline?before= with every timestamp seed and kept input (400 or 200, never a dead process).
+    while IFS= read -r -d '' input; do
+        code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -G "$url/timeline" --data-urlencode "before@$input")"
+        [[ "$code" != 000 ]] || { echo "    no answer to /timeline?before=$(od -An -c "$input" | head -n 1)"; bad=1; break; }
+        asked=$((asked + 1))
+    done < <(find "$repo/fuzz/corpus/timestamp" "$work/timestamp" -type f -size -200c -print0 2>/dev/null | head -z -n 500)
+    if ((bad == 0)) && healthy && kill -0 "$dashboard_pid" 2>/dev/null; then
+        echo "PASS live: dashboard up and /healthz 200 after $lines spool lines and $asked /timeline?before= requests"
+        return 0
+    fi
+    echo "FAIL live: the dashboard stopped answering (log: $artifacts/dashboard.log)"
+    tail -n 20 "$artifacts/dashboard.log" | sed 's/^/    /'
+    return 1
+}
+if [[ -n "$live" ]]; then
+    echo "==> fuzz: live check against $live dashboard"
+    command -v curl >/dev/null || { echo "fuzz.sh: --live needs curl" >&2; exit 2; }
+    live_check || failed=1
+fi
 if ((failed)); then
     echo "fuzz.sh: FAILED; fix the bug, then add the kept input to fuzz/corpus/TARGET/ and a unit test (fuzz/README.md)" >&2
     exit 1

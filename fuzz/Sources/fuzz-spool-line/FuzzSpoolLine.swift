@@ -9,9 +9,9 @@ import SpoolLine
 /// Two modes, so that real spool lines are seeds as they are.
 ///
 /// Input not starting with byte 0x01: the input is one line, as ingestion reads it. Never traps; a parsed event
-/// keeps `wallNanos` equal to its `ts` parsed (0 when `ts` is not a time), has no `seq` left among its fields, and
-/// its API rendering (`json`) is a valid JSON object (`JSONSerialization.data(withJSONObject:)` raises, fatally,
-/// otherwise).
+/// keeps `wallNanos` equal to its `ts` parsed (0 when `ts` is not a time), has no `seq` left among its fields and a
+/// `seq` the store's Int64 column holds, and its API rendering (`json`) serializes (the API answers `[]` for a whole
+/// page whose serialization fails).
 ///
 /// Byte 0x01, then the rest builds an `Event`: the line the reaper would spool for it must parse back to what the
 /// API builds from the same event over the channel (`TimelineEvent(_:runID:)`): same run, kind, generation,
@@ -33,6 +33,8 @@ public func fuzzSpoolLine(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 private func checkParsed(_ event: TimelineEvent, line: String) {
     fuzzCheck(event.wallNanos == (Event.parseRFC3339(event.ts) ?? 0), "wallNanos \(event.wallNanos) for ts '\(event.ts)'")
     fuzzCheck(event.fields["seq"] == nil, "seq left among the fields of \(line)")
+    // Store.ingest writes Int64(e.seq) and Int64(e.generation): both must fit, or ingestion traps.
+    fuzzCheck(event.seq <= UInt64(Int64.max), "seq \(event.seq) does not fit the store's Int64: \(line)")
     fuzzCheck(JSONSerialization.isValidJSONObject(event.json), "json of \(line) is not serializable")
     fuzzCheck(JSONSerialization.isValidJSONObject(event.withoutOutput.json), "json without output not serializable")
 }
@@ -49,7 +51,9 @@ private func roundTrip(_ reader: inout FuzzReader) {
         // Often a key with meaning (numeric, seq, incident_id), so values meet the code paths they select.
         let special = ["seq", "incident_id", "pid", "cpu_percent", "output", "reason"]
         let key = keyChoice < 64 ? special[Int(keyChoice) % special.count] : reader.string(maxBytes: Field.maxKeyBytes)
-        let value = reader.string()
+        // The reaper replaces any `seq` with its own counter (ReaperLoop, AgentEventGate): a decimal UInt64 that
+        // the store's Int64 holds. Other values are no line the reaper writes.
+        let value = key == "seq" ? String(UInt64(bitPattern: reader.i64()) >> 1) : reader.string()
         guard keys.insert(key).inserted else { continue }  // a JSON object with a repeated key means nothing definite
         fields.append(Field(key: key, value: value))
     }
