@@ -45,8 +45,16 @@ artifacts="${FUZZ_ARTIFACTS:-$repo/test-artifacts/fuzz}"
 read -r -a extra <<<"${FUZZ_ARGS:-}"
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]] || { echo "fuzz.sh: FUZZ_SECONDS must be a positive integer" >&2; exit 2; }
 
-# The toolchain carries libFuzzer and the sanitizer runtimes (lib/swift/clang/lib/linux); nothing else to install.
+# The toolchain carries libFuzzer and the sanitizer runtimes (lib/swift/clang/lib/linux). binutils (readelf, nm)
+# checks the instrumentation; curl and python3 drive the live check.
 command -v swift >/dev/null || { echo "fuzz.sh: swift is required (the toolchain, with libFuzzer)" >&2; exit 2; }
+# shellcheck source=scripts/lib/deps.sh
+source "$repo/scripts/lib/deps.sh"
+need=()
+command -v readelf >/dev/null && command -v nm >/dev/null || need+=(binutils)
+command -v curl >/dev/null || need+=(curl)
+command -v python3 >/dev/null || need+=(python3)
+((${#need[@]} == 0)) || ensure_packages "${need[@]}"
 
 echo "==> fuzz: build (fuzz/.build, release with assertions, libFuzzer + ASan)"
 # --sanitize=fuzzer: SwiftPM then links libFuzzer's main instead of renaming the targets' entry points, and
@@ -60,7 +68,13 @@ echo "==> fuzz: build (fuzz/.build, release with assertions, libFuzzer + ASan)"
 build=(swift build --package-path "$repo/fuzz" --scratch-path "$repo/fuzz/.build" -c release --sanitize=fuzzer
        -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address
        -Xswiftc -parse-as-library -Xswiftc -assert-config -Xswiftc Debug)
-"${build[@]}" 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]|Cannot export local symbol '__asan_extra_spill_area'" || true
+mkdir -p "$artifacts"
+if ! "${build[@]}" >"$artifacts/build.log" 2>&1; then
+    cat "$artifacts/build.log" >&2
+    echo "fuzz.sh: the fuzz build failed" >&2
+    exit 1
+fi
+grep -vE "^\[[0-9]+/[0-9]+\]|Cannot export local symbol '__asan_extra_spill_area'" "$artifacts/build.log" || true
 bindir="$("${build[@]}" --show-bin-path)"
 for target in "${targets[@]}"; do
     [[ -x "$bindir/fuzz-$target" ]] || { echo "fuzz.sh: build failed: no $bindir/fuzz-$target" >&2; exit 1; }
@@ -71,8 +85,9 @@ for target in "${targets[@]}"; do
         { echo "fuzz.sh: fuzz-$target is not built with AddressSanitizer" >&2; exit 1; }
 done
 
-rm -rf "$artifacts"
-mkdir -p "$artifacts"
+# Only what an earlier run of this script left there: its logs and kept inputs.
+for target in "${targets[@]}"; do rm -f "$artifacts/$target.log" "$artifacts/$target"-*; done
+rm -f "$artifacts/dashboard.log"
 work="$(mktemp -d)"
 dashboard_pid=""
 cleanup() {
