@@ -9,7 +9,7 @@ usage() {
 Usage: ./scripts/fuzz.sh [--live FLOWFORGE] [--help] [TARGET...]
 
 Builds fuzz/ with libFuzzer and AddressSanitizer instrumentation and runs each target (default: all of
-wire spool-line timestamp config) from fuzz/corpus/TARGET. Prints coverage and executions per target.
+wire spool-line timestamp config agent-gate) from fuzz/corpus/TARGET. Prints coverage and executions per target.
 On a failure it prints the input's path and a hexdump, and exits 1.
 
   --live FLOWFORGE  then start `FLOWFORGE dashboard` on a throwaway state directory, spool every spool-line
@@ -17,7 +17,7 @@ On a failure it prints the input's path and a hexdump, and exits 1.
                     input, and check that /healthz answers 200 throughout and the process stays alive
 
 Environment:
-  FUZZ_SECONDS     seconds per target (default 60)
+  FUZZ_SECONDS     seconds per target (default 45)
   FUZZ_JOBS        targets run at once (default: 2, or 1 on a single core)
   FUZZ_ARTIFACTS   where failing inputs and logs are kept (default: test-artifacts/fuzz)
   FUZZ_ARGS        extra libFuzzer flags for every target, e.g. "-max_len=8192"
@@ -30,16 +30,16 @@ while (($#)); do
     case "$1" in
         -h|--help) usage; exit 0 ;;
         --live) live="${2:?--live needs the flowforge binary}"; shift ;;
-        wire|spool-line|timestamp|config) targets+=("$1") ;;
+        wire|spool-line|timestamp|config|agent-gate) targets+=("$1") ;;
         *) echo "fuzz.sh: unknown target or option '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
 done
 [[ -z "$live" || -x "$live" ]] || { echo "fuzz.sh: --live $live is not executable" >&2; exit 2; }
-[[ ${#targets[@]} -gt 0 ]] || targets=(wire spool-line timestamp config)
+[[ ${#targets[@]} -gt 0 ]] || targets=(wire spool-line timestamp config agent-gate)
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-seconds="${FUZZ_SECONDS:-60}"
+seconds="${FUZZ_SECONDS:-45}"
 jobs="${FUZZ_JOBS:-$(( $(nproc) > 1 ? 2 : 1 ))}"
 artifacts="${FUZZ_ARTIFACTS:-$repo/test-artifacts/fuzz}"
 read -r -a extra <<<"${FUZZ_ARGS:-}"

@@ -37,6 +37,11 @@ private func checkParsed(_ event: TimelineEvent, line: String) {
     fuzzCheck(event.seq <= UInt64(Int64.max), "seq \(event.seq) does not fit the store's Int64: \(line)")
     fuzzCheck(JSONSerialization.isValidJSONObject(event.json), "json of \(line) is not serializable")
     fuzzCheck(JSONSerialization.isValidJSONObject(event.withoutOutput.json), "json without output not serializable")
+    // The incident list of /timeline: the summary this event folds into (RunState.swift, as the API agent and
+    // the store build it) must serialize too, or the whole list answers [].
+    for summary in Timeline.incidents([event, event]) {
+        fuzzCheck(JSONSerialization.isValidJSONObject(summary.json), "incident summary of \(line) is not serializable")
+    }
 }
 
 private func roundTrip(_ reader: inout FuzzReader) {
