@@ -149,7 +149,7 @@ for target in "${targets[@]}"; do
         echo "    input kept: $input ($(wc -c <"$input") bytes); replay: $bindir/fuzz-$target $input"
         od -A x -t x1z -v "$input" | head -n 16 | sed 's/^/      /'
     done
-    [[ "$final" -gt 0 ]] || echo "    no coverage counted: the target is not instrumented"
+    [[ "${status_of[$target]}" -ne 0 || "$final" -gt 0 ]] || echo "    no coverage counted: the target is not instrumented"
 done
 echo "==> fuzz: $((SECONDS - start))s of fuzzing"
 
