@@ -58,6 +58,9 @@ bash scripts/check_tuning.sh --bin "$repo/.build/debug/flowforge"
 echo "==> detection corpus, offline (every profile's recording replayed at the defaults and at --max-cpu 70)"
 bash scripts/check_detection_corpus.sh --bin "$repo/.build/debug/flowforge"
 
+echo "==> coverage-guided fuzzing (libFuzzer + ASan, 45 s per target), then the inputs against a live dashboard"
+bash scripts/fuzz.sh --live "$repo/.build/debug/flowforge"
+
 echo "==> openapi.yaml against a real dashboard and a real run --listen (schemathesis, 0 failures)"
 bash scripts/check_openapi.sh --bin "$repo/.build/debug/flowforge"
 

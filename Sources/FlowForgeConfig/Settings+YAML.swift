@@ -48,10 +48,31 @@ extension Settings {
             }
             let value = values[key.path] ?? key.defaultValue
             let rendered: String
-            if case .text(let s) = value { rendered = "\"" + s.replacingOccurrences(of: "\"", with: "\\\"") + "\"" } else { rendered = value.description }
+            if case .text(let s) = value { rendered = Settings.doubleQuoted(s) } else { rendered = value.description }
             out += "  \(key.name): \(rendered)  # \(origins[key.path] ?? "default")\n"
         }
         return out
+    }
+
+    /// `s` as a YAML double-quoted scalar that reads back as `s`: backslashes escaped as well as quotes, and
+    /// every character YAML would fold (line breaks, U+0085, U+2028, U+2029) or refuses in a stream (other
+    /// controls, U+FEFF, U+FFFE, U+FFFF) written as an escape. Quoting only `"` let a value from the environment
+    /// with a newline or a backslash print a file that loads differently or not at all (found by fuzz-config).
+    static func doubleQuoted(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar.value {
+            case 0x22: out += "\\\""
+            case 0x5C: out += "\\\\"
+            case 0x0A: out += "\\n"
+            case 0x09: out += "\\t"
+            case 0..<0x20, 0x7F...0x9F, 0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     private static func line(of error: Error) -> Int? {

@@ -41,37 +41,6 @@ extension Event {
         return out + "}}\n"
     }
 
-    /// RFC 3339 in UTC with microseconds, e.g. `2026-11-29T23:04:05.123456Z`. Defined for every `Int64`: an
-    /// event's time can come from an agent, and no arithmetic here may trap on it (`Int64.min` did, in the
-    /// reaper, through `wallNanos - 999_999_999`).
-    public static func rfc3339(wallNanos: Int64) -> String {
-        var seconds = wallNanos / 1_000_000_000
-        var rest = wallNanos % 1_000_000_000
-        if rest < 0 {
-            seconds -= 1
-            rest += 1_000_000_000
-        }
-        let micros = rest / 1000
-        var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secOfDay = seconds - days * 86_400
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        days += 719_468
-        let era = (days >= 0 ? days : days - 146_096) / 146_097
-        let doe = days - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secOfDay / 3600, 2)):\(pad(secOfDay / 60 % 60, 2)):"
-            + "\(pad(secOfDay % 60, 2)).\(pad(micros, 6))Z"
-    }
-
     /// One log line as JSON: `{"ts":…,"level":…,"component":…,"pid":…,"msg":…}` plus a newline.
     public static func jsonLogLine(level: String, component: String, pid: Int32, message: String, wallNanos: Int64) -> String {
         var out = "{\"ts\":\"" + rfc3339(wallNanos: wallNanos) + "\",\"level\":"

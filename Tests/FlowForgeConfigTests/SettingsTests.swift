@@ -72,3 +72,19 @@ struct SettingsTests {
         }
     }
 }
+
+@Suite("flowforge config show")
+struct SettingsYAMLTests {
+    /// Regression (found by fuzz-config): `yaml()`, what `flowforge config show` prints as a config file, quoted
+    /// text values by escaping `"` only. A value with a newline (`FLOWFORGE_AGENT_USER=$'\n'`) printed a file
+    /// that loaded back as a space; one with a backslash, a file that loaded differently or not at all.
+    @Test(arguments: ["\n", "a\\b", "C:\\tmp\\x\"y\"", "tab\tin", "\u{7}bell", "line\u{2028}sep", "nel\u{85}", "é✓", "\\u0041"])
+    func textValuesLoadBack(_ value: String) throws {
+        var s = Settings()
+        try s.applyEnvironment(["FLOWFORGE_AGENT_USER": value, "FLOWFORGE_FILE": value])
+        var reloaded = Settings()
+        try reloaded.applyFile(s.yaml(), path: "shown.yaml")
+        #expect(reloaded.text("run.agent_user") == value)
+        #expect(reloaded.values == s.values)
+    }
+}

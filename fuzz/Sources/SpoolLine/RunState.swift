@@ -1,0 +1,1 @@
+../../../Sources/FlowForgeAPI/RunState.swift

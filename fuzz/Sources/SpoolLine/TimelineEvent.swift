@@ -1,0 +1,1 @@
+../../../Sources/FlowForgeAPI/TimelineEvent.swift

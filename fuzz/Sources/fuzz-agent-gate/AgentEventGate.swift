@@ -1,0 +1,1 @@
+../../../Sources/FlowForgeReaper/AgentEventGate.swift
