@@ -167,9 +167,9 @@ extension IncidentSummary {
     public mutating func absorb(_ e: TimelineEvent) {
         end = e.ts
         if let w = e.fields["worker"] { worker = w }
-        if let cpu = e.fields["cpu_percent"].flatMap(Double.init) { peakCPU = max(peakCPU ?? cpu, cpu) }
-        if let c = e.fields["confidence"].flatMap(Double.init) { peakConfidence = max(peakConfidence ?? c, c) }
-        if let h = e.fields["entropy"].flatMap(Double.init) { minEntropy = min(minEntropy ?? h, h) }
+        if let cpu = e.fields["cpu_percent"].flatMap(Double.init), cpu.isFinite { peakCPU = max(peakCPU ?? cpu, cpu) }
+        if let c = e.fields["confidence"].flatMap(Double.init), c.isFinite { peakConfidence = max(peakConfidence ?? c, c) }
+        if let h = e.fields["entropy"].flatMap(Double.init), h.isFinite { minEntropy = min(minEntropy ?? h, h) }
         switch e.kind {
         case "incident.opened": reason = e.fields["reason"] ?? reason
         case "action.requested":

@@ -89,7 +89,7 @@ public struct TimelineEvent: Sendable, Equatable {
         out["fields"] = f
         if let reason = fields["reason"] { out["reason"] = reason }
         var scores: [String: Any] = [:]
-        for key in ["cpu_percent", "entropy", "confidence"] { if let d = fields[key].flatMap(Double.init) { scores[key] = d } }
+        for key in ["cpu_percent", "entropy", "confidence"] { if let d = fields[key].flatMap(Double.init), d.isFinite { scores[key] = d } }
         if !scores.isEmpty { out["scores"] = scores }
         return out
     }

@@ -33,6 +33,17 @@ import Testing
         #expect(TimelineEvent(jsonLine: Substring(line)) == nil)
     }
 
+    /// Regression (found by the spool-line fuzzer): a score of `1e999` parsed to infinity, which JSON cannot
+    /// carry, and one such line emptied `/timeline` and its drilldown. Non-finite scores are left out.
+    @Test func nonFiniteScoresStayOutOfTheJSON() throws {
+        let line = #"{"ts":"2026-12-07T02:19:24Z","run_id":"r1","generation":1,"kind":"incident.opened","seq":3,"incident_id":"r1-1","fields":{"incident_id":"r1-1","cpu_percent":"1e999","entropy":"nan","confidence":"-1e999"}}"#
+        let event = try #require(TimelineEvent(jsonLine: Substring(line)))
+        #expect(JSONSerialization.isValidJSONObject(event.json))
+        let summaries = Timeline.incidents([event])
+        #expect(!summaries.isEmpty)
+        for summary in summaries { #expect(JSONSerialization.isValidJSONObject(summary.json)) }
+    }
+
     @Test func aGoodLineParses() {
         let line = #"{"ts":"2026-12-07T02:19:24Z","run_id":"r1","generation":4294967295,"kind":"sample","seq":7,"fields":{"cpu_percent":99.5}}"#
         let event = TimelineEvent(jsonLine: Substring(line))
