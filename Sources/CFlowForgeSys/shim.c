@@ -124,6 +124,7 @@ int ffsys_set_nonblocking(int fd, int on) {
 }
 
 int ffsys_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
+int ffsys_accept_nonblock_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
 
 // close_range has no glibc 2.36 wrapper visible to Swift.
 int ffsys_close_from(int lowfd) { return (int)syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0); }

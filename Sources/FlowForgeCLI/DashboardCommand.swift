@@ -89,6 +89,15 @@ struct DashboardCommand: ParsableCommand {
                                                              + allowedHosts.flatMap { ["--allowed-host", $0] }
                                                              + (config.map { ["--config", $0] } ?? []),
                                                          state: state, pidFile: pidFile, url: "http://\(listen)") }
+        guard let (host, port) = APIAgent.parseAddress(listen) else { throw ValidationError("bad --listen \(listen)") }
+        let say = CLILog(json: logFormat == "json", component: "flowforge dashboard")
+        // Bound before the sandbox, whose filter has no socket (but AF_UNIX), bind or listen; before the store
+        // opens, so a taken port leaves nothing behind.
+        let listener: Int32
+        do { listener = try ListeningSocket.bind(host: host, port: port) } catch {
+            say.error("cannot serve http://\(listen): \(error)")
+            throw ExitCode(111)
+        }
         try? "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         try? "http://\(listen)\n".write(toFile: state + "/dashboard.url", atomically: true, encoding: .utf8)
         let key = try StateDirectory.apiKey()
@@ -105,7 +114,6 @@ struct DashboardCommand: ParsableCommand {
         let store = try Store(path: state + "/flowforge.db")
         let metrics = APIMetrics(runID: { "dashboard" })
         let runs = state + "/runs"
-        let say = CLILog(json: logFormat == "json", component: "flowforge dashboard")
         let reportSkipped: @Sendable (String, Int) -> Void = { spool, n in
             say.warn("\(spool): skipped \(n) line\(n == 1 ? "" : "s") that \(n == 1 ? "is" : "are") not an event")
         }
@@ -113,7 +121,6 @@ struct DashboardCommand: ParsableCommand {
         try? store.applyRetention(days: retentionDays, runsDirectory: runs)
         let source = StoreSource(store: store, runsDirectory: runs, metrics: metrics)
         if key == nil { say.warn("no API key (FLOWFORGE_API_KEY or \(StateDirectory.keyFile)): process endpoints are disabled") }
-        guard let (host, port) = APIAgent.parseAddress(listen) else { throw ValidationError("bad --listen \(listen)") }
         var logger = logFormat == "json"
             ? Logger(label: "flowforge.dashboard") { _ in JSONLogHandler(component: "dashboard") }
             : Logger(label: "flowforge.dashboard")
@@ -123,8 +130,7 @@ struct DashboardCommand: ParsableCommand {
         let context = APIContext(source: source, sink: ControlSink(source: source), apiKey: key, dashboard: assets,
                                  hosts: HostAllowlist(listenHost: host, extra: ListenAddress.hostList(settings.text("api.allowed_hosts"))),
                                  requireKeyForReads: requireKey)
-        let app = Application(router: APIRoutes.router(context),
-                              configuration: .init(address: .hostname(host, port: port), serverName: "flowforge"), logger: logger)
+        let server = PreboundServer(listeningSocket: listener, router: APIRoutes.router(context), logger: logger)
         let retention = retentionDays
         Task {
             var lastRetention = Date()
@@ -140,12 +146,23 @@ struct DashboardCommand: ParsableCommand {
         }
         say.info("flowforge dashboard: serving http://\(listen) (state: \(state))")
         let pidPath = pidFile
-        Task {
-            do { try await app.runService() } catch {
-                say.warn("\(error)")
-                unlink(pidPath)
-                Foundation.exit(111)
+        // SIGTERM and SIGINT: stop accepting, let responses in flight finish (at most 5 s), then exit 0.
+        let stopSignals = [SIGTERM, SIGINT].map { signal in
+            Foundation.signal(signal, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signal, queue: .main)
+            source.setEventHandler {
+                server.shutdownGracefully()
+                DispatchQueue.main.asyncAfter(deadline: .now() + 5) {
+                    unlink(pidPath)
+                    Foundation.exit(0)
+                }
             }
+            source.resume()
+            return source
+        }
+        Task {
+            await server.run()
+            withExtendedLifetime(stopSignals) {}
             unlink(pidPath)
             Foundation.exit(0)
         }

@@ -38,6 +38,8 @@ int ffsys_set_nonblocking(int fd, int on);
 int ffsys_close_from(int lowfd);
 /// accept4(SOCK_CLOEXEC): accept4 is GNU-only for Swift.
 int ffsys_accept_cloexec(int fd);
+/// accept4(SOCK_NONBLOCK | SOCK_CLOEXEC): a connection for an event loop (accept4 is GNU-only for Swift).
+int ffsys_accept_nonblock_cloexec(int fd);
 /// Writes without blocking even when the file description is blocking (RWF_NOWAIT); -1/EAGAIN when full,
 /// -1/EOPNOTSUPP when the file type does not support it.
 ssize_t ffsys_write_nowait(int fd, const void *buf, size_t len);
