@@ -98,6 +98,9 @@ struct DashboardCommand: ParsableCommand {
             say.error("cannot serve http://\(listen): \(error)")
             throw ExitCode(111)
         }
+        // From the moment the pid file names us, SIGTERM and SIGINT wait for the server (taken after it starts,
+        // never lost: a handler installed later would miss one sent in between).
+        Signal.block([.terminate, .interrupt])
         try? "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         try? "http://\(listen)\n".write(toFile: state + "/dashboard.url", atomically: true, encoding: .utf8)
         let key = try StateDirectory.apiKey()
@@ -146,27 +149,19 @@ struct DashboardCommand: ParsableCommand {
         }
         say.info("flowforge dashboard: serving http://\(listen) (state: \(state))")
         let pidPath = pidFile
-        // SIGTERM and SIGINT: stop accepting, let responses in flight finish (at most 5 s), then exit 0.
-        let stopSignals = [SIGTERM, SIGINT].map { signal in
-            Foundation.signal(signal, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signal, queue: .main)
-            source.setEventHandler {
-                server.shutdownGracefully()
-                DispatchQueue.main.asyncAfter(deadline: .now() + 5) {
-                    unlink(pidPath)
-                    Foundation.exit(0)
-                }
-            }
-            source.resume()
-            return source
-        }
         Task {
             await server.run()
-            withExtendedLifetime(stopSignals) {}
             unlink(pidPath)
             Foundation.exit(0)
         }
-        dispatchMain()
+        // The main thread waits for SIGTERM or SIGINT (not dispatchMain: it parks in sigsuspend with every signal
+        // unblocked, so SIGTERM would take its default action there), then stops accepting and lets responses
+        // in flight finish: the task above exits once they have, and this thread after 5 s at most.
+        _ = Signal.wait(for: [.terminate, .interrupt])
+        server.shutdownGracefully()
+        sleep(5)
+        unlink(pidPath)
+        Foundation.exit(0)
     }
 }
 
