@@ -124,6 +124,7 @@ int ffsys_set_nonblocking(int fd, int on) {
 }
 
 int ffsys_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
+int ffsys_accept_nonblock_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
 
 // close_range has no glibc 2.36 wrapper visible to Swift.
 int ffsys_close_from(int lowfd) { return (int)syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0); }
@@ -288,13 +289,15 @@ static int ioctl_rules(void *ctx, uint32_t act, int nr) {
     return 0;
 }
 
-static int socket_rules(void *ctx, uint32_t act, int nr, int unix_too) {
+// The HTTP servers get their listening socket before the filter (ListeningSocket): what is left is the
+// dashboard's unix sockets to the runs' control endpoints. A new TCP or UDP socket is what a compromised
+// server would need to reach another address; netlink and packet sockets, to probe or sniff the host.
+static int socket_rules(void *ctx, uint32_t act, int nr) {
     const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
-    RULE1(SCMP_A0(SCMP_CMP_EQ, AF_INET));
-    RULE1(SCMP_A0(SCMP_CMP_EQ, AF_INET6));
-    if (unix_too) RULE1(SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
-    else DENY1(SCMP_A0(SCMP_CMP_EQ, AF_UNIX)); // glibc tries nscd and syslog: refuse quietly
-    DENY1(SCMP_A0(SCMP_CMP_EQ, AF_NETLINK));    // getaddrinfo's interface query: it copes without
+    RULE1(SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+    DENY1(SCMP_A0(SCMP_CMP_EQ, AF_INET));
+    DENY1(SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+    DENY1(SCMP_A0(SCMP_CMP_EQ, AF_NETLINK));
     DENY1(SCMP_A0(SCMP_CMP_EQ, AF_PACKET));
     return 0;
 }
@@ -340,10 +343,9 @@ int ffsys_seccomp_rule(void *ctx, const char *name, int action, int condition) {
         RULE1(SCMP_A4(SCMP_CMP_EQ, 0));
         DENY1(SCMP_A4(SCMP_CMP_NE, 0));
         return 0;
-    case FFSYS_COND_SOCKET_INET:
-    case FFSYS_COND_SOCKET_INET_UNIX:
+    case FFSYS_COND_SOCKET_UNIX:
         if (nr != SCMP_SYS(socket)) return -EINVAL;
-        return socket_rules(ctx, act, nr, condition == FFSYS_COND_SOCKET_INET_UNIX);
+        return socket_rules(ctx, act, nr);
     default:
         (void)eperm;
         return seccomp_rule_add(ctx, act, nr, 0);
@@ -461,13 +463,16 @@ int ffsys_forbidden_syscall(void) { return mkdir("/nonexistent-flowforge-seccomp
 // ---- test-only: each argument rule's calls, refused and allowed (Tests: SeccompArgumentTests) ----
 static int probe_pair[2] = {-1, -1};
 static int probe_udp = -1;
+static int probe_tcp = -1; // unbound: for bind-inet and listen
 static pid_t probe_parent = -1; // getppid is on no allowlist: read before the filter
 
 int ffsys_probe_prepare(void) {
     probe_parent = getppid();
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, probe_pair) != 0) return errno;
     probe_udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    return probe_udp < 0 ? errno : 0;
+    if (probe_udp < 0) return errno;
+    probe_tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    return probe_tcp < 0 ? errno : 0;
 }
 
 static int probe_result(long rc) { return rc < 0 ? errno : 0; }
@@ -514,6 +519,12 @@ int ffsys_probe_call(const char *call) {
         struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         return probe_result(sendto(probe_udp, "x", 1, 0, (struct sockaddr *)&to, sizeof to));
     }
+    if (strcmp(call, "bind-inet") == 0) {
+        struct sockaddr_in at = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        return probe_result(bind(probe_tcp, (struct sockaddr *)&at, sizeof at));
+    }
+    // On an unbound socket listen(2) binds an ephemeral port itself: a listener without bind.
+    if (strcmp(call, "listen") == 0) return probe_result(listen(probe_tcp, 1));
     int domain = -1;
     if (strcmp(call, "socket-inet") == 0) domain = AF_INET;
     if (strcmp(call, "socket-unix") == 0) domain = AF_UNIX;

@@ -15,13 +15,20 @@ public enum APIAgent {
     /// and those threads would keep the capabilities the sandbox drops (they are per thread).
     public static func main(arguments: [String]) -> Never {
         let assets = DashboardAssets.load() // before the sandbox: the agent opens no files afterwards
+        // The listening socket too: the filter has no socket, bind or listen (and no resolver) for the API.
+        let listen = arguments.last { $0.hasPrefix("--listen=") }.map { String($0.dropFirst(9)) }
+        let address = listen.flatMap(parseAddress)
+        let listener = address.map { a in Result { try ListeningSocket.bind(host: a.0, port: a.1) } }
         var runtime = AgentRuntime.start(role: .api, policy: .api, arguments: arguments)
         TestProbe.attemptIfAsked(role: "api")
-        var listen: String?
+        if let listen, case .failure(let error) = listener {
+            // As when the server bound its own socket: the reaper respawns the agent with backoff.
+            runtime.log(0, "HTTP server on \(listen): \(error)")
+            exit(111)
+        }
         var allowedHosts: [String] = []
         var requireKeyForReads = false
         for arg in runtime.extraArguments {
-            if arg.hasPrefix("--listen=") { listen = String(arg.dropFirst(9)) }
             if arg.hasPrefix("--allowed-host=") { allowedHosts.append(String(arg.dropFirst(15))) }
             if arg == "--require-key-for-reads" { requireKeyForReads = true }
         }
@@ -48,7 +55,7 @@ public enum APIAgent {
             default: break
             }
         }
-        guard let listen, let (host, port) = parseAddress(listen) else {
+        guard let (host, _) = address, case .success(let socket) = listener else {
             runtime.run(handle: handle, tick: {})
             exit(0)
         }
@@ -65,14 +72,9 @@ public enum APIAgent {
         logger.logLevel = runtime.logLevel >= 3 ? .debug : .warning
         let context = APIContext(source: RunSource(state: state, metrics: metrics), sink: sink, apiKey: key, dashboard: assets,
                                  hosts: HostAllowlist(listenHost: host, extra: allowedHosts), requireKeyForReads: requireKeyForReads)
-        let app = Application(router: APIRoutes.router(context),
-                              configuration: .init(address: .hostname(host, port: port), serverName: "flowforge"), logger: logger)
-        let log = runtime
+        let server = PreboundServer(listeningSocket: socket, router: APIRoutes.router(context), logger: logger)
         Task {
-            do { try await app.runService(gracefulShutdownSignals: []) } catch {
-                log.log(0, "HTTP server on \(listen): \(error)")
-                exit(111)
-            }
+            await server.run()
             exit(0)
         }
         dispatchMain()

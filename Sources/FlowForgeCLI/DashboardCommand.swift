@@ -89,6 +89,18 @@ struct DashboardCommand: ParsableCommand {
                                                              + allowedHosts.flatMap { ["--allowed-host", $0] }
                                                              + (config.map { ["--config", $0] } ?? []),
                                                          state: state, pidFile: pidFile, url: "http://\(listen)") }
+        guard let (host, port) = APIAgent.parseAddress(listen) else { throw ValidationError("bad --listen \(listen)") }
+        let say = CLILog(json: logFormat == "json", component: "flowforge dashboard")
+        // Bound before the sandbox, whose filter has no socket (but AF_UNIX), bind or listen; before the store
+        // opens, so a taken port leaves nothing behind.
+        let listener: Int32
+        do { listener = try ListeningSocket.bind(host: host, port: port) } catch {
+            say.error("cannot serve http://\(listen): \(error)")
+            throw ExitCode(111)
+        }
+        // From the moment the pid file names us, SIGTERM and SIGINT wait for the server (taken after it starts,
+        // never lost: a handler installed later would miss one sent in between).
+        Signal.block([.terminate, .interrupt])
         try? "\(getpid())\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         try? "http://\(listen)\n".write(toFile: state + "/dashboard.url", atomically: true, encoding: .utf8)
         let key = try StateDirectory.apiKey()
@@ -105,7 +117,6 @@ struct DashboardCommand: ParsableCommand {
         let store = try Store(path: state + "/flowforge.db")
         let metrics = APIMetrics(runID: { "dashboard" })
         let runs = state + "/runs"
-        let say = CLILog(json: logFormat == "json", component: "flowforge dashboard")
         let reportSkipped: @Sendable (String, Int) -> Void = { spool, n in
             metrics.countSkipped(lines: n)
             say.warn("\(spool): skipped \(n) line\(n == 1 ? "" : "s") that \(n == 1 ? "is" : "are") not an event")
@@ -114,7 +125,6 @@ struct DashboardCommand: ParsableCommand {
         try? store.applyRetention(days: retentionDays, runsDirectory: runs)
         let source = StoreSource(store: store, runsDirectory: runs, metrics: metrics)
         if key == nil { say.warn("no API key (FLOWFORGE_API_KEY or \(StateDirectory.keyFile)): process endpoints are disabled") }
-        guard let (host, port) = APIAgent.parseAddress(listen) else { throw ValidationError("bad --listen \(listen)") }
         var logger = logFormat == "json"
             ? Logger(label: "flowforge.dashboard") { _ in JSONLogHandler(component: "dashboard") }
             : Logger(label: "flowforge.dashboard")
@@ -124,8 +134,7 @@ struct DashboardCommand: ParsableCommand {
         let context = APIContext(source: source, sink: ControlSink(source: source), apiKey: key, dashboard: assets,
                                  hosts: HostAllowlist(listenHost: host, extra: ListenAddress.hostList(settings.text("api.allowed_hosts"))),
                                  requireKeyForReads: requireKey)
-        let app = Application(router: APIRoutes.router(context),
-                              configuration: .init(address: .hostname(host, port: port), serverName: "flowforge"), logger: logger)
+        let server = PreboundServer(listeningSocket: listener, router: APIRoutes.router(context), logger: logger)
         let retention = retentionDays
         Task {
             var lastRetention = Date()
@@ -142,15 +151,18 @@ struct DashboardCommand: ParsableCommand {
         say.info("flowforge dashboard: serving http://\(listen) (state: \(state))")
         let pidPath = pidFile
         Task {
-            do { try await app.runService() } catch {
-                say.warn("\(error)")
-                unlink(pidPath)
-                Foundation.exit(111)
-            }
+            await server.run()
             unlink(pidPath)
             Foundation.exit(0)
         }
-        dispatchMain()
+        // The main thread waits for SIGTERM or SIGINT (not dispatchMain: it parks in sigsuspend with every signal
+        // unblocked, so SIGTERM would take its default action there), then stops accepting and lets responses
+        // in flight finish: the task above exits once they have, and this thread after 5 s at most.
+        _ = Signal.wait(for: [.terminate, .interrupt])
+        server.shutdownGracefully()
+        sleep(5)
+        unlink(pidPath)
+        Foundation.exit(0)
     }
 }
 

@@ -46,6 +46,14 @@ struct CLILog {
         if json { writeJSONLog(level: "info", component: component, message: message) } else { print(message) }
     }
 
+    func error(_ message: String) {
+        if json {
+            writeJSONLog(level: "error", component: component, message: message)
+        } else {
+            FileIO.warn("\(component): error: \(message)")
+        }
+    }
+
     func warn(_ message: String) {
         if json {
             writeJSONLog(level: "warn", component: component, message: message)

@@ -6,7 +6,7 @@ import FlowForgeSystem
 import Glibc
 #endif
 
-/// `flowforge seccomp-probe ROLE CALL` (hidden; debug builds only): prints `CALL: allowed` or
+/// `flowforge seccomp-probe ROLE CALL` (hidden; debug builds only; ROLE `none` installs no filter): prints `CALL: allowed` or
 /// `CALL: refused (errno N)`, or dies by SIGSYS when the policy's default action takes the call. It shows
 /// each argument rule of SeccompPolicy biting, one process per call (Tests: SeccompArgumentTests).
 struct SeccompProbeCommand: ParsableCommand {
@@ -17,12 +17,12 @@ struct SeccompProbeCommand: ParsableCommand {
 
     func run() throws {
         #if DEBUG
-        guard let policy = SeccompPolicy.all.first(where: { $0.role == role }) else {
-            throw ValidationError("no seccomp policy for role '\(role)'")
-        }
+        // Role "none": no filter at all, the control that shows a probe can succeed.
+        let policy = SeccompPolicy.all.first { $0.role == role }
+        guard policy != nil || role == "none" else { throw ValidationError("no seccomp policy for role '\(role)'") }
         let prepared = Sandbox.prepareProbe()
         guard prepared == 0 else { throw ValidationError("cannot prepare the probe: errno \(prepared)") }
-        try Sandbox.lockDown(policy: policy, enforcement: .kill)
+        if let policy { try Sandbox.lockDown(policy: policy, enforcement: .kill) }
         let rc = Sandbox.probe(call)
         let line = rc == 0 ? "\(call): allowed\n" : "\(call): refused (errno \(rc))\n"
         _ = line.withCString { write(1, $0, strlen($0)) }

@@ -34,8 +34,7 @@ public struct SeccompPolicy: Sendable {
         case ioctlQuery = "if-ioctl-query"
         case targetSelf = "if-target-self"
         case noAddress = "if-no-address"
-        case socketInet = "if-socket-inet"
-        case socketInetUnix = "if-socket-inet-unix"
+        case socketUnix = "if-socket-unix"
 
         var shim: Int32 {
             switch self {
@@ -49,8 +48,7 @@ public struct SeccompPolicy: Sendable {
             case .ioctlQuery: Int32(FFSYS_COND_IOCTL_QUERY)
             case .targetSelf: Int32(FFSYS_COND_TARGET_SELF)
             case .noAddress: Int32(FFSYS_COND_NO_ADDRESS)
-            case .socketInet: Int32(FFSYS_COND_SOCKET_INET)
-            case .socketInetUnix: Int32(FFSYS_COND_SOCKET_INET_UNIX)
+            case .socketUnix: Int32(FFSYS_COND_SOCKET_UNIX)
             }
         }
     }
@@ -143,23 +141,22 @@ extension SeccompPolicy {
         refusedEverywhere, threadsRefused,
     ])
 
-    // The HTTP server's calls, shared by the API agent and the dashboard. fcntl, ioctl, sendto, socket,
-    // setpriority and prlimit64 carry argument conditions (CFlowForgeSys/shim.c): their other forms could
-    // signal, renice or limit another process of the same uid, inject terminal input, or reach a new address.
+    // The HTTP server's calls, shared by the API agent and the dashboard. Their listening socket is bound
+    // before the filter (ListeningSocket, PreboundServer): neither may bind or listen, and only the dashboard
+    // may make a socket, a unix one. fcntl, ioctl, sendto, socket, setpriority and prlimit64 carry argument
+    // conditions (CFlowForgeSys/shim.c): their other forms could signal, renice or limit another process of
+    // the same uid, inject terminal input, or reach a new address.
     private static let serverIO = Group(
         why: "its channel to the reaper and the HTTP connections",
         action: .allow, condition: .none,
         syscalls: ["poll", "ppoll", "read", "write", "readv", "writev", "recvmsg", "sendmsg", "recvfrom",
                    "close", "pread64", "accept4", "shutdown", "getsockopt", "setsockopt", "getsockname", "getpeername"])
     private static let sendConnected = Group(
-        why: "sendto on connected sockets only (no destination address); getaddrinfo's netlink query is refused and it copes",
+        why: "sendto on connected sockets only (no destination address)",
         action: .allow, condition: .noAddress, syscalls: ["sendto"])
     private static let ioctlQueries = Group(
         why: "ioctl: isatty and readiness queries only; FIOSETOWN, SIOCSPGRP, FIOASYNC and TIOCSTI-like terminal calls refused",
         action: .allow, condition: .ioctlQuery, syscalls: ["ioctl"])
-    private static let listening = Group(
-        why: "binding its listening socket (--listen): unprivileged, so never a port below 1024",
-        action: .allow, condition: .none, syscalls: ["bind", "listen"])
     private static let eventLoops = Group(
         why: "SwiftNIO's event loops: epoll, eventfd and timerfd",
         action: .allow, condition: .none,
@@ -182,32 +179,32 @@ extension SeccompPolicy {
         why: "signals are the reaper's job (kill(self) only, for abort)",
         action: .allow, condition: .arg0IsSelf, syscalls: ["kill"])
 
-    /// The API agent: serves HTTP (SwiftNIO through Hummingbird) and talks to the reaper over its channel.
+    /// The API agent: serves HTTP (SwiftNIO through Hummingbird) on the listening socket it bound before the
+    /// filter, and talks to the reaper over its channel. It makes no socket of its own.
     public static let api = SeccompPolicy(role: "api", groups: [
         serverIO, sendConnected, ioctlQueries,
         Group(why: "fcntl: descriptor and status flags (never O_ASYNC) and dup; F_SETOWN, F_SETSIG, F_SETLEASE and F_NOTIFY refused",
               action: .allow, condition: .fcntlPlain, syscalls: ["fcntl"]),
-        Group(why: "its listening socket: TCP over IPv4 or IPv6 only (unix, netlink and packet sockets refused)",
-              action: .allow, condition: .socketInet, syscalls: ["socket"]),
-        listening, eventLoops, threads, threadRuntime, ownPriority,
+        eventLoops, threads, threadRuntime, ownPriority,
         memory, memoryNoExec, runtime, selfSignal, killSelfOnly,
         Group(why: "libdispatch's thread pool reads /proc/<tid>/stat (and traps when it cannot): read-only opens only",
               action: .allow, condition: .openReadOnly, syscalls: ["openat"]),
         Group(why: "the API writes no files: its data comes over the channel",
               action: .eperm, condition: .none, syscalls: ["open", "openat2", "creat"]),
-        refused(except: ["clone", "socket", "bind", "listen"]), threadsRefused,
+        refused(except: ["clone"]), threadsRefused,
     ])
 
     /// The dashboard: the API over the store. It keeps its user (it owns the state directory) but no
-    /// capabilities, and may read and write files, serve HTTP and connect to runs' control sockets; it may
+    /// capabilities, and may read and write files, serve HTTP on the socket it bound before the filter and
+    /// connect to runs' control sockets; it may
     /// not execute programs, trace or signal other processes, or change identity.
     public static let dashboard = SeccompPolicy(role: "dashboard", groups: [
         serverIO, sendConnected, ioctlQueries,
         Group(why: "fcntl: as the API's, plus record locks (SQLite); F_SETOWN, F_SETSIG, F_SETLEASE and F_NOTIFY refused",
               action: .allow, condition: .fcntlLocks, syscalls: ["fcntl"]),
-        Group(why: "its listening socket and the runs' unix control sockets (netlink and packet sockets refused)",
-              action: .allow, condition: .socketInetUnix, syscalls: ["socket"]),
-        listening, eventLoops, threads, threadRuntime, ownPriority,
+        Group(why: "the runs' unix control sockets only (TCP, UDP, netlink and packet sockets refused)",
+              action: .allow, condition: .socketUnix, syscalls: ["socket"]),
+        eventLoops, threads, threadRuntime, ownPriority,
         Group(why: "the store (SQLite in WAL mode) and the run spools in the state directory",
               action: .allow, condition: .none,
               syscalls: ["openat", "pwrite64", "fsync", "fdatasync", "ftruncate", "fallocate", "unlink", "unlinkat",
@@ -218,7 +215,7 @@ extension SeccompPolicy {
               action: .allow, condition: .none,
               syscalls: ["connect", "socketpair", "getuid", "geteuid", "getgid", "getegid", "signalfd4", "rt_sigtimedwait"]),
         memory, memoryNoExec, runtime, selfSignal, killSelfOnly,
-        refused(except: ["clone", "socket", "bind", "listen", "connect", "socketpair"]), threadsRefused,
+        refused(except: ["clone", "socket", "connect", "socketpair"]), threadsRefused,
     ])
 
     /// All policies, by role.

@@ -30,3 +30,31 @@ public struct Signal: Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension Signal {
+    /// Blocks `signals` in the calling thread and every thread it starts afterwards: they stay pending until
+    /// `wait(for:)` takes one. Unlike `SIG_IGN` followed by a handler, no signal is lost in between.
+    ///
+    /// - Important: call it before other threads exist; a thread started earlier keeps its mask and would
+    ///   take the signal with its default action.
+    public static func block(_ signals: [Signal]) {
+        var set = sigset(signals)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+
+    /// Waits until one of `signals` (blocked by `block(_:)`) is pending, takes it and returns it
+    /// (sigwait(3), rt_sigtimedwait underneath).
+    public static func wait(for signals: [Signal]) -> Signal {
+        var set = sigset(signals)
+        var taken: Int32 = 0
+        while sigwait(&set, &taken) != 0 {}
+        return Signal(rawValue: taken)
+    }
+
+    private static func sigset(_ signals: [Signal]) -> sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in signals { sigaddset(&set, s.rawValue) }
+        return set
+    }
+}

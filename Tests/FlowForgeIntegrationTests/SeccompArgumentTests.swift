@@ -19,15 +19,20 @@ private func probes(_ role: String, allowed: [String], refused: [String]) -> [Ar
 /// through F_SETOWN/F_SETSIG/O_ASYNC or FIOSETOWN/FIOASYNC, renice it, read or change its limits), inject
 /// terminal input (TIOCSTI), or reach a new address; and, as the controls that show the probe works, the
 /// harmless forms the servers need.
+///
+/// Both servers get their listening socket before the filter (ListeningSocket): neither may open a TCP or UDP
+/// socket, bind or listen (a listener of its own, or a socket to a new address); the dashboard keeps unix
+/// sockets, for the runs' control endpoints.
 private let cases: [ArgumentProbe] = ["api", "dashboard"].flatMap { role in
     probes(role,
            allowed: ["fcntl-getfl", "fcntl-setfl-nonblock", "ioctl-fionread", "prlimit-self", "setpriority-self",
-                     "sendto-connected", "socket-inet"] + (role == "dashboard" ? ["fcntl-getlk", "socket-unix"] : []),
+                     "sendto-connected"] + (role == "dashboard" ? ["fcntl-getlk", "socket-unix"] : []),
            refused: ["fcntl-setfl-async", "fcntl-setown", "fcntl-setown-ex", "fcntl-setsig", "fcntl-setlease",
                      "ioctl-fiosetown", "ioctl-siocspgrp", "ioctl-fioasync", "ioctl-tiocsti", "prlimit-other",
-                     "setpriority-other", "setpriority-group", "sendto-address", "socket-netlink", "socket-packet"]
+                     "setpriority-other", "setpriority-group", "sendto-address", "socket-inet", "socket-netlink",
+                     "socket-packet", "bind-inet", "listen"]
                + (role == "api" ? ["fcntl-getlk", "socket-unix"] : []))
-}
+} + probes("none", allowed: ["socket-inet", "bind-inet", "listen"], refused: []) // the same calls without a filter
 
 @Suite("Seccomp argument rules")
 struct SeccompArgumentTests {

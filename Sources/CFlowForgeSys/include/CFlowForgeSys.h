@@ -38,6 +38,8 @@ int ffsys_set_nonblocking(int fd, int on);
 int ffsys_close_from(int lowfd);
 /// accept4(SOCK_CLOEXEC): accept4 is GNU-only for Swift.
 int ffsys_accept_cloexec(int fd);
+/// accept4(SOCK_NONBLOCK | SOCK_CLOEXEC): a connection for an event loop (accept4 is GNU-only for Swift).
+int ffsys_accept_nonblock_cloexec(int fd);
 /// Writes without blocking even when the file description is blocking (RWF_NOWAIT); -1/EAGAIN when full,
 /// -1/EOPNOTSUPP when the file type does not support it.
 ssize_t ffsys_write_nowait(int fd, const void *buf, size_t len);
@@ -87,8 +89,7 @@ enum {
     FFSYS_COND_IOCTL_QUERY = 7,      // ioctl: TCGETS (isatty), FIONREAD, FIONBIO, FIOCLEX, FIONCLEX
     FFSYS_COND_TARGET_SELF = 8,      // prlimit64: pid 0; setpriority: PRIO_PROCESS and who 0
     FFSYS_COND_NO_ADDRESS = 9,       // sendto: no destination address (connected sockets only)
-    FFSYS_COND_SOCKET_INET = 10,     // socket: AF_INET or AF_INET6 only
-    FFSYS_COND_SOCKET_INET_UNIX = 11,// socket: AF_INET, AF_INET6 or AF_UNIX
+    FFSYS_COND_SOCKET_UNIX = 10,     // socket: AF_UNIX only (AF_INET, AF_INET6, AF_NETLINK, AF_PACKET refused)
 };
 void *ffsys_seccomp_new(int default_action);
 /// Adds a rule for the syscall named `name`; returns -ENOENT-style negative value when the name is unknown.
