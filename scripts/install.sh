@@ -71,16 +71,29 @@ version="$("$repo/flowforge" --version)"
 
 step "[3/5] state directory and API key"
 state="${FLOWFORGE_STATE_DIR:-$HOME/.local/state/flowforge}"
-mkdir -p "$state/runs"
-chmod 700 "$state"
+(umask 077 && mkdir -p "$state/runs")
+# Ours alone, as FlowForge itself insists (docs/flowforge-run.md): never chmod or write through someone
+# else's directory or a planted symlink.
+for dir in "$state" "$state/runs"; do
+    if [[ -L "$dir" || ! -d "$dir" || ! -O "$dir" ]]; then
+        echo "install.sh: $dir is not a directory of yours (or is a symlink); set FLOWFORGE_STATE_DIR to one" >&2
+        exit 1
+    fi
+done
+chmod 700 "$state" "$state/runs"
 key_file="$state/api.key"
+if [[ -L "$key_file" ]]; then
+    echo "install.sh: $key_file is a symlink; remove it (the key file must be a regular file)" >&2
+    exit 1
+fi
 if [[ -n "${FLOWFORGE_API_KEY:-}" ]]; then
     echo "    using FLOWFORGE_API_KEY from the environment (no key file written)"
 elif [[ -s "$key_file" ]]; then
     chmod 600 "$key_file"
     echo "    API key: $key_file (kept)"
 else
-    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$key_file")
+    # noclobber: the key file is created, never an existing file (or a symlink raced in) written through.
+    (umask 077 && set -C && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$key_file")
     echo "    API key: $key_file (new, mode 0600); use it as: export FLOWFORGE_API_KEY=\$(cat $key_file)"
 fi
 
