@@ -15,15 +15,16 @@ struct DashboardCommand: ParsableCommand {
         commandName: "dashboard",
         abstract: "Serve the API and web dashboard for every run recorded in the state directory.",
         discussion: """
-            Ingests every run's event spool (runs/*.jsonl) into the store (flowforge.db, SQLite in WAL mode) once
-            a second, serves /healthz, /metrics, /timeline, /runs and the key-protected /process/* actions, and
-            reaches live runs through their control sockets (runs/*.sock, mode 0600). With one live run the
-            process endpoints act on it; with several, give "run_id" in the body.
+            Ingests every run's event spool (runs/*.jsonl) into the store (flowforge.db, SQLite in WAL mode) \
+            once a second, serves /healthz, /metrics, /timeline, /runs and the key-protected /process/* \
+            actions, and reaches live runs through their control sockets (runs/*.sock, mode 0600). With one \
+            live run the process endpoints act on it; with several, give "run_id" in the body.
+
             The state directory is $FLOWFORGE_STATE_DIR, else ~/.local/state/flowforge.
 
             Examples:
-              flowforge dashboard                       # http://127.0.0.1:8080
-              flowforge dashboard --background          # detach; pid and log in the state directory
+              flowforge dashboard                # http://127.0.0.1:8080
+              flowforge dashboard --background   # detach (pid file and log: state dir)
               flowforge dashboard --stop
             """
     )

@@ -10,9 +10,9 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Watch FlowForge catch a runaway worker, restart it, and see it recover (about 10 seconds).",
         discussion: """
-            The demo worker loops on the same step while burning a core; FlowForge detects it, restarts it, and
-            the second generation behaves. The summary names the incident, the CPU peak and the recovery; the
-            full event chain is written to a JSON-lines file whose path is printed.
+            The demo worker loops on the same step while burning a core; FlowForge detects it, restarts it, \
+            and the second generation behaves. The summary names the incident, the CPU peak and the \
+            recovery; the full event chain is written to a JSON-lines file whose path is printed.
 
             Example:
               flowforge demo

@@ -18,17 +18,16 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Re-run runaway detection offline over recorded --events files with other thresholds.",
         discussion: """
-            Prints one JSON object per (file, generation): file, run_id, generation, samples, detected,
-            latency_seconds (from the generation's worker.started event, else its first sample),
-            peak_cpu_percent, confidence, reason,
-            why, skipped_lines. --sample-interval is taken from the recording and ignored here. `reason` is
-            the detection's; `why` explains an undetected generation: the verdict at its most suspicious
-            sample (the longest high-CPU run, the last such sample), e.g. why a healthy recording was
-            left alone.
+            Prints one JSON object per (file, generation): file, run_id, generation, samples, detected, \
+            latency_seconds (from the generation's worker.started event, else its first sample), \
+            peak_cpu_percent, confidence, reason, why, skipped_lines. --sample-interval is taken from the \
+            recording and ignored here. `reason` is the detection's; `why` explains an undetected \
+            generation: the verdict at its most suspicious sample (the longest high-CPU run, the last such \
+            sample), e.g. why a healthy recording was left alone.
 
-            Lines that are not JSON objects (a last line cut short when the writer was killed, a damaged
-            file), and samples older than the sample before them, are skipped, counted in skipped_lines
-            and reported on stderr; the rest is replayed.
+            Lines that are not JSON objects (a last line cut short when the writer was killed, a damaged \
+            file), and samples older than the sample before them, are skipped, counted in skipped_lines and \
+            reported on stderr; the rest is replayed.
 
             Example:
               flowforge replay --max-cpu 70 --min-confidence 0.9 pilot-report/latest/*.jsonl

@@ -9,24 +9,29 @@ import Glibc
 #endif
 
 /// `flowforge run [options] -- COMMAND [ARGS...]`.
+///
+/// Help prose is written as paragraphs, one logical line each (a trailing `\` continues the line): the argument
+/// parser wraps them to the terminal, 80 columns on a pipe (`HelpTextTests` keeps a snapshot of every command).
 public struct RunCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a worker under supervision.",
         discussion: """
-            FlowForge becomes the worker's reaper (same PID): on SIGTERM, SIGINT or SIGHUP it sends SIGTERM to the
-            worker's whole tree, waits --grace seconds, then SIGKILLs what is left, then exits.
-            Exit status: the worker's own code; 128+N if a signal N ended it; 120 if FlowForge stopped it;
-            111 if FlowForge itself failed; 64 for bad options.
-            Every option can also come from the environment (FLOWFORGE_MAX_CPU, ...) or a config file
+            FlowForge becomes the worker's reaper (same PID): on SIGTERM, SIGINT or SIGHUP it sends SIGTERM to \
+            the worker's whole tree, waits --grace seconds, then SIGKILLs what is left, then exits.
+
+            Exit status: the worker's own code; 128+N if a signal N ended it; 120 if FlowForge stopped it; \
+            111 if FlowForge itself failed; 64 for bad options (nothing was started).
+
+            Every option can also come from the environment (FLOWFORGE_MAX_CPU, ...) or a config file \
             (--config); the command line wins, then the environment, then the file, then the defaults.
 
             Examples:
               flowforge run -- python3 worker.py
               flowforge run --grace 2 -- sh -c 'make all'
               flowforge run --max-cpu 70 --on-runaway kill -- ./agent.sh
-              flowforge run --shadow-mode --events events.jsonl -- python3 worker.py
-              flowforge run --policy-rollout canary --policy-canary-percent 10 -- python3 worker.py
+              flowforge run --shadow-mode --events events.jsonl -- ./worker
+              flowforge run --policy-rollout canary --policy-canary-percent 10 -- ./worker
               flowforge run --config config/flowforge.yaml -- python3 worker.py
             """
     )
