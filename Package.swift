@@ -48,6 +48,7 @@ let package = Package(
             name: "FlowForgeCLI",
             dependencies: [
                 "FlowForgeSystem",
+                "FlowForgeWire",
                 "FlowForgeDetector",
                 "FlowForgeConfig",
                 "FlowForgeStore",

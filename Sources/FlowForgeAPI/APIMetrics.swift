@@ -1,5 +1,6 @@
 // FlowForge — the API's Prometheus metrics, recorded through swift-metrics and exposed by swift-prometheus.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeWire
 import Metrics
 import Prometheus
 
@@ -23,19 +24,19 @@ public final class APIMetrics: Sendable {
     public func count(_ e: TimelineEvent) {
         let run = e.runID.isEmpty ? runLabel() : e.runID
         switch e.kind {
-        case "incident.opened":
+        case EventKind.incidentOpened.rawValue:
             Counter(label: "flowforge_incidents_total", dimensions: [("run", run), ("kind", e.fields["verdict"] ?? "runaway")]).increment()
-        case "policy.decision":
+        case EventKind.policyDecision.rawValue:
             Counter(label: "flowforge_actions_total", dimensions: [("run", run), ("kind", e.fields["decision"] ?? "?"),
                                                                    ("mode", e.fields["mode"] ?? "?")]).increment()
-        case "worker.started" where e.generation > 1:
+        case EventKind.workerStarted.rawValue where e.generation > 1:
             Counter(label: "flowforge_restarts_total", dimensions: [("run", run)]).increment()
-        case "agent.exited":
+        case EventKind.agentExited.rawValue:
             Counter(label: "flowforge_agent_respawns_total", dimensions: [("run", run), ("agent", e.fields["agent"] ?? "?")]).increment()
-        case "agent.rejected":
+        case EventKind.agentRejected.rawValue:
             Counter(label: "flowforge_agent_messages_rejected_total", dimensions: [("run", run), ("agent", e.fields["agent"] ?? "?")])
                 .increment(by: Int64(clamping: UInt64(e.fields["dropped"] ?? "") ?? 0))
-        case "supervisor.degraded":
+        case EventKind.supervisorDegraded.rawValue:
             Counter(label: "flowforge_supervisor_degraded_total", dimensions: [("run", run)]).increment()
         default: break
         }

@@ -80,7 +80,7 @@ public enum APIRoutes {
             }
             // Samples carry their output lines for offline replay; the drilldown shows the evidence from
             // incident.opened instead, and leaving those lines out keeps the response small and fast.
-            var response = jsonArray(.ok, page.events.map { $0.kind == "sample" ? $0.withoutOutput.json : $0.json })
+            var response = jsonArray(.ok, page.events.map { $0.kind == EventKind.sample.rawValue ? $0.withoutOutput.json : $0.json })
             if page.more, let last = page.events.last {
                 let encoded = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? id
                 response.headers[HTTPFields.Element.Name("Link")!] = "</timeline?incident_id=\(encoded)&after=\(last.seq)&limit=\(limit)>; rel=\"next\""

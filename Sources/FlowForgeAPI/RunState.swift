@@ -1,5 +1,6 @@
 // FlowForge — what the API knows about its run: the event history, the live worker, incidents, metrics.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeWire
 import Foundation
 import Synchronization
 
@@ -112,15 +113,15 @@ public final class RunState: Sendable {
             }
             if d.runID.isEmpty { d.runID = event.runID }
             switch event.kind {
-            case "worker.started":
+            case EventKind.workerStarted.rawValue:
                 d.workerPID = Int32(event.fields["pid"] ?? "") ?? 0
                 d.generation = event.generation
                 d.workerAlive = true
-            case "worker.exited" where event.generation == d.generation:
+            case EventKind.workerExited.rawValue where event.generation == d.generation:
                 d.workerAlive = false
-            case "run.policy":
+            case EventKind.runPolicy.rawValue:
                 d.rolloutMode = event.fields["mode"] ?? d.rolloutMode
-            case "supervisor.degraded":
+            case EventKind.supervisorDegraded.rawValue:
                 d.degraded = true
             default: break
             }
@@ -151,7 +152,7 @@ public final class RunState: Sendable {
 
     /// The latest sample's values, for /metrics.
     public var latestSample: [String: String]? {
-        data.withLock { d in d.events.last { $0.kind == "sample" && $0.generation == d.generation }?.fields }
+        data.withLock { d in d.events.last { $0.kind == EventKind.sample.rawValue && $0.generation == d.generation }?.fields }
     }
 }
 
@@ -171,11 +172,11 @@ extension IncidentSummary {
         if let c = e.fields["confidence"].flatMap(Double.init), c.isFinite { peakConfidence = max(peakConfidence ?? c, c) }
         if let h = e.fields["entropy"].flatMap(Double.init), h.isFinite { minEntropy = min(minEntropy ?? h, h) }
         switch e.kind {
-        case "incident.opened": reason = e.fields["reason"] ?? reason
-        case "action.requested":
+        case EventKind.incidentOpened.rawValue: reason = e.fields["reason"] ?? reason
+        case EventKind.actionRequested.rawValue:
             if reason.isEmpty { reason = e.fields["reason"] ?? "" }
             if worker.isEmpty { worker = e.fields["by"] == "api" ? "operator" : worker }
-        case "policy.decision":
+        case EventKind.policyDecision.rawValue:
             action = e.fields["decision"] ?? action
             rolloutMode = e.fields["mode"] ?? rolloutMode
         default: break
@@ -213,7 +214,7 @@ public enum Timeline {
         let from = windowStart(first.wallNanos)
         return events.filter { e in
             e.incidentID == incident
-                || (e.kind == "sample" && e.generation == first.generation && e.runID == first.runID
+                || (e.kind == EventKind.sample.rawValue && e.generation == first.generation && e.runID == first.runID
                     && e.wallNanos >= from && e.wallNanos <= last.wallNanos)
         }
     }

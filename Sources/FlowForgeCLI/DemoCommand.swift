@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import FlowForgeSystem
+import FlowForgeWire
 import Foundation
 
 /// `flowforge demo`: runs the demo worker under `flowforge run` and summarises what happened.
@@ -70,20 +71,20 @@ struct DemoSummary {
         func fields(_ e: [String: Any]) -> [String: Any] { e["fields"] as? [String: Any] ?? [:] }
         func string(_ v: Any?) -> String { v.map { "\($0)" } ?? "?" }
         var detected = false, recovered = false
-        if let opened = events.first(where: { $0["kind"] as? String == "incident.opened" }) {
+        if let opened = events.first(where: { $0["kind"] as? String == EventKind.incidentOpened.rawValue }) {
             let f = fields(opened)
             lines.append("Runaway detected in \(string(f["worker"])) (pid \(string(f["pid"]))): \(string(f["reason"]))")
-            let peak = events.filter { ($0["generation"] as? Int) == (opened["generation"] as? Int) && $0["kind"] as? String == "sample" }
+            let peak = events.filter { ($0["generation"] as? Int) == (opened["generation"] as? Int) && $0["kind"] as? String == EventKind.sample.rawValue }
                 .compactMap { fields($0)["cpu_percent"] as? Double }.max() ?? (f["peak_cpu_percent"] as? Double ?? 0)
             lines.append("CPU peaked at \(Int(peak.rounded()))%")
             detected = true
-            if let started = events.first(where: { $0["kind"] as? String == "worker.started" && ($0["generation"] as? Int ?? 0) > (opened["generation"] as? Int ?? 0) }) {
+            if let started = events.first(where: { $0["kind"] as? String == EventKind.workerStarted.rawValue && ($0["generation"] as? Int ?? 0) > (opened["generation"] as? Int ?? 0) }) {
                 lines.append("Action: restart (SIGTERM to the worker's tree, then a new generation as pid \(string(fields(started)["pid"])))")
             }
         } else {
             lines.append("No runaway was detected.")
         }
-        if let rec = events.first(where: { $0["kind"] as? String == "incident.recovered" }) {
+        if let rec = events.first(where: { $0["kind"] as? String == EventKind.incidentRecovered.rawValue }) {
             lines.append("Process recovered: generation \(string(rec["generation"])) stayed healthy for \(string(fields(rec)["recovery_window_seconds"]))s")
             recovered = true
         } else if detected {

@@ -4,6 +4,7 @@ import ArgumentParser
 import FlowForgeConfig
 import FlowForgeDetector
 import FlowForgeSystem
+import FlowForgeWire
 import Foundation
 
 /// `flowforge replay [thresholds] FILE...`: what the detector would have decided on recorded runs.
@@ -89,14 +90,14 @@ struct ReplayCommand: ParsableCommand {
                 skipped.append(n + 1)
                 continue
             }
-            guard let kind = event["kind"] as? String, kind == "sample" || kind == "worker.started",
+            guard let kind = event["kind"] as? String, kind == EventKind.sample.rawValue || kind == EventKind.workerStarted.rawValue,
                   let g = event["generation"] as? Int, g > 0, g <= Int(UInt32.max),
                   let ts = event["ts"] as? String, let date = iso.date(from: ts) else { continue }
             let fields = event["fields"] as? [String: Any] ?? [:]
             let runID = event["run_id"] as? String ?? "run"
             let key = "\(runID)/\(g)"
             let now = UInt64(max(0, min(date.timeIntervalSince1970, 1e10) * 1e9))
-            if kind == "worker.started" {
+            if kind == EventKind.workerStarted.rawValue {
                 // The generation starts when its worker did, as it did for the live detector (record rates
                 // are measured from there), not at its first sample.
                 if runs[key] == nil { started[key] = now }
@@ -145,11 +146,11 @@ struct ReplayCommand: ParsableCommand {
             }
             for output in outputs {
                 guard case .event(let kind, let f) = output else { continue }
-                if kind == "sample" {
+                if kind == .sample {
                     run.peak = max(run.peak, Double(f["cpu_percent"] ?? "") ?? 0)
                     run.maxConfidence = max(run.maxConfidence, Double(f["confidence"] ?? "") ?? 0)
                 }
-                if kind == "incident.opened" && run.detected == nil {
+                if kind == .incidentOpened && run.detected == nil {
                     run.detected = ["latency_seconds": Double(now &- run.first) / 1e9, "confidence": Double(f["confidence"] ?? "") ?? 0,
                                     "reason": f["reason"] ?? ""]
                 }

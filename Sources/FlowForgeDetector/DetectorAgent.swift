@@ -81,17 +81,17 @@ public enum DetectorAgent {
                 sendRestart = g == restartAt
             case .output(let g, let stream, let bytes) where g == engine.generation:
                 engine.output(bytes, stderr: stream == .stderr, now: now)
-            case .event(let event) where event.kind == "tree.activity":
+            case .event(let event) where event.kind == EventKind.treeActivity.rawValue:
                 let f = Dictionary(event.fields.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
                 if let syscalls = UInt64(f["syscalls"] ?? ""), let bytes = UInt64(f["bytes"] ?? "") {
                     treeActivity = (now, event.generation, ProcessActivity(
                         syscalls: syscalls, bytes: bytes, voluntarySwitches: UInt64(f["switches"] ?? "") ?? 0, readable: true))
                 }
-            case .event(let event) where event.kind == "run.policy":
+            case .event(let event) where event.kind == EventKind.runPolicy.rawValue:
                 if let raw = event.fields.first(where: { $0.key == "incident_base" })?.value, let base = UInt64(raw) {
                     engine.numberIncidents(after: base)
                 }
-            case .event(let event) where event.kind == "run.helpers":
+            case .event(let event) where event.kind == EventKind.runHelpers.rawValue:
                 for field in event.fields { if let pid = Int32(field.value) { helpers.insert(pid) } }
             default: break
             }

@@ -1,6 +1,7 @@
 // FlowForge — the detector's decisions over time: samples and output in, events and action requests out.
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeSystem
+import FlowForgeWire
 
 /// The detector agent's logic without I/O, driven by explicit time so tests and offline replay use it as is.
 ///
@@ -12,7 +13,7 @@ import FlowForgeSystem
 public struct DetectorEngine: Sendable {
     /// What the engine wants done.
     public enum Output: Sendable, Equatable {
-        case event(kind: String, fields: [String: String])
+        case event(kind: EventKind, fields: [String: String])
         case request(id: UInt64, restart: Bool, generation: UInt32, reason: String)
     }
 
@@ -182,13 +183,13 @@ public struct DetectorEngine: Sendable {
             if !kept.isEmpty { sample["output"] = kept.joined(separator: "\n") }
         }
         linesSinceSample = []
-        out.append(.event(kind: "sample", fields: sample))
+        out.append(.event(kind: .sample, fields: sample))
 
         if verdict.isRunaway {
             healthySince = nil
             if let open = incident {
                 if open.generation == generation { return out } // already acting on this one
-                out.append(.event(kind: "incident.closed", fields: ["incident_id": incidentID(open.id), "outcome": "relapsed"]))
+                out.append(.event(kind: .incidentClosed, fields: ["incident_id": incidentID(open.id), "outcome": "relapsed"]))
                 incident = nil
             }
             out += open(verdict, tree: tree, now: now)
@@ -196,7 +197,7 @@ public struct DetectorEngine: Sendable {
             if healthySince == nil { healthySince = now }
             let healthyFor = Double(now &- (healthySince ?? now)) / 1e9
             if healthyFor >= recoveryWindow {
-                let kind = open.restarted ? "incident.recovered" : "incident.closed"
+                let kind: EventKind = open.restarted ? .incidentRecovered : .incidentClosed
                 out.append(.event(kind: kind, fields: [
                     "incident_id": incidentID(open.id), "outcome": open.restarted ? "recovered" : "runaway ended",
                     "recovery_window_seconds": FixedDecimal.format(recoveryWindow, digits: 1),
@@ -223,10 +224,10 @@ public struct DetectorEngine: Sendable {
             "last_lines": recentLines.joined(separator: "\n").utf8Prefix(4000), "cpu_series": series.utf8Prefix(1000),
             "process_tree": tree.utf8Prefix(4000), "repeating": "\(verdict.repeatingRecords)",
         ]
-        var out: [Output] = [.event(kind: "incident.opened", fields: fields)]
+        var out: [Output] = [.event(kind: .incidentOpened, fields: fields)]
         switch options.onRunaway {
         case .log:
-            out.append(.event(kind: "policy.decision", fields: ["incident_id": incidentID(id), "decision": "log", "mode": "log",
+            out.append(.event(kind: .policyDecision, fields: ["incident_id": incidentID(id), "decision": "log", "mode": "log",
                                                                  "enforced": "false"]))
         case .restart, .kill:
             out.append(.request(id: id, restart: options.onRunaway == .restart, generation: generation,

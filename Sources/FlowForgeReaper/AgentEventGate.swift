@@ -30,7 +30,7 @@ struct AgentEventGate {
     }
 
     /// What the detector may report. Everything else in the run's history is the reaper's to write.
-    static let detectorKinds: Set<String> = ["sample", "incident.opened", "incident.closed", "incident.recovered", "policy.decision"]
+    static let detectorKinds: Set<String> = Set([EventKind.sample, .incidentOpened, .incidentClosed, .incidentRecovered, .policyDecision].map(\.rawValue))
 
     /// Token bucket: `burst` messages at once, `perSecond` sustained. The detector sends one sample per
     /// sample interval (at least 50 ms, so at most 20 a second) plus a few incident events; a healthy one
@@ -100,15 +100,15 @@ struct AgentEventGate {
             }
         }
         guard take(now: now) else { return .drop(.rate) }
-        guard event.kind != "sample" else { return .accept }
+        guard event.kind != EventKind.sample.rawValue else { return .accept }
         guard let id = event.fields.first(where: { $0.key == "incident_id" })?.value,
               let number = incidentNumber(id) else { return .drop(.incident) }
         switch event.kind {
-        case "incident.opened":
+        case EventKind.incidentOpened.rawValue:
             guard number > highestIncident, openIncidents.count < 4 else { return .drop(.incident) }
             highestIncident = number
             openIncidents.append(id)
-        case "incident.closed", "incident.recovered":
+        case EventKind.incidentClosed.rawValue, EventKind.incidentRecovered.rawValue:
             guard let i = openIncidents.firstIndex(of: id) else { return .drop(.incident) }
             openIncidents.remove(at: i)
         default: // policy.decision (log mode): about an incident that is open

@@ -92,12 +92,12 @@ extension ReaperLoop {
                 // Nothing to act on now: refuse without touching the running incident.
                 activeIncident = previousIncident
             } else {
-                emit("action.requested", generation: g,
+                emit(.actionRequested, generation: g,
                      fields: ["action_id": "\(id)", "kind": verb, "reason": reason, "by": "\(role)"])
             }
             if role == .detector && !detectorEnforced {
                 log(.warn, "SHADOW (\(config.rollout.rawValue)): would \(verb) the worker (pid \(worker?.pid ?? 0)): \(reason)")
-                emit("policy.decision", generation: g,
+                emit(.policyDecision, generation: g,
                      fields: ["action_id": "\(id)", "decision": "would_\(verb)", "mode": config.rollout.rawValue, "enforced": "false"])
                 send(.actionResult(id: id, outcome: .rejected, detail: "\(config.rollout.rawValue): would \(verb)"), to: role)
                 activeIncident = previousIncident
@@ -113,12 +113,12 @@ extension ReaperLoop {
             let accepted = actions.contains { if case .reply(_, .accepted, _) = $0 { true } else { false } }
             if accepted {
                 activeIncident = incident
-                emit("policy.decision", generation: g,
+                emit(.policyDecision, generation: g,
                      fields: ["action_id": "\(id)", "decision": verb, "mode": role == .api ? "operator" : config.rollout.rawValue, "enforced": "true"])
             } else {
                 let running = activeIncident
                 activeIncident = nil
-                emit("action.rejected", generation: g, fields: ["action_id": "\(id)", "kind": verb, "by": "\(role)"])
+                emit(.actionRejected, generation: g, fields: ["action_id": "\(id)", "kind": verb, "by": "\(role)"])
                 activeIncident = running
             }
             execute(actions)
@@ -149,7 +149,7 @@ extension ReaperLoop {
         slot.greeted = false
         if slot.pidfd >= 0 { try? Pidfd.signal(slot.pidfd, .kill) }
         agents[role] = slot
-        emit("agent.disconnected", generation: worker?.generation ?? 0, fields: ["agent": "\(role)", "why": why])
+        emit(.agentDisconnected, generation: worker?.generation ?? 0, fields: ["agent": "\(role)", "why": why])
     }
 
     func agentExited(_ role: AgentRole, status: ExitStatus) {
@@ -171,7 +171,7 @@ extension ReaperLoop {
             slot.scheduleRespawn(now: now)
         }
         agents[role] = slot
-        emit("agent.exited", generation: worker?.generation ?? 0,
+        emit(.agentExited, generation: worker?.generation ?? 0,
              fields: ["agent": "\(role)", "status": statusText(status)])
     }
 
@@ -198,7 +198,7 @@ extension ReaperLoop {
         let dropped = pending.values.reduce(0, +)
         let reasons = pending.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: ",")
         log(.warn, "\(role) agent: dropped \(dropped) message(s) the reaper does not accept from it (\(reasons))")
-        emit("agent.rejected", generation: worker?.generation ?? 0,
+        emit(.agentRejected, generation: worker?.generation ?? 0,
              fields: ["agent": "\(role)", "dropped": "\(dropped)", "reasons": reasons, "dropped_total": "\(slot.gate.total)"])
     }
 
@@ -210,7 +210,7 @@ extension ReaperLoop {
         if let base = agents[role]?.gate.highestIncident { policy["incident_base"] = "\(base)" }
         var helpers = ["spawner_pid": "\(spawnerPID)"]
         for (r, slot) in agents where slot.pid > 0 { helpers["\(r)_pid"] = "\(slot.pid)" }
-        for (kind, fields) in [("run.policy", policy), ("run.helpers", helpers)] {
+        for (kind, fields) in [(EventKind.runPolicy, policy), (.runHelpers, helpers)] {
             let list = fields.sorted { $0.key < $1.key }.map { Field(key: $0.key, value: $0.value) }
             if let event = try? FlowForgeWire.Event(kind: kind, generation: worker?.generation ?? 0, wallNanos: Clock.wallNanos(), fields: list) {
                 send(.event(event), to: role)

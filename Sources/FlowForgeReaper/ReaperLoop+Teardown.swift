@@ -41,7 +41,7 @@ extension ReaperLoop {
             cgroupMembers = members.count
             for pid in members { signalOne(pid, signal) }
         }
-        emit("teardown.signal", generation: g,
+        emit(.teardownSignal, generation: g,
              fields: ["signal": "\(signal)", "mechanism": w.mechanism, "cgroup_members": "\(cgroupMembers)"])
         scanSignal = signal == .kill || scanSignal == .kill ? .kill : signal
         // cgroup.kill reached every member at once; only a process that left the cgroup still needs the scan,

@@ -245,13 +245,13 @@ final class ReaperLoop {
         }
     }
 
-    func emit(_ kind: String, generation: UInt32, fields: [String: String]) {
+    func emit(_ kind: EventKind, generation: UInt32, fields: [String: String]) {
         var fields = fields
         if let incident = activeIncident, fields["incident_id"] == nil { fields["incident_id"] = incident }
         let list = fields.sorted { $0.key < $1.key }.map { Field(key: $0.key, value: $0.value) }
         guard let event = try? FlowForgeWire.Event(kind: kind, generation: generation, wallNanos: Clock.wallNanos(), fields: list) else { return }
         publish(event, except: nil)
-        if kind == "worker.started" { activeIncident = nil }
+        if kind == .workerStarted { activeIncident = nil }
     }
 
     /// Numbers an event (`seq`, the run's event sequence), appends it to the events file and forwards it to
@@ -307,7 +307,7 @@ final class ReaperLoop {
             fields["draw"] = "\(draw)"
         }
         fields["enforced"] = detectorEnforced ? "true" : "false"
-        emit("run.policy", generation: 0, fields: fields)
+        emit(.runPolicy, generation: 0, fields: fields)
         if !detectorEnforced {
             log(.warn, "policy rollout \(config.rollout.rawValue): runaway kill/restart is LOG-ONLY for this run (would-act entries are recorded)")
         }
@@ -362,7 +362,7 @@ final class ReaperLoop {
             log(.debug, "teardown mechanism for generation \(g): \(handle.mechanism)")
             execute(machine.handle(.workerSpawned(generation: g, pid: handle.pid), now: now))
             broadcast(.workerStarted(generation: g, pid: pid, pgid: pid, startedAtNanos: now))
-            emit("teardown.mechanism", generation: g, fields: ["mechanism": handle.mechanism])
+            emit(.teardownMechanism, generation: g, fields: ["mechanism": handle.mechanism])
             if let status = earlyExits.removeValue(forKey: handle.pid) {
                 drainRelays()
                 execute(machine.handle(.workerExited(generation: g, status: status), now: Clock.monotonicNanos()))
@@ -385,7 +385,7 @@ final class ReaperLoop {
         case (.activity(let g), .activityResult(let syscalls, let bytes, let switches, let processes)):
             activityInFlight = false
             guard processes > 0, let w = worker, w.generation == g,
-                  let event = try? FlowForgeWire.Event(kind: "tree.activity", generation: g, wallNanos: Clock.wallNanos(), fields: [
+                  let event = try? FlowForgeWire.Event(kind: .treeActivity, generation: g, wallNanos: Clock.wallNanos(), fields: [
                       Field(key: "bytes", value: "\(bytes)"), Field(key: "processes", value: "\(processes)"),
                       Field(key: "switches", value: "\(switches)"), Field(key: "syscalls", value: "\(syscalls)"),
                   ]) else { break }

@@ -66,7 +66,7 @@ public struct ReaperStateMachine: Sendable {
         case finishGeneration(generation: UInt32)
         case reply(id: UInt64, ActionOutcome, String)
         case log(ReaperConfig.LogLevel, String)
-        case emit(kind: String, generation: UInt32, fields: [String: String])
+        case emit(kind: EventKind, generation: UInt32, fields: [String: String])
         case exit(Int32)
     }
 
@@ -151,7 +151,7 @@ public struct ReaperStateMachine: Sendable {
             phase = .running(generation: g, pid: pid)
             generationStartedAt = now
             var actions: [Action] = [.log(.debug, "worker started: pid \(pid), generation \(g)"),
-                                     .emit(kind: "worker.started", generation: g, fields: ["pid": "\(pid)"])]
+                                     .emit(kind: .workerStarted, generation: g, fields: ["pid": "\(pid)"])]
             if let signal = pendingStop {
                 pendingStop = nil
                 actions += beginStop(generation: g, cause: .signal(signal), exitCode: RunExitCode.terminatedByFlowForge,
@@ -161,7 +161,7 @@ public struct ReaperStateMachine: Sendable {
 
         case (.starting(let g), .spawnFailed(let why)):
             phase = .exited
-            return [.log(.error, why), .emit(kind: "worker.spawn_failed", generation: g, fields: ["error": why]),
+            return [.log(.error, why), .emit(kind: .workerSpawnFailed, generation: g, fields: ["error": why]),
                     .exit(RunExitCode.internalFailure)]
 
         case (.starting, .stopRequested(let signal)):
@@ -173,7 +173,7 @@ public struct ReaperStateMachine: Sendable {
             let stop = Stop(cause: .workerExited(status), stage: .probing, leaderExited: true,
                             exitCode: RunExitCode.forWorker(status), restartAfter: false, nextCheck: now)
             phase = .stopping(generation: g, stop)
-            return [.emit(kind: "worker.exited", generation: g, fields: statusFields(status)),
+            return [.emit(kind: .workerExited, generation: g, fields: statusFields(status)),
                     .checkTree(generation: g)]
 
         case (.waitingToRestart(let g, let at), .tick) where now >= at:
@@ -183,7 +183,7 @@ public struct ReaperStateMachine: Sendable {
         case (.waitingToRestart(let g, _), .stopRequested(let signal)):
             phase = .exited
             return [.log(.info, "\(signal) while waiting to restart: exiting"),
-                    .emit(kind: "restart.cancelled", generation: g, fields: ["cause": "\(signal) to FlowForge"]),
+                    .emit(kind: .restartCancelled, generation: g, fields: ["cause": "\(signal) to FlowForge"]),
                     .exit(RunExitCode.terminatedByFlowForge)]
 
         case (.running(let g, _), .stopRequested(let signal)):
@@ -197,7 +197,7 @@ public struct ReaperStateMachine: Sendable {
             if kind == .restart && degraded {
                 // Nothing can start a new generation: a restart would be a stop that calls itself a restart.
                 var actions: [Action] = [.reply(id: id, .accepted, "stopping generation \(g) (degraded: the spawner is gone, so no restart)"),
-                                         .emit(kind: "restart.suppressed", generation: g,
+                                         .emit(kind: .restartSuppressed, generation: g,
                                                fields: ["reason": "degraded: the spawner is gone; stopping instead of restarting"])]
                 actions += beginStop(generation: g, cause: .request(kind, reason: reason),
                                      exitCode: RunExitCode.internalFailure, restart: false, now: now)
@@ -223,7 +223,7 @@ public struct ReaperStateMachine: Sendable {
             stop.leaderExited = true
             stop.nextCheck = now
             phase = .stopping(generation: g, stop)
-            return [.emit(kind: "worker.exited", generation: g, fields: statusFields(status)), .checkTree(generation: g)]
+            return [.emit(kind: .workerExited, generation: g, fields: statusFields(status)), .checkTree(generation: g)]
 
         case (.stopping(let g, var stop), .treeChecked(let empty)):
             if empty && stop.leaderExited { return finish(generation: g, stop, now: now) }
@@ -255,7 +255,7 @@ public struct ReaperStateMachine: Sendable {
                     stop.nextCheck = now + checkIntervalNanos
                     phase = .stopping(generation: g, stop)
                     return [.log(.info, "grace period over: SIGKILL to the worker's tree"),
-                            .emit(kind: "teardown.escalated", generation: g, fields: [:]),
+                            .emit(kind: .teardownEscalated, generation: g, fields: [:]),
                             .signalTree(generation: g, .kill), .checkTree(generation: g)]
                 }
             case .killing(let deadline):
@@ -290,7 +290,7 @@ public struct ReaperStateMachine: Sendable {
         case (.waitingToRestart(let g, _), .spawnerLost):
             phase = .exited
             return enterDegraded(generation: g)
-                + [.emit(kind: "restart.cancelled", generation: g, fields: ["cause": "spawner lost"]), .exit(RunExitCode.internalFailure)]
+                + [.emit(kind: .restartCancelled, generation: g, fields: ["cause": "spawner lost"]), .exit(RunExitCode.internalFailure)]
 
         default:
             return []
@@ -301,7 +301,7 @@ public struct ReaperStateMachine: Sendable {
         guard !degraded else { return [] }
         degraded = true
         return [.log(.error, "spawner lost: the worker keeps running, degraded (no restarts, no /proc scan; teardown through the process group and cgroup only)"),
-                .emit(kind: "supervisor.degraded", generation: g,
+                .emit(kind: .supervisorDegraded, generation: g,
                       fields: ["reason": "spawner lost", "effect": "restarts become stops; agents are not respawned; teardown by process group and cgroup only"])]
     }
 
@@ -315,12 +315,12 @@ public struct ReaperStateMachine: Sendable {
                         exitCode: exitCode, restartAfter: restart, nextCheck: now + checkIntervalNanos)
         phase = .stopping(generation: g, stop)
         return [.log(.info, "stopping generation \(g) (\(describe(cause))): SIGTERM to its tree, grace \(graceNanos / 1_000_000) ms"),
-                .emit(kind: "teardown.started", generation: g, fields: ["cause": describe(cause)]),
+                .emit(kind: .teardownStarted, generation: g, fields: ["cause": describe(cause)]),
                 .signalTree(generation: g, .terminate)]
     }
 
     private mutating func finish(generation g: UInt32, _ stop: Stop, now: UInt64) -> [Action] {
-        var actions: [Action] = [.emit(kind: "teardown.finished", generation: g, fields: ["cause": describe(stop.cause)]),
+        var actions: [Action] = [.emit(kind: .teardownFinished, generation: g, fields: ["cause": describe(stop.cause)]),
                                  .finishGeneration(generation: g)]
         if stop.restartAfter {
             restartTimes = restartTimes.filter { now &- $0 < restartPolicy.windowNanos }
@@ -328,7 +328,7 @@ public struct ReaperStateMachine: Sendable {
                 let why = "crash-loop guard: \(restartTimes.count) restarts within \(restartPolicy.windowNanos / 1_000_000_000) s (--max-restarts \(restartPolicy.maxRestarts)); stopping instead of restarting"
                 phase = .exited
                 return actions + [.log(.error, why),
-                                  .emit(kind: "restart.suppressed", generation: g, fields: ["reason": why, "restarts": "\(restartTimes.count)"]),
+                                  .emit(kind: .restartSuppressed, generation: g, fields: ["reason": why, "restarts": "\(restartTimes.count)"]),
                                   .exit(RunExitCode.terminatedByFlowForge)]
             }
             restartTimes.append(now)
@@ -343,7 +343,7 @@ public struct ReaperStateMachine: Sendable {
             } else {
                 phase = .waitingToRestart(generation: g + 1, at: now + delay)
                 actions.append(.log(.info, "restarting in \(delay / 1_000_000) ms (backoff)"))
-                actions.append(.emit(kind: "restart.backoff", generation: g, fields: ["backoff_seconds": "\(Double(delay) / 1e9)"]))
+                actions.append(.emit(kind: .restartBackoff, generation: g, fields: ["backoff_seconds": "\(Double(delay) / 1e9)"]))
             }
         } else {
             phase = .exited

@@ -12,7 +12,7 @@ public struct Event: Sendable, Equatable, Hashable {
     /// Largest encoded `.event` payload: everything must fit in one frame.
     public static let maxEncodedSize = Wire.maxPayloadSize
 
-    /// A short machine-readable name such as "worker.restarted" (at most 64 UTF-8 bytes).
+    /// A short machine-readable name such as "worker.started" (`EventKind`; at most 64 UTF-8 bytes).
     public let kind: String
     /// The worker generation the record refers to (0 if none).
     public let generation: UInt32

@@ -31,7 +31,7 @@ import Testing
                                      voluntarySwitches: 0, readable: true)
             for output in e.sample(ticks: UInt64(s) * 100, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "",
                                    activity: io, now: now) {
-                if case .event("incident.opened", let fields) = output, opened == nil { opened = fields }
+                if case .event(.incidentOpened, let fields) = output, opened == nil { opened = fields }
             }
         }
         return opened
@@ -77,7 +77,7 @@ import Testing
         let io = ProcessActivity(syscalls: 7, bytes: 4096, voluntarySwitches: 3, readable: true)
         _ = e.sample(ticks: 0, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", activity: io, now: Self.second)
         let out = e.sample(ticks: 100, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", activity: io, now: 2 * Self.second)
-        guard case .event("sample", let fields)? = out.first else {
+        guard case .event(.sample, let fields)? = out.first else {
             Issue.record("no sample event")
             return
         }

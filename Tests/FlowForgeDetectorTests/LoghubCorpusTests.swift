@@ -50,7 +50,7 @@ import Testing
             now += second
             ticks += 100
             for output in engine.sample(ticks: ticks, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", now: now) {
-                if case .event("incident.opened", let fields) = output, firstReason.isEmpty { firstReason = fields["reason"] ?? "" }
+                if case .event(.incidentOpened, let fields) = output, firstReason.isEmpty { firstReason = fields["reason"] ?? "" }
             }
             longest = max(longest, engine.lastVerdict?.repeatingRecords ?? 0)
         }

@@ -140,7 +140,7 @@ struct ReaperStateMachineTests {
         var m = running()
         let lost = m.handle(.spawnerLost, now: 0)
         #expect(signals(lost).isEmpty)
-        #expect(lost.contains { if case .emit("supervisor.degraded", 1, _) = $0 { true } else { false } })
+        #expect(lost.contains { if case .emit(.supervisorDegraded, 1, _) = $0 { true } else { false } })
         #expect(m.degraded && m.current?.pid == 100)
         #expect(m.handle(.spawnerLost, now: 1).isEmpty, "reported once")
         _ = m.handle(.workerExited(generation: 1, status: .exited(3)), now: 2)
@@ -153,7 +153,7 @@ struct ReaperStateMachineTests {
         _ = m.handle(.spawnerLost, now: 0)
         let request = m.handle(.actionRequested(id: 7, kind: .restart, generation: 0, reason: "runaway"), now: second)
         #expect(request.contains { if case .reply(7, .accepted, let d) = $0 { d.contains("no restart") } else { false } })
-        #expect(request.contains { if case .emit("restart.suppressed", 1, _) = $0 { true } else { false } })
+        #expect(request.contains { if case .emit(.restartSuppressed, 1, _) = $0 { true } else { false } })
         #expect(signals(request) == [.terminate])
         _ = m.handle(.workerExited(generation: 1, status: .signaled(15)), now: 2 * second)
         let end = m.handle(.treeChecked(empty: true), now: 2 * second + 1)
@@ -186,7 +186,7 @@ struct ReaperStateMachineTests {
         #expect(m.nextDeadline != nil)
         let lost = m.handle(.spawnerLost, now: 21 * second)
         #expect(exitCode(lost) == RunExitCode.internalFailure)
-        #expect(lost.contains { if case .emit("restart.cancelled", _, _) = $0 { true } else { false } })
+        #expect(lost.contains { if case .emit(.restartCancelled, _, _) = $0 { true } else { false } })
     }
 
     /// SIGKILL that does not take within the kill timeout ends the run anyway (and logs survivors).
