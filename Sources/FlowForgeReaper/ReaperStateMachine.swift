@@ -292,8 +292,16 @@ public struct ReaperStateMachine: Sendable {
             return enterDegraded(generation: g)
                 + [.emit(kind: .restartCancelled, generation: g, fields: ["cause": "spawner lost"]), .exit(RunExitCode.internalFailure)]
 
+        case (_, .tick), (.exited, _):
+            return [] // nothing due; or the run is over and a late input changes nothing
+        case (.starting, .treeChecked), (.waitingToRestart, .treeChecked), (.running, .treeChecked), (_, .workerExited),
+             (.stopping, .spawnFailed):
+            // Late or stale: a scan reply or exit status of a generation already dealt with.
+            return [.log(.debug, "ignored \(event) while \(phase)")]
         default:
-            return []
+            // An input the loop should never deliver in this phase (a second start, a spawn reply nobody
+            // asked for): say so instead of swallowing it.
+            return [.log(.warn, "unexpected \(event) while \(phase); ignored")]
         }
     }
 

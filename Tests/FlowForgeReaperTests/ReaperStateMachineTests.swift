@@ -199,3 +199,103 @@ struct ReaperStateMachineTests {
         #expect(end.contains { if case .log(.error, _) = $0 { true } else { false } })
     }
 }
+
+/// The restart policy with explicit time: backoff, its reset by a stable generation, and the crash-loop
+/// guard's window (only integration tests covered these before).
+@Suite("Restart policy")
+struct RestartPolicyTests {
+    /// Restarts generation `g` (started at `startedAt`) at `now`: request, leader exit, empty tree.
+    /// Returns the actions of the final step.
+    private func restart(_ m: inout ReaperStateMachine, generation g: UInt32, at now: UInt64) -> [ReaperStateMachine.Action] {
+        _ = m.handle(.actionRequested(id: UInt64(g), kind: .restart, generation: g, reason: "test"), now: now)
+        _ = m.handle(.workerExited(generation: g, status: .signaled(15)), now: now + 1)
+        return m.handle(.treeChecked(empty: true), now: now + 2)
+    }
+
+    private func spawned(_ actions: [ReaperStateMachine.Action]) -> UInt32? {
+        actions.compactMap { if case .spawnWorker(let g) = $0 { g } else { nil } }.first
+    }
+
+    @Test func quickRestartsBackOffExponentiallyUpToTheCap() {
+        var m = running()
+        m.restartPolicy.maxRestarts = 100
+        var now: UInt64 = 0
+        var delays: [UInt64] = []
+        for g in UInt32(1)...8 {
+            let done = restart(&m, generation: g, at: now)
+            if let next = spawned(done) {
+                #expect(next == g + 1)
+                delays.append(0)
+            } else {
+                let at = try! #require(m.nextDeadline)
+                delays.append(at - (now + 2))
+                #expect(spawned(m.handle(.tick, now: at - 1)) == nil, "not before its time")
+                #expect(spawned(m.handle(.tick, now: at)) == g + 1)
+                now = at
+            }
+            _ = m.handle(.workerSpawned(generation: g + 1, pid: 100 + Int32(g)), now: now + 3)
+            now += 1 * second // each generation lives 1 s: never stable
+        }
+        let p = RestartPolicy()
+        // 0, 0.5, 1, 2, 4, 8, 16 s, then the 30 s cap.
+        #expect(delays == [0, p.firstBackoffNanos, 2 * p.firstBackoffNanos, 4 * p.firstBackoffNanos, 8 * p.firstBackoffNanos,
+                           16 * p.firstBackoffNanos, 32 * p.firstBackoffNanos, p.maxBackoffNanos], "\(delays.map { Double($0) / 1e9 })")
+    }
+
+    @Test func aStableGenerationResetsTheBackoff() {
+        var m = running()
+        m.restartPolicy.maxRestarts = 100
+        #expect(spawned(restart(&m, generation: 1, at: 0)) == 2)
+        _ = m.handle(.workerSpawned(generation: 2, pid: 101), now: 3)
+        #expect(spawned(restart(&m, generation: 2, at: second)) == nil, "the second quick restart waits")
+        let at = m.nextDeadline!
+        _ = m.handle(.tick, now: at)
+        _ = m.handle(.workerSpawned(generation: 3, pid: 102), now: at)
+        // Generation 3 runs for the stable period: its restart is immediate again.
+        let stable = at + m.restartPolicy.stableRunNanos
+        #expect(spawned(restart(&m, generation: 3, at: stable)) == 4)
+    }
+
+    @Test func crashLoopGuardCountsRestartsInsideItsWindowOnly() {
+        var m = running()
+        m.restartPolicy.maxRestarts = 3
+        m.restartPolicy.windowNanos = 60 * second
+        m.restartPolicy.stableRunNanos = 10 * second // 15 s apart: every restart immediate
+        var now: UInt64 = 0
+        for g in UInt32(1)...3 {
+            #expect(spawned(restart(&m, generation: g, at: now)) == g + 1)
+            _ = m.handle(.workerSpawned(generation: g + 1, pid: 100 + Int32(g)), now: now + 3)
+            now += 15 * second
+        }
+        // The fourth, 45 s after the first: three restarts inside the 60 s window already, so suppressed.
+        let fourth = restart(&m, generation: 4, at: now)
+        #expect(fourth.contains { if case .emit(.restartSuppressed, 4, _) = $0 { true } else { false } })
+        #expect(exitCode(fourth) == RunExitCode.terminatedByFlowForge)
+
+        // The same three restarts spread over more than the window: the fourth is allowed.
+        var spread = running()
+        spread.restartPolicy.maxRestarts = 3
+        spread.restartPolicy.windowNanos = 60 * second
+        spread.restartPolicy.stableRunNanos = 10 * second
+        now = 0
+        for g in UInt32(1)...4 {
+            #expect(spawned(restart(&spread, generation: g, at: now)) == g + 1, "restart \(g)")
+            _ = spread.handle(.workerSpawned(generation: g + 1, pid: 100 + Int32(g)), now: now + 3)
+            now += 25 * second
+        }
+    }
+
+    /// Inputs the loop should never deliver are not swallowed silently: a warning, and no other effect.
+    @Test func unexpectedInputsAreLoggedNotSwallowed() {
+        var m = running()
+        for input: ReaperStateMachine.Event in [.started, .workerSpawned(generation: 7, pid: 5), .spawnFailed("late")] {
+            let out = m.handle(input, now: 0)
+            #expect(out.count == 1 && out.allSatisfy { if case .log(.warn, _) = $0 { true } else { false } }, "\(input): \(out)")
+            #expect(m.current?.pid == 100)
+        }
+        // Stale inputs are expected now and then: a debug line only.
+        let stale = m.handle(.workerExited(generation: 9, status: .exited(0)), now: 0)
+        #expect(stale.allSatisfy { if case .log(.debug, _) = $0 { true } else { false } })
+        #expect(m.handle(.tick, now: 0).isEmpty)
+    }
+}
