@@ -1,7 +1,9 @@
 // swift-tools-version: 6.0
 //
 // FlowForge: a hardened process supervisor that stops runaway workers.
-// Dependencies point one way: executables -> feature libraries -> FlowForgeWire/FlowForgeSystem -> CFlowForgeSys.
+// Dependencies point one way: executables -> feature libraries -> FlowForgeModel -> FlowForgeWire, and
+// FlowForgeSystem -> CFlowForgeSys. The store and the API share FlowForgeModel and FlowForgeMetrics; neither imports
+// the other (scripts/validate.sh).
 // The reaper (FlowForgeReaper, flowforge-reaper) links only Wire, System and the C shim: no Foundation.
 import PackageDescription
 
@@ -43,6 +45,17 @@ let package = Package(
         .target(name: "FlowForgeReaper", dependencies: ["FlowForgeWire", "FlowForgeSystem"]),
         .target(name: "FlowForgeAgent", dependencies: ["FlowForgeWire", "FlowForgeSystem"]),
         .target(name: "FlowForgeDetector", dependencies: ["FlowForgeAgent", "FlowForgeWire", "FlowForgeSystem"]),
+        // What the API, the store and the metrics share: events as the API serves them, incidents, a run's state,
+        // the source and action protocols. No HTTP, no database.
+        .target(name: "FlowForgeModel", dependencies: ["FlowForgeWire"]),
+        .target(
+            name: "FlowForgeMetrics",
+            dependencies: [
+                "FlowForgeModel", "FlowForgeWire",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .target(name: "FlowForgeConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
             name: "FlowForgeCLI",
@@ -51,6 +64,8 @@ let package = Package(
                 "FlowForgeWire",
                 "FlowForgeDetector",
                 "FlowForgeConfig",
+                "FlowForgeModel",
+                "FlowForgeMetrics",
                 "FlowForgeStore",
                 "FlowForgeAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -70,14 +85,12 @@ let package = Package(
         .target(
             name: "FlowForgeAPI",
             dependencies: [
-                "FlowForgeAgent", "FlowForgeWire", "FlowForgeSystem",
+                "FlowForgeAgent", "FlowForgeModel", "FlowForgeMetrics", "FlowForgeWire", "FlowForgeSystem",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Dashboard")]
@@ -85,7 +98,10 @@ let package = Package(
         .executableTarget(name: "flowforge-api", dependencies: ["FlowForgeAPI"]),
         .target(
             name: "FlowForgeStore",
-            dependencies: ["FlowForgeAPI", "FlowForgeSystem", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "FlowForgeModel", "FlowForgeMetrics", "FlowForgeWire", "FlowForgeSystem",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "FlowForgeWireTests", dependencies: ["FlowForgeWire"]),
         .testTarget(name: "FlowForgeReaperTests", dependencies: ["FlowForgeReaper", "FlowForgeWire"]),
@@ -93,7 +109,7 @@ let package = Package(
         .testTarget(name: "FlowForgeConfigTests", dependencies: ["FlowForgeConfig"]),
         .testTarget(
             name: "FlowForgeIntegrationTests",
-            dependencies: ["FlowForgeSystem", "FlowForgeWire", "FlowForgeStore", "FlowForgeAPI"]
+            dependencies: ["FlowForgeSystem", "FlowForgeWire", "FlowForgeModel", "FlowForgeStore", "FlowForgeAPI"]
         ),
     ],
     swiftLanguageModes: [.v6]

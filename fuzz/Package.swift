@@ -14,12 +14,11 @@ let package = Package(
         // Symlinks to the real modules (../Sources/...), compiled here with the fuzzer's instrumentation.
         .target(name: "FlowForgeWire"),
         .target(name: "FlowForgeConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
-        // Sources/FlowForgeAPI/TimelineEvent.swift and RunState.swift alone: the spool-line parser and the incident
-        // summaries built from it, without Hummingbird and NIO.
-        .target(name: "SpoolLine", dependencies: ["FlowForgeWire"]),
+        // The spool-line parser and the incident summaries built from it (FlowForgeModel needs only FlowForgeWire).
+        .target(name: "FlowForgeModel", dependencies: ["FlowForgeWire"]),
         .target(name: "FuzzSupport"),
         .executableTarget(name: "fuzz-wire", dependencies: ["FlowForgeWire", "FuzzSupport"]),
-        .executableTarget(name: "fuzz-spool-line", dependencies: ["SpoolLine", "FlowForgeWire", "FuzzSupport"]),
+        .executableTarget(name: "fuzz-spool-line", dependencies: ["FlowForgeModel", "FlowForgeWire", "FuzzSupport"]),
         .executableTarget(name: "fuzz-timestamp", dependencies: ["FlowForgeWire", "FuzzSupport"]),
         .executableTarget(name: "fuzz-config", dependencies: ["FlowForgeConfig", "FuzzSupport"]),
         // Sources/FlowForgeReaper/AgentEventGate.swift (a symlink) compiled into the target: the gate is internal.

@@ -2,6 +2,8 @@
 // a thread of its own, and the HTTP server.
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeAgent
+import FlowForgeMetrics
+import FlowForgeModel
 import FlowForgeSystem
 import FlowForgeWire
 import Foundation

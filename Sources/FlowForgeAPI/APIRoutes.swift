@@ -1,5 +1,6 @@
 // FlowForge — the HTTP API: health, metrics, timeline and drilldown, and the key-protected process actions.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeModel
 import FlowForgeWire
 import Foundation
 import Hummingbird

@@ -1,5 +1,6 @@
 // FlowForge — a run's control endpoint: the dashboard asks the run's API agent over a 0600 Unix socket.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeModel
 import FlowForgeSystem
 import FlowForgeWire
 import Foundation

@@ -1,6 +1,7 @@
 // FlowForge — a run's history for a (re)started API agent: the spool's newest part, line by line.
 // SPDX-License-Identifier: Apache-2.0
 #if canImport(Glibc)
+import FlowForgeModel
 import Glibc
 #endif
 

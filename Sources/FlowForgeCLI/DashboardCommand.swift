@@ -3,6 +3,8 @@
 import ArgumentParser
 import FlowForgeAPI
 import FlowForgeConfig
+import FlowForgeMetrics
+import FlowForgeModel
 import FlowForgeStore
 import FlowForgeSystem
 import Foundation

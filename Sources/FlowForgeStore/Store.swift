@@ -1,6 +1,6 @@
 // FlowForge — the dashboard's SQLite store (GRDB, WAL): runs, events and incidents, ingested from run spools.
 // SPDX-License-Identifier: Apache-2.0
-import FlowForgeAPI
+import FlowForgeModel
 import FlowForgeSystem
 import Foundation
 import GRDB

@@ -1,6 +1,7 @@
 // FlowForge — the dashboard's view: every run from the store, live runs through their control sockets.
 // SPDX-License-Identifier: Apache-2.0
-import FlowForgeAPI
+import FlowForgeMetrics
+import FlowForgeModel
 import FlowForgeSystem
 import FlowForgeWire
 import Foundation

@@ -6,6 +6,7 @@
 // JSON body must match the documented schema), and the schemas are checked against `APIContract.schemas`, a
 // hand-kept Swift mirror of them, key by key and type by type. The spec is read with a small reader of the
 // indentation of its mapping keys (no YAML library in this target); openapi.yaml keeps to what it can read.
+import FlowForgeModel
 import Foundation
 import Testing
 #if canImport(Glibc)

@@ -3,6 +3,7 @@
 // Real HTTP on loopback against real `flowforge run --listen` and `flowforge dashboard` processes.
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeAPI
+import FlowForgeModel
 import FlowForgeStore
 import Foundation
 import Testing

@@ -1,6 +1,7 @@
 // FlowForge — the RFC 3339 parser behind `?before=` and spool ingestion, on untrusted input.
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeAPI
+import FlowForgeModel
 import FlowForgeStore
 import Foundation
 import Testing

@@ -1,10 +1,10 @@
 // FlowForge — fuzz target: the spool-line parser the dashboard's store and each run's API agent use on
 // `runs/*.jsonl` (TimelineEvent(jsonLine:)), and the writer that produces those lines (Event.jsonLine).
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeModel
 import FlowForgeWire
 import Foundation
 import FuzzSupport
-import SpoolLine
 
 /// Two modes, so that real spool lines are seeds as they are.
 ///
@@ -37,7 +37,7 @@ private func checkParsed(_ event: TimelineEvent, line: String) {
     fuzzCheck(event.seq <= UInt64(Int64.max), "seq \(event.seq) does not fit the store's Int64: \(line)")
     fuzzCheck(JSONSerialization.isValidJSONObject(event.json), "json of \(line) is not serializable")
     fuzzCheck(JSONSerialization.isValidJSONObject(event.withoutOutput.json), "json without output not serializable")
-    // The incident list of /timeline: the summary this event folds into (RunState.swift, as the API agent and
+    // The incident list of /timeline: the summary this event folds into (Timeline.swift, as the API agent and
     // the store build it) must serialize too, or the whole list answers [].
     for summary in Timeline.incidents([event, event]) {
         fuzzCheck(JSONSerialization.isValidJSONObject(summary.json), "incident summary of \(line) is not serializable")

@@ -25,33 +25,3 @@ extension TimelineSource {
         return (Array(rest.prefix(limit)), rest.count > limit)
     }
 }
-
-/// One run's API: the in-memory state it keeps from its spool and channel.
-public struct RunSource: TimelineSource {
-    public let state: RunState
-    public let metrics: APIMetrics?
-
-    public init(state: RunState, metrics: APIMetrics?) {
-        self.state = state
-        self.metrics = metrics
-    }
-
-    public func incidents(limit: Int, before: Int64?) -> [IncidentSummary] {
-        Array(Timeline.incidents(state.events).filter { before == nil || $0.startNanos < before! }.prefix(limit))
-    }
-
-    public func chain(incident: String) -> [TimelineEvent]? { Timeline.chain(state.events, incident: incident) }
-
-    public func runs() -> [[String: Any]] {
-        let live = state.liveWorker
-        var run: [String: Any] = ["run_id": state.runID, "live": live != nil, "pid": live?.pid ?? 0, "generation": live?.generation ?? 0]
-        if let s = state.latestSample, let cpu = Double(s["cpu_percent"] ?? "") { run["cpu_percent"] = cpu }
-        if let w = state.workerName { run["worker"] = w }
-        if state.degraded { run["degraded"] = true }
-        return [run]
-    }
-
-    public var hasLiveWorker: Bool { state.liveWorker != nil }
-
-    public func metricsText() -> String { metrics?.render(state) ?? "" }
-}

@@ -1,0 +1,112 @@
+// FlowForge — what the API knows about its run: the event history, the live worker, the rollout mode.
+// SPDX-License-Identifier: Apache-2.0
+import FlowForgeWire
+import Foundation
+import Synchronization
+
+/// The run's state, shared between the channel thread and HTTP handlers.
+public final class RunState: Sendable {
+    struct Data {
+        var runID = ""
+        var events: [TimelineEvent] = []
+        var seen = Set<UInt64>()
+        var workerPID: Int32 = 0
+        var generation: UInt32 = 0
+        var workerAlive = false
+        var droppedBytes: UInt64 = 0
+        var nextActionID: UInt64 = 1
+        var rolloutMode = "enforce"
+        /// The run lost its spawner (`supervisor.degraded`): the worker runs on, restarts become stops.
+        var degraded = false
+    }
+
+    /// Events kept in memory (at least this many, oldest dropped first, in batches); the spool keeps everything.
+    public static let capacity = 50_000
+    let data = Mutex(Data())
+    let started = Date()
+
+    public init() {}
+
+    public var runID: String { data.withLock { $0.runID } }
+    public var uptime: TimeInterval { Date().timeIntervalSince(started) }
+
+    /// The live worker, if any.
+    public var liveWorker: (pid: Int32, generation: UInt32)? {
+        data.withLock { $0.workerAlive ? ($0.workerPID, $0.generation) : nil }
+    }
+
+    public func setRun(_ runID: String, workerPID: Int32, generation: UInt32) {
+        data.withLock {
+            $0.runID = runID
+            if workerPID > 0 {
+                $0.workerPID = workerPID
+                $0.generation = generation
+                $0.workerAlive = true
+            }
+        }
+    }
+
+    public var degraded: Bool { data.withLock { $0.degraded } }
+
+    public func setDropped(_ bytes: UInt64) { data.withLock { $0.droppedBytes = bytes } }
+    public var droppedBytes: UInt64 { data.withLock { $0.droppedBytes } }
+
+    /// An id for an operator action (the reaper derives the incident id `<run>-op<id>` from it).
+    public func nextActionID() -> UInt64 {
+        data.withLock { d in
+            defer { d.nextActionID += 1 }
+            return d.nextActionID
+        }
+    }
+
+    /// Adds an event once (by sequence number), and follows the worker's lifecycle.
+    @discardableResult
+    public func ingest(_ event: TimelineEvent) -> Bool {
+        data.withLock { d in
+            if event.seq > 0 {
+                guard d.seen.insert(event.seq).inserted else { return false }
+            }
+            if d.runID.isEmpty { d.runID = event.runID }
+            switch event.kind {
+            case EventKind.workerStarted.rawValue:
+                d.workerPID = Int32(event.fields["pid"] ?? "") ?? 0
+                d.generation = event.generation
+                d.workerAlive = true
+            case EventKind.workerExited.rawValue where event.generation == d.generation:
+                d.workerAlive = false
+            case EventKind.runPolicy.rawValue:
+                d.rolloutMode = event.fields["mode"] ?? d.rolloutMode
+            case EventKind.supervisorDegraded.rawValue:
+                d.degraded = true
+            default: break
+            }
+            // Keep order by sequence even when the spool and the channel interleave.
+            if let last = d.events.last, last.seq > event.seq, event.seq > 0 {
+                let index = d.events.firstIndex { $0.seq > event.seq } ?? d.events.endIndex
+                d.events.insert(event, at: index)
+            } else {
+                d.events.append(event)
+            }
+            // Trim in batches: dropping one event from the front of 50 000 at every ingest cost O(capacity) per
+            // event once the history was full.
+            if d.events.count > RunState.capacity + RunState.capacity / 16 {
+                let drop = d.events.count - RunState.capacity
+                for e in d.events.prefix(drop) { d.seen.remove(e.seq) }
+                d.events.removeFirst(drop)
+            }
+            return true
+        }
+    }
+
+    public var events: [TimelineEvent] { data.withLock { $0.events } }
+
+    /// The worker's name, from the newest incident or sample that carries it.
+    public var workerName: String? {
+        data.withLock { d in d.events.last { $0.fields["worker"] != nil }?.fields["worker"] }
+    }
+
+    /// The latest sample's values, for /metrics.
+    public var latestSample: [String: String]? {
+        data.withLock { d in d.events.last { $0.kind == EventKind.sample.rawValue && $0.generation == d.generation }?.fields }
+    }
+}

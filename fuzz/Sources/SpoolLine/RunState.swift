@@ -1,1 +1,0 @@
-../../../Sources/FlowForgeAPI/RunState.swift

@@ -1,1 +1,0 @@
-../../../Sources/FlowForgeAPI/TimelineEvent.swift
