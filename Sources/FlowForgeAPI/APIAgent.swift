@@ -26,7 +26,7 @@ public enum APIAgent {
         if let listen, case .failure(let error) = listener {
             // As when the server bound its own socket: the reaper respawns the agent with backoff.
             runtime.log(0, "HTTP server on \(listen): \(error)")
-            exit(111)
+            exit(FlowForgeExitCode.internalFailure)
         }
         var allowedHosts: [String] = []
         var requireKeyForReads = false
@@ -34,16 +34,15 @@ public enum APIAgent {
             if arg.hasPrefix("--allowed-host=") { allowedHosts.append(String(arg.dropFirst(15))) }
             if arg == "--require-key-for-reads" { requireKeyForReads = true }
         }
-        // fd 4: the run's spool (read-only); fd 5: the API key pipe; fd 6: the run's control socket.
-        let key = readAll(fd: 5).flatMap { String(decoding: $0, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) }
+        let key = readAll(fd: InheritedFD.API.apiKey).flatMap { String(decoding: $0, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) }
         let state = RunState()
         let metrics = APIMetrics(runID: { state.runID })
-        SpoolTail.read(fd: 4) { line in
+        SpoolTail.read(fd: InheritedFD.API.spool) { line in
             if let e = TimelineEvent(jsonLine: line), state.ingest(e) { metrics.count(e) }
         }
         let sink = ChannelSink(channel: runtime.channel, state: state)
-        if ControlEndpoint.isListening(6) {
-            let control = ControlEndpoint(fd: 6, state: state, sink: sink)
+        if ControlEndpoint.isListening(InheritedFD.API.controlSocket) {
+            let control = ControlEndpoint(fd: InheritedFD.API.controlSocket, state: state, sink: sink)
             Thread { control.serve() }.start()
         }
         let handle: @Sendable (Message) -> Void = { message in

@@ -6,13 +6,13 @@ import FlowForgeWire
 import Glibc
 #endif
 
-/// The agent side of a reaper channel (fd 3), shared by the detector and the API agent.
+/// The agent side of a reaper channel (`InheritedFD.channel`), shared by the detector and the API agent.
 ///
 /// - Important: `start` must run as the first statements of `main`, before any thread exists: capabilities
 ///   and no-new-privs are per-thread.
 public struct AgentRuntime: Sendable {
     public let role: AgentRole
-    public let channel = Channel(fd: 3)
+    public let channel = Channel(fd: InheritedFD.channel)
     public let logLevel: Int
     /// FlowForge's own messages as JSON lines (`--log-format=json`).
     public var logJSON = false
@@ -46,7 +46,7 @@ public struct AgentRuntime: Sendable {
             try Sandbox.enterAgent(policy: policy, uid: uid, gid: gid, expectedParent: parent, enforcement: enforcement)
         } catch {
             try? FileIO.writeAll(2, "flowforge[\(role) \(getpid())]: error: cannot sandbox: \(error)\n")
-            exit(111)
+            exit(FlowForgeExitCode.internalFailure)
         }
         var runtime = AgentRuntime(role: role, logLevel: level, extraArguments: extra, parentPID: parent)
         runtime.logJSON = json

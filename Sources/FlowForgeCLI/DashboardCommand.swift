@@ -7,6 +7,7 @@ import FlowForgeMetrics
 import FlowForgeModel
 import FlowForgeStore
 import FlowForgeSystem
+import FlowForgeWire
 import Foundation
 import Hummingbird
 import Logging
@@ -99,7 +100,7 @@ struct DashboardCommand: ParsableCommand {
         let listener: Int32
         do { listener = try ListeningSocket.bind(host: host, port: port) } catch {
             say.error("cannot serve http://\(listen): \(error)")
-            throw ExitCode(111)
+            throw ExitCode(FlowForgeExitCode.internalFailure)
         }
         // From the moment the pid file names us, SIGTERM and SIGINT wait for the server (taken after it starts,
         // never lost: a handler installed later would miss one sent in between).

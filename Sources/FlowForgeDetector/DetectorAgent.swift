@@ -16,12 +16,12 @@ public enum DetectorAgent {
         let options: DetectorOptions
         do { options = try DetectorOptions(arguments: runtime.extraArguments) } catch {
             runtime.log(0, "bad detector options: \(error)")
-            exit(100)
+            exit(FlowForgeExitCode.internalUsage)
         }
         var engine: DetectorEngine
         do { engine = try DetectorEngine(options: options) } catch {
             runtime.log(0, "bad thresholds: \(error)")
-            exit(100)
+            exit(FlowForgeExitCode.internalUsage)
         }
         let channel = runtime.channel
         let restartAt = TestProbe.restartRequestGeneration()

@@ -13,7 +13,7 @@ public enum Reaper {
         let config: ReaperConfig
         do { config = try ReaperConfig(arguments: arguments) } catch {
             try? FileIO.writeAll(2, "flowforge-reaper: \(error)\n")
-            exit(RunExitCode.usage)
+            exit(FlowForgeExitCode.internalUsage)
         }
         switch config.role {
         case .spawner:
@@ -29,7 +29,7 @@ public enum Reaper {
         let log = Log(level: config.logLevel, name: "reaper \(getpid())", json: config.logJSON)
         func fail(_ what: String, _ error: any Error) -> Int32 {
             log(.error, "\(what): \(error)")
-            return RunExitCode.internalFailure
+            return FlowForgeExitCode.internalFailure
         }
         // 1. Orphans of the worker's tree reparent to us, not to init.
         guard ffsys_set_child_subreaper() == 0 else { return fail("PR_SET_CHILD_SUBREAPER", SystemError("prctl", errno: errno)) }
@@ -51,14 +51,17 @@ public enum Reaper {
             //    inherits neither our filter nor our dropped capabilities.
             var spawnerConfig = config
             spawnerConfig.role = .spawner
-            var fdMap: [Int32] = [0, 2, 2, theirs, out.write, err.write]
+            var fdMap = DescriptorMap(stdin: 0, stdout: 2, stderr: 2)
+            fdMap.place(theirs, at: InheritedFD.channel)
+            fdMap.place(out.write, at: InheritedFD.Spawner.workerStdout)
+            fdMap.place(err.write, at: InheritedFD.Spawner.workerStderr)
             if let keyFD = config.apiKeyFD {
-                spawnerConfig.apiKeyFD = Int32(fdMap.count) // the spawner reads the key; we keep no copy
-                fdMap.append(keyFD)
+                spawnerConfig.apiKeyFD = InheritedFD.Spawner.apiKey // the spawner reads the key; we keep no copy
+                fdMap.place(keyFD, at: InheritedFD.Spawner.apiKey)
             }
             let selfPath = "/proc/self/exe"
             var spec = SpawnSpec(path: selfPath, arguments: ["flowforge-reaper"] + spawnerConfig.arguments,
-                                 environment: ProcessEnvironment.current(), fdMap: fdMap)
+                                 environment: ProcessEnvironment.current(), fdMap: fdMap.descriptors)
             // The spawner must outlive us long enough to clean up after a SIGKILL of the reaper: it watches
             // its channel for EOF instead of dying by PDEATHSIG.
             spec.parentDeathSignal = nil

@@ -111,7 +111,7 @@ final class ReaperLoop {
             pollOnce()
         }
         shutDown()
-        return exitCode ?? RunExitCode.internalFailure
+        return exitCode ?? FlowForgeExitCode.internalFailure
     }
 
     // MARK: poll

@@ -3,15 +3,7 @@
 import FlowForgeSystem
 import FlowForgeWire
 
-/// Exit codes of `flowforge run` (docs/flowforge-run.md lists them).
-public enum RunExitCode {
-    /// FlowForge stopped the worker: a signal to FlowForge, a runaway kill, or an operator kill.
-    public static let terminatedByFlowForge: Int32 = 120
-    /// FlowForge itself failed (could not start the worker, lost its spawner).
-    public static let internalFailure: Int32 = 111
-    /// Bad usage.
-    public static let usage: Int32 = 100
-
+extension FlowForgeExitCode {
     /// The code for a worker that ended on its own: its exit code, or 128+N for signal N.
     public static func forWorker(_ status: ExitStatus) -> Int32 {
         switch status {
@@ -154,7 +146,7 @@ public struct ReaperStateMachine: Sendable {
                                      .emit(kind: .workerStarted, generation: g, fields: ["pid": "\(pid)"])]
             if let signal = pendingStop {
                 pendingStop = nil
-                actions += beginStop(generation: g, cause: .signal(signal), exitCode: RunExitCode.terminatedByFlowForge,
+                actions += beginStop(generation: g, cause: .signal(signal), exitCode: FlowForgeExitCode.terminatedByFlowForge,
                                      restart: false, now: now)
             }
             return actions
@@ -162,7 +154,7 @@ public struct ReaperStateMachine: Sendable {
         case (.starting(let g), .spawnFailed(let why)):
             phase = .exited
             return [.log(.error, why), .emit(kind: .workerSpawnFailed, generation: g, fields: ["error": why]),
-                    .exit(RunExitCode.internalFailure)]
+                    .exit(FlowForgeExitCode.internalFailure)]
 
         case (.starting, .stopRequested(let signal)):
             // Nothing to tear down yet; the spawn reply will arrive and be stopped at once.
@@ -171,7 +163,7 @@ public struct ReaperStateMachine: Sendable {
 
         case (.running(let g, _), .workerExited(let eg, let status)) where eg == g:
             let stop = Stop(cause: .workerExited(status), stage: .probing, leaderExited: true,
-                            exitCode: RunExitCode.forWorker(status), restartAfter: false, nextCheck: now)
+                            exitCode: FlowForgeExitCode.forWorker(status), restartAfter: false, nextCheck: now)
             phase = .stopping(generation: g, stop)
             return [.emit(kind: .workerExited, generation: g, fields: statusFields(status)),
                     .checkTree(generation: g)]
@@ -184,10 +176,10 @@ public struct ReaperStateMachine: Sendable {
             phase = .exited
             return [.log(.info, "\(signal) while waiting to restart: exiting"),
                     .emit(kind: .restartCancelled, generation: g, fields: ["cause": "\(signal) to FlowForge"]),
-                    .exit(RunExitCode.terminatedByFlowForge)]
+                    .exit(FlowForgeExitCode.terminatedByFlowForge)]
 
         case (.running(let g, _), .stopRequested(let signal)):
-            return beginStop(generation: g, cause: .signal(signal), exitCode: RunExitCode.terminatedByFlowForge,
+            return beginStop(generation: g, cause: .signal(signal), exitCode: FlowForgeExitCode.terminatedByFlowForge,
                              restart: false, now: now)
 
         case (.running(let g, _), .actionRequested(let id, let kind, let target, let reason)):
@@ -200,12 +192,12 @@ public struct ReaperStateMachine: Sendable {
                                          .emit(kind: .restartSuppressed, generation: g,
                                                fields: ["reason": "degraded: the spawner is gone; stopping instead of restarting"])]
                 actions += beginStop(generation: g, cause: .request(kind, reason: reason),
-                                     exitCode: RunExitCode.internalFailure, restart: false, now: now)
+                                     exitCode: FlowForgeExitCode.internalFailure, restart: false, now: now)
                 return actions
             }
             var actions: [Action] = [.reply(id: id, .accepted, "\(kind == .restart ? "restarting" : "stopping") generation \(g)")]
             actions += beginStop(generation: g, cause: .request(kind, reason: reason),
-                                 exitCode: RunExitCode.terminatedByFlowForge, restart: kind == .restart, now: now)
+                                 exitCode: FlowForgeExitCode.terminatedByFlowForge, restart: kind == .restart, now: now)
             return actions
 
         case (_, .actionRequested(let id, _, _, _)):
@@ -279,18 +271,18 @@ public struct ReaperStateMachine: Sendable {
             return enterDegraded(generation: g)
         case (.starting, .spawnerLost):
             phase = .exited
-            return [.log(.error, "spawner lost before the worker started"), .exit(RunExitCode.internalFailure)]
+            return [.log(.error, "spawner lost before the worker started"), .exit(FlowForgeExitCode.internalFailure)]
         case (.stopping(let g, var stop), .spawnerLost):
             if stop.restartAfter {
                 stop.restartAfter = false
-                stop.exitCode = RunExitCode.internalFailure
+                stop.exitCode = FlowForgeExitCode.internalFailure
                 phase = .stopping(generation: g, stop)
             }
             return enterDegraded(generation: g)
         case (.waitingToRestart(let g, _), .spawnerLost):
             phase = .exited
             return enterDegraded(generation: g)
-                + [.emit(kind: .restartCancelled, generation: g, fields: ["cause": "spawner lost"]), .exit(RunExitCode.internalFailure)]
+                + [.emit(kind: .restartCancelled, generation: g, fields: ["cause": "spawner lost"]), .exit(FlowForgeExitCode.internalFailure)]
 
         case (_, .tick), (.exited, _):
             return [] // nothing due; or the run is over and a late input changes nothing
@@ -337,7 +329,7 @@ public struct ReaperStateMachine: Sendable {
                 phase = .exited
                 return actions + [.log(.error, why),
                                   .emit(kind: .restartSuppressed, generation: g, fields: ["reason": why, "restarts": "\(restartTimes.count)"]),
-                                  .exit(RunExitCode.terminatedByFlowForge)]
+                                  .exit(FlowForgeExitCode.terminatedByFlowForge)]
             }
             restartTimes.append(now)
             // Capped exponential backoff, reset by a generation that ran long enough to count as stable.

@@ -8,7 +8,7 @@ import FlowForgeWire
 import Glibc
 #endif
 
-/// The spawner role: channel on fd 3, worker stdout/stderr pipe write ends on fds 4 and 5.
+/// The spawner role: descriptors as `InheritedFD.Spawner` lays them out (channel, the worker's pipes, the key).
 ///
 /// Requests: `spawnWorker(gen)`, `spawnAgent(role)`, `scan`, `removeCgroup(gen)`, `finish`. The worker's
 /// argv is fixed at startup and never read from a message. New processes are created with
@@ -17,7 +17,7 @@ import Glibc
 struct Spawner {
     let config: ReaperConfig
     let hooks: TestHooks
-    let channel = Channel(fd: 3)
+    let channel = Channel(fd: InheritedFD.channel)
     let reaperPID = getppid()
     var log: Log
     var cgroupParent: String?
@@ -25,7 +25,7 @@ struct Spawner {
     var workerPGIDs: [UInt32: Int32] = [:]
     var agentPIDs: [AgentRole: Int32] = [:]
     let devNull: Int32
-    /// The run's control socket, bound once and handed to every API agent generation (fd 6).
+    /// The run's control socket, bound once and handed to every API agent generation.
     var controlFD: Int32 = -1
     /// The API key for the API agent (from `--api-key-fd`), handed to each API agent through a pipe.
     var apiKey: String?
@@ -123,7 +123,8 @@ struct Spawner {
         }
         defer { FileIO.close(dirFD) }
         var spec = SpawnSpec(path: config.workerPath, arguments: config.workerArguments,
-                             environment: workerEnvironment(generation), fdMap: [0, 4, 5])
+                             environment: workerEnvironment(generation),
+                             fdMap: [0, InheritedFD.Spawner.workerStdout, InheritedFD.Spawner.workerStderr])
         spec.cgroupProcsFD = joinFD
         spec.cgroupDirectoryFD = dirFD
         spec.expectedParent = reaperPID
@@ -166,26 +167,25 @@ struct Spawner {
                     "FLOWFORGE_TEST_SECCOMP_LOG"] {
             if let v = getenv(key) { env.append("\(key)=\(String(cString: v))") }
         }
-        var fdMap = [devNull, 2, 2, pair.1]
+        var fdMap = DescriptorMap(stdin: devNull, stdout: 2, stderr: 2)
+        fdMap.place(pair.1, at: InheritedFD.channel)
         var extra: [Int32] = []
         if role == .api {
-            // fd 4: the run's spool, read-only (history after a respawn); fd 5: the API key through a pipe, so it
-            // never sits in the agent's environment or argv.
             let spool = currentSpoolPath.map { open($0, O_RDONLY | O_CLOEXEC) } ?? -1
-            fdMap.append(spool >= 0 ? spool : devNull)
+            fdMap.place(spool >= 0 ? spool : devNull, at: InheritedFD.API.spool)
             if spool >= 0 { extra.append(spool) }
             if let key = apiKey, let keyPipe = try? FileIO.pipe() {
                 _ = try? FileIO.writeAll(keyPipe.write, key)
                 FileIO.close(keyPipe.write)
-                fdMap.append(keyPipe.read)
+                fdMap.place(keyPipe.read, at: InheritedFD.API.apiKey)
                 extra.append(keyPipe.read)
             } else {
-                fdMap.append(devNull)
+                fdMap.place(devNull, at: InheritedFD.API.apiKey)
             }
-            fdMap.append(controlFD >= 0 ? controlFD : devNull)
+            fdMap.place(controlFD >= 0 ? controlFD : devNull, at: InheritedFD.API.controlSocket)
         }
         defer { for fd in extra { FileIO.close(fd) } }
-        var spec = SpawnSpec(path: path, arguments: args, environment: env, fdMap: fdMap)
+        var spec = SpawnSpec(path: path, arguments: args, environment: env, fdMap: fdMap.descriptors)
         spec.expectedParent = reaperPID
         do {
             let child = try Spawn.sibling(spec)
