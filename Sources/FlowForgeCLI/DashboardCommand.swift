@@ -62,7 +62,7 @@ struct DashboardCommand: ParsableCommand {
     func validate() throws {
         guard logFormat == "text" || logFormat == "json" else { throw ValidationError("--log-format must be text or json, got '\(logFormat)'") }
         try ListenAddress.check(listen, allowRemote: allowRemote)
-        try ListenAddress.checkAllowedHosts(ListenAddress.hostList(try settings().text("api.allowed_hosts")))
+        try ListenAddress.checkAllowedHosts(ListenAddress.hostList(try settings().text(.allowedHosts)))
         guard retentionDays.isFinite, retentionDays > 0, retentionDays <= 3650 else {
             throw ValidationError("--retention-days must be between 0 and 3650")
         }
@@ -70,9 +70,9 @@ struct DashboardCommand: ParsableCommand {
 
     /// The `api` settings: command line > FLOWFORGE_* environment > config file > defaults.
     func settings() throws -> Settings {
-        var given: [(String, SettingValue)] = []
-        if requireKeyForReads { given.append(("api.require_key_for_reads", .flag(true))) }
-        if !allowedHosts.isEmpty { given.append(("api.allowed_hosts", .text(allowedHosts.joined(separator: ",")))) }
+        var given: [SettingOverride] = []
+        if requireKeyForReads { given.append(.flag(.requireKeyForReads, true)) }
+        if !allowedHosts.isEmpty { given.append(.text(.allowedHosts, allowedHosts.joined(separator: ","))) }
         return try SettingsResolver.resolve(configPath: config, given: given)
     }
 
@@ -133,10 +133,10 @@ struct DashboardCommand: ParsableCommand {
             ? Logger(label: "flowforge.dashboard") { _ in JSONLogHandler(component: "dashboard") }
             : Logger(label: "flowforge.dashboard")
         logger.logLevel = .warning
-        let requireKey = settings.flag("api.require_key_for_reads")
+        let requireKey = settings.flag(.requireKeyForReads)
         if requireKey && key == nil { say.warn("--require-key-for-reads without an API key: /timeline, /runs and /metrics answer 503") }
         let context = APIContext(source: source, sink: ControlSink(source: source), apiKey: key, dashboard: assets,
-                                 hosts: HostAllowlist(listenHost: host, extra: ListenAddress.hostList(settings.text("api.allowed_hosts"))),
+                                 hosts: HostAllowlist(listenHost: host, extra: ListenAddress.hostList(settings.text(.allowedHosts))),
                                  requireKeyForReads: requireKey)
         let server = PreboundServer(listeningSocket: listener, router: APIRoutes.router(context), logger: logger)
         let retention = retentionDays

@@ -39,26 +39,26 @@ struct ThresholdOptions: ParsableArguments {
 
     static var cores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
-    /// The command-line values that were given, by settings path.
-    var given: [(String, SettingValue)] {
-        var out: [(String, SettingValue)] = []
-        if let v = maxCPU { out.append(("detection.max_cpu", .number(v))) }
-        if let v = sustain { out.append(("detection.sustain", .number(v))) }
-        if let v = sampleInterval { out.append(("detection.sample_interval", .number(v))) }
-        if let v = minConfidence { out.append(("detection.min_confidence", .number(v))) }
-        if let v = repetitionThreshold { out.append(("detection.repetition_threshold", .number(v))) }
-        if let v = entropyThreshold { out.append(("detection.entropy_threshold", .number(v))) }
-        if let v = minLines { out.append(("detection.min_lines", .integer(v))) }
-        if let v = silence { out.append(("detection.silence", .number(v))) }
+    /// The command-line values that were given, typed by their settings key.
+    var given: [SettingOverride] {
+        var out: [SettingOverride] = []
+        if let v = maxCPU { out.append(.number(.maxCPU, v)) }
+        if let v = sustain { out.append(.number(.sustain, v)) }
+        if let v = sampleInterval { out.append(.number(.sampleInterval, v)) }
+        if let v = minConfidence { out.append(.number(.minConfidence, v)) }
+        if let v = repetitionThreshold { out.append(.number(.repetitionThreshold, v)) }
+        if let v = entropyThreshold { out.append(.number(.entropyThreshold, v)) }
+        if let v = minLines { out.append(.integer(.minLines, v)) }
+        if let v = silence { out.append(.number(.silence, v)) }
         return out
     }
 
     static func thresholds(_ s: Settings) -> DetectionThresholds {
-        DetectionThresholds(maxCPU: s.number("detection.max_cpu"), sustainSeconds: s.number("detection.sustain"),
-                            minConfidence: s.number("detection.min_confidence"),
-                            repetitionThreshold: s.number("detection.repetition_threshold"),
-                            entropyHealthyBitsPerChar: s.number("detection.entropy_threshold"),
-                            minLines: s.integer("detection.min_lines"), silenceSeconds: s.number("detection.silence"))
+        DetectionThresholds(maxCPU: s.number(.maxCPU), sustainSeconds: s.number(.sustain),
+                            minConfidence: s.number(.minConfidence),
+                            repetitionThreshold: s.number(.repetitionThreshold),
+                            entropyHealthyBitsPerChar: s.number(.entropyThreshold),
+                            minLines: s.integer(.minLines), silenceSeconds: s.number(.silence))
     }
 }
 
@@ -96,24 +96,24 @@ struct DetectionOptions: ParsableArguments {
         }
     }
 
-    var given: [(String, SettingValue)] {
+    var given: [SettingOverride] {
         var out = thresholds.given
-        if let v = onRunaway { out.append(("actions.on_runaway", .text(v.rawValue))) }
-        if let v = recoveryWindow { out.append(("actions.recovery_window", .number(v))) }
-        if let v = maxRestarts { out.append(("actions.max_restarts", .integer(v))) }
-        if let v = restartWindow { out.append(("actions.restart_window", .number(v))) }
-        if shadowMode { out.append(("policy.rollout", .text("shadow"))) } else if let r = policyRollout { out.append(("policy.rollout", .text(r.rawValue))) }
-        if let v = policyCanaryPercent { out.append(("policy.canary_percent", .integer(v))) }
-        if let v = events { out.append(("events.file", .text(v))) }
+        if let v = onRunaway { out.append(.text(.onRunaway, v.rawValue)) }
+        if let v = recoveryWindow { out.append(.number(.recoveryWindow, v)) }
+        if let v = maxRestarts { out.append(.integer(.maxRestarts, v)) }
+        if let v = restartWindow { out.append(.number(.restartWindow, v)) }
+        if shadowMode { out.append(.text(.rollout, "shadow")) } else if let r = policyRollout { out.append(.text(.rollout, r.rawValue)) }
+        if let v = policyCanaryPercent { out.append(.integer(.canaryPercent, v)) }
+        if let v = events { out.append(.text(.eventsFile, v)) }
         return out
     }
 
     static func detectorOptions(_ s: Settings) throws -> DetectorOptions {
         var o = DetectorOptions()
         o.thresholds = ThresholdOptions.thresholds(s)
-        o.sampleIntervalSeconds = s.number("detection.sample_interval")
-        o.onRunaway = RunawayAction(rawValue: s.text("actions.on_runaway")) ?? .restart
-        o.recoveryWindowSeconds = s.number("actions.recovery_window")
+        o.sampleIntervalSeconds = s.number(.sampleInterval)
+        o.onRunaway = RunawayAction(rawValue: s.text(.onRunaway)) ?? .restart
+        o.recoveryWindowSeconds = s.number(.recoveryWindow)
         o.cores = ThresholdOptions.cores
         try o.thresholds.validate(cores: o.cores)
         return o
@@ -121,10 +121,10 @@ struct DetectionOptions: ParsableArguments {
 
     /// The reaper's share of the settings.
     static func reaperArguments(_ s: Settings) -> [String] {
-        ["--rollout=\(s.text("policy.rollout"))", "--canary-percent=\(s.integer("policy.canary_percent"))",
-         "--max-restarts=\(s.integer("actions.max_restarts"))",
-         "--restart-window-ms=\(Int((s.number("actions.restart_window") * 1000).rounded()))",
-         "--stable-run-ms=\(Int((max(s.number("actions.recovery_window"), 1) * 1000).rounded()))"]
+        ["--rollout=\(s.text(.rollout))", "--canary-percent=\(s.integer(.canaryPercent))",
+         "--max-restarts=\(s.integer(.maxRestarts))",
+         "--restart-window-ms=\(Int((s.number(.restartWindow) * 1000).rounded()))",
+         "--stable-run-ms=\(Int((max(s.number(.recoveryWindow), 1) * 1000).rounded()))"]
     }
 }
 
@@ -139,7 +139,7 @@ enum PolicyRollout: String, ExpressibleByArgument, CaseIterable {
 /// variables, then what was given on the command line. Errors name the key (and the file line, or the flag).
 enum SettingsResolver {
     /// `cores` bounds --max-cpu (100 per core): this machine's, or, for a replay, the recording machine's.
-    static func resolve(configPath: String?, given: [(String, SettingValue)], cores: Int = ThresholdOptions.cores) throws -> Settings {
+    static func resolve(configPath: String?, given: [SettingOverride], cores: Int = ThresholdOptions.cores) throws -> Settings {
         var settings = Settings()
         let env = ProcessInfo.processInfo.environment
         do {
@@ -150,7 +150,7 @@ enum SettingsResolver {
                 try settings.applyFile(text, path: path)
             }
             try settings.applyEnvironment(env)
-            for (path, value) in given { try settings.set(path, value, source: "command line") }
+            try settings.apply(given, source: "command line")
         } catch let error as SettingsError {
             throw ValidationError(error.source == "command line" ? "\(flag(for: error.key)): \(error.message)" : error.description)
         }

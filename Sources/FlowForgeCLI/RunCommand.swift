@@ -86,18 +86,18 @@ public struct RunCommand: ParsableCommand {
 
     public init() {}
 
-    var given: [(String, SettingValue)] {
+    var given: [SettingOverride] {
         var out = detection.given
-        if let grace { out.append(("run.grace", .number(grace))) }
-        if let agentUser { out.append(("run.agent_user", .text(agentUser))) }
-        if let logLevel { out.append(("run.log_level", .text(logLevel))) }
-        if let logFormat { out.append(("run.log_format", .text(logFormat))) }
-        if noCgroup { out.append(("run.cgroup", .flag(false))) }
-        if noPythonUnbuffered { out.append(("run.python_unbuffered", .flag(false))) }
-        if let spoolSegmentMB { out.append(("spool.segment_mb", .number(spoolSegmentMB))) }
-        if let spoolKeepSegments { out.append(("spool.keep_segments", .integer(spoolKeepSegments))) }
-        if requireKeyForReads { out.append(("api.require_key_for_reads", .flag(true))) }
-        if !allowedHosts.isEmpty { out.append(("api.allowed_hosts", .text(allowedHosts.joined(separator: ",")))) }
+        if let grace { out.append(.number(.grace, grace)) }
+        if let agentUser { out.append(.text(.agentUser, agentUser)) }
+        if let logLevel { out.append(.text(.logLevel, logLevel)) }
+        if let logFormat { out.append(.text(.logFormat, logFormat)) }
+        if noCgroup { out.append(.flag(.cgroup, false)) }
+        if noPythonUnbuffered { out.append(.flag(.pythonUnbuffered, false)) }
+        if let spoolSegmentMB { out.append(.number(.segmentMB, spoolSegmentMB)) }
+        if let spoolKeepSegments { out.append(.integer(.keepSegments, spoolKeepSegments)) }
+        if requireKeyForReads { out.append(.flag(.requireKeyForReads, true)) }
+        if !allowedHosts.isEmpty { out.append(.text(.allowedHosts, allowedHosts.joined(separator: ","))) }
         return out
     }
 
@@ -108,8 +108,8 @@ public struct RunCommand: ParsableCommand {
     public func validate() throws {
         guard !command.isEmpty else { throw ValidationError("missing worker command: flowforge run [options] -- COMMAND [ARGS...]") }
         let s = try settings()
-        guard let agent = Accounts.user(s.text("run.agent_user")) else {
-            throw ValidationError("--agent-user: no such user '\(s.text("run.agent_user"))'")
+        guard let agent = Accounts.user(s.text(.agentUser)) else {
+            throw ValidationError("--agent-user: no such user '\(s.text(.agentUser))'")
         }
         // The agents' sandbox assumes an identity that owns nothing: root would keep root's files, and a
         // worker sharing the agents' uid could signal or trace them.
@@ -129,22 +129,22 @@ public struct RunCommand: ParsableCommand {
         }
         guard Executable.resolve(command[0]) != nil else { throw ValidationError("command not found: \(command[0])") }
         if let listen { try ListenAddress.check(listen, allowRemote: allowRemote) }
-        try ListenAddress.checkAllowedHosts(ListenAddress.hostList(s.text("api.allowed_hosts")))
+        try ListenAddress.checkAllowedHosts(ListenAddress.hostList(s.text(.allowedHosts)))
     }
 
     public func run() throws {
         let s = try settings()
         guard let path = Executable.resolve(command[0]) else { throw ValidationError("command not found: \(command[0])") }
-        let agent = Accounts.user(s.text("run.agent_user"))!
+        let agent = Accounts.user(s.text(.agentUser))!
         let runID = RunID.make()
-        var args = ["--grace-ms=\(Int((s.number("run.grace") * 1000).rounded()))", "--agent-user=\(agent.uid):\(agent.gid)",
-                    "--run-id=\(runID)", "--log-level=\(s.text("run.log_level"))", "--log-format=\(s.text("run.log_format"))"]
+        var args = ["--grace-ms=\(Int((s.number(.grace) * 1000).rounded()))", "--agent-user=\(agent.uid):\(agent.gid)",
+                    "--run-id=\(runID)", "--log-level=\(s.text(.logLevel))", "--log-format=\(s.text(.logFormat))"]
         if user != nil || group != nil {
             let base = user.flatMap(Accounts.user) ?? (getuid(), getgid())
             let gid = group.flatMap(Accounts.group) ?? base.gid
             args.append("--worker-user=\(base.uid):\(gid)")
         }
-        if !s.flag("run.cgroup") { args.append("--cgroup=off") }
+        if !s.flag(.cgroup) { args.append("--cgroup=off") }
         args += DetectionOptions.reaperArguments(s)
         args += try DetectionOptions.detectorOptions(s).arguments.map { "--detector-arg=\($0)" }
         // The run's spool: every event, durable, in the state directory (the dashboard's store ingests it).
@@ -156,8 +156,8 @@ public struct RunCommand: ParsableCommand {
             let fd = try StateDirectory.createPrivateFile(in: state + "/runs", name: StateDirectory.spoolName(runID: runID, segment: 1), owner: owner)
             _ = fcntl(fd, F_SETFD, 0) // inherited by the reaper (created close-on-exec, like every descriptor)
             args += ["--spool-fd=\(fd)", "--spool=\(state)/runs/\(StateDirectory.spoolName(runID: runID, segment: 1))",
-                     "--spool-segment-bytes=\(max(4096, UInt64(s.number("spool.segment_mb") * 1_048_576)))",
-                     "--spool-keep=\(s.integer("spool.keep_segments"))"]
+                     "--spool-segment-bytes=\(max(4096, UInt64(s.number(.segmentMB) * 1_048_576)))",
+                     "--spool-keep=\(s.integer(.keepSegments))"]
             args.append("--control=\(state)/runs/\(runID).sock")
         } catch {
             FileIO.warn("flowforge: warning: \(error); this run keeps no spool and has no control socket")
@@ -169,8 +169,8 @@ public struct RunCommand: ParsableCommand {
         if let listen {
             args.append("--api-arg=--listen=\(listen)")
             // Through the reaper's agent arguments, like --listen: the reaper passes them on unread.
-            if s.flag("api.require_key_for_reads") { args.append("--api-arg=--require-key-for-reads") }
-            args += ListenAddress.hostList(s.text("api.allowed_hosts")).map { "--api-arg=--allowed-host=\($0)" }
+            if s.flag(.requireKeyForReads) { args.append("--api-arg=--require-key-for-reads") }
+            args += ListenAddress.hostList(s.text(.allowedHosts)).map { "--api-arg=--allowed-host=\($0)" }
             if let key {
                 let pipe = try FileIO.pipe()
                 try FileIO.writeAll(pipe.write, key + "\n")
@@ -181,7 +181,7 @@ public struct RunCommand: ParsableCommand {
                 FileIO.warn("flowforge: warning: no API key (FLOWFORGE_API_KEY or \(StateDirectory.keyFile)): process endpoints are disabled")
             }
         }
-        let eventsPath = s.text("events.file")
+        let eventsPath = s.text(.eventsFile)
         if !eventsPath.isEmpty {
             // Opened here, inherited by the reaper (which cannot open files once sandboxed). Created 0600: the
             // events hold the worker's output lines, which are nobody else's business.
@@ -192,7 +192,7 @@ public struct RunCommand: ParsableCommand {
         args += ["--", path] + command
         // Python block-buffers stdout on a pipe; the detector needs output promptly. Opt out with the flag,
         // or by setting PYTHONUNBUFFERED yourself (an explicit value is kept).
-        if s.flag("run.python_unbuffered") && getenv("PYTHONUNBUFFERED") == nil { setenv("PYTHONUNBUFFERED", "1", 1) }
+        if s.flag(.pythonUnbuffered) && getenv("PYTHONUNBUFFERED") == nil { setenv("PYTHONUNBUFFERED", "1", 1) }
         try Executable.execSibling("flowforge-reaper", arguments: args)
     }
 }

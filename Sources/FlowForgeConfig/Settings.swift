@@ -96,29 +96,6 @@ public struct Settings: Sendable, Equatable {
         }
     }
 
-    public func number(_ path: String) -> Double {
-        switch values[path] {
-        case .number(let d): d
-        case .integer(let i): Double(i)
-        default: .nan
-        }
-    }
-
-    public func integer(_ path: String) -> Int {
-        if case .integer(let i) = values[path] { return i }
-        return Int(number(path))
-    }
-
-    public func text(_ path: String) -> String {
-        if case .text(let s) = values[path] { return s }
-        return values[path]?.description ?? ""
-    }
-
-    public func flag(_ path: String) -> Bool {
-        if case .flag(let b) = values[path] { return b }
-        return false
-    }
-
     static func parse(_ raw: String, for key: SettingKey, source: String, line: Int?) throws(SettingsError) -> SettingValue {
         let s = raw.trimmingCharacters(in: " \t")
         let value: SettingValue

@@ -23,15 +23,57 @@ struct SettingsTests {
         }
     }
 
+    /// The typed handles and the table name the same keys with the same types: every key has exactly one
+    /// handle of its kind, and every handle reads its default without tripping a precondition.
+    @Test func typedHandlesCoverEveryKeyWithItsKind() {
+        var seen: [String: String] = [:]
+        func note(_ path: String, _ kind: String) {
+            #expect(seen[path] == nil, "\(path) has two handles")
+            seen[path] = kind
+        }
+        let s = Settings()
+        for k in NumberSetting.allCases {
+            note(k.rawValue, "number")
+            guard case .number? = Settings.key(k.rawValue)?.kind else { Issue.record("\(k) is not a number key"); continue }
+            _ = s.number(k)
+        }
+        for k in IntegerSetting.allCases {
+            note(k.rawValue, "integer")
+            guard case .integer? = Settings.key(k.rawValue)?.kind else { Issue.record("\(k) is not an integer key"); continue }
+            _ = s.integer(k)
+        }
+        for k in TextSetting.allCases {
+            note(k.rawValue, "text")
+            switch Settings.key(k.rawValue)?.kind {
+            case .text?, .choice?: _ = s.text(k)
+            default: Issue.record("\(k) is not a text key")
+            }
+        }
+        for k in FlagSetting.allCases {
+            note(k.rawValue, "flag")
+            guard case .flag? = Settings.key(k.rawValue)?.kind else { Issue.record("\(k) is not a flag key"); continue }
+            _ = s.flag(k)
+        }
+        #expect(Set(seen.keys) == Set(Settings.keys.map(\.path)), "keys without a typed handle, or handles without a key")
+    }
+
+    @Test func commandLineOverridesPassTheSameChecks() {
+        var s = Settings()
+        #expect(throws: SettingsError.self) { try s.apply([.number(.maxCPU, -1)], source: "command line") }
+        #expect(s.number(.maxCPU) == 85 && s.origins["detection.max_cpu"] == "default")
+        #expect(throws: SettingsError.self) { try s.apply([.text(.rollout, "sometimes")], source: "command line") }
+        #expect(s.text(.rollout) == "enforce")
+    }
+
     @Test func precedenceIsCommandLineThenEnvironmentThenFile() throws {
         var s = Settings()
         try s.applyFile("detection:\n  max_cpu: 70\n  sustain: 4\n", path: "f.yaml")
         try s.applyEnvironment(["FLOWFORGE_SUSTAIN": "6", "FLOWFORGE_ON_RUNAWAY": "kill"])
-        try s.set("detection.max_cpu", .number(60), source: "command line")
-        #expect(s.number("detection.max_cpu") == 60 && s.origins["detection.max_cpu"] == "command line")
-        #expect(s.number("detection.sustain") == 6 && s.origins["detection.sustain"] == "environment FLOWFORGE_SUSTAIN")
-        #expect(s.text("actions.on_runaway") == "kill")
-        #expect(s.number("detection.min_confidence") == 0.8 && s.origins["detection.min_confidence"] == "default")
+        try s.apply([.number(.maxCPU, 60)], source: "command line")
+        #expect(s.number(.maxCPU) == 60 && s.origins["detection.max_cpu"] == "command line")
+        #expect(s.number(.sustain) == 6 && s.origins["detection.sustain"] == "environment FLOWFORGE_SUSTAIN")
+        #expect(s.text(.onRunaway) == "kill")
+        #expect(s.number(.minConfidence) == 0.8 && s.origins["detection.min_confidence"] == "default")
     }
 
     @Test(arguments: [
@@ -84,7 +126,7 @@ struct SettingsYAMLTests {
         try s.applyEnvironment(["FLOWFORGE_AGENT_USER": value, "FLOWFORGE_FILE": value])
         var reloaded = Settings()
         try reloaded.applyFile(s.yaml(), path: "shown.yaml")
-        #expect(reloaded.text("run.agent_user") == value)
+        #expect(reloaded.text(.agentUser) == value)
         #expect(reloaded.values == s.values)
     }
 }

@@ -37,7 +37,7 @@ struct ReaperStateMachineTests {
         #expect(signals(escalate) == [.kill])
         _ = m.handle(.workerExited(generation: 1, status: .signaled(9)), now: 15 * second + 1)
         let done = m.handle(.treeChecked(empty: true), now: 15 * second + 2)
-        #expect(exitCode(done) == RunExitCode.terminatedByFlowForge)
+        #expect(exitCode(done) == FlowForgeExitCode.terminatedByFlowForge)
     }
 
     /// The tree may empty before grace ends: exit at once, without SIGKILL.
@@ -132,7 +132,7 @@ struct ReaperStateMachineTests {
     @Test func spawnFailureExitsWithInternalFailure() {
         var m = ReaperStateMachine(graceNanos: second)
         _ = m.handle(.started, now: 0)
-        #expect(exitCode(m.handle(.spawnFailed("no such file"), now: 0)) == RunExitCode.internalFailure)
+        #expect(exitCode(m.handle(.spawnFailed("no such file"), now: 0)) == FlowForgeExitCode.internalFailure)
     }
 
     /// A dead spawner is not a dead worker: it runs on, the run is degraded, and its own exit ends the run.
@@ -158,7 +158,7 @@ struct ReaperStateMachineTests {
         _ = m.handle(.workerExited(generation: 1, status: .signaled(15)), now: 2 * second)
         let end = m.handle(.treeChecked(empty: true), now: 2 * second + 1)
         #expect(!end.contains { if case .spawnWorker = $0 { true } else { false } })
-        #expect(exitCode(end) == RunExitCode.internalFailure)
+        #expect(exitCode(end) == FlowForgeExitCode.internalFailure)
     }
 
     /// Lost in the middle of a restart's teardown: the teardown finishes, the restart does not happen.
@@ -169,7 +169,7 @@ struct ReaperStateMachineTests {
         _ = m.handle(.workerExited(generation: 1, status: .signaled(15)), now: 2)
         let end = m.handle(.treeChecked(empty: true), now: 3)
         #expect(!end.contains { if case .spawnWorker = $0 { true } else { false } })
-        #expect(exitCode(end) == RunExitCode.internalFailure)
+        #expect(exitCode(end) == FlowForgeExitCode.internalFailure)
     }
 
     /// Lost while waiting out a restart backoff: nothing to keep running, so the run ends.
@@ -185,7 +185,7 @@ struct ReaperStateMachineTests {
         }
         #expect(m.nextDeadline != nil)
         let lost = m.handle(.spawnerLost, now: 21 * second)
-        #expect(exitCode(lost) == RunExitCode.internalFailure)
+        #expect(exitCode(lost) == FlowForgeExitCode.internalFailure)
         #expect(lost.contains { if case .emit(.restartCancelled, _, _) = $0 { true } else { false } })
     }
 
@@ -270,7 +270,7 @@ struct RestartPolicyTests {
         // The fourth, 45 s after the first: three restarts inside the 60 s window already, so suppressed.
         let fourth = restart(&m, generation: 4, at: now)
         #expect(fourth.contains { if case .emit(.restartSuppressed, 4, _) = $0 { true } else { false } })
-        #expect(exitCode(fourth) == RunExitCode.terminatedByFlowForge)
+        #expect(exitCode(fourth) == FlowForgeExitCode.terminatedByFlowForge)
 
         // The same three restarts spread over more than the window: the fourth is allowed.
         var spread = running()
