@@ -29,6 +29,8 @@ let package = Package(
         // The API agent and the dashboard serve a pre-bound socket through NIO directly (PreboundServer).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+        // The dashboard's services (HTTP server, store ingestion) start and stop in order (Hummingbird uses it too).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"), // LogHandler.log(event:)
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
@@ -69,6 +71,7 @@ let package = Package(
                 "FlowForgeStore",
                 "FlowForgeAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(name: "flowforge", dependencies: ["FlowForgeCLI"]),
@@ -92,6 +95,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Dashboard")]
         ),

@@ -75,7 +75,7 @@ public enum APIAgent {
                                  hosts: HostAllowlist(listenHost: host, extra: allowedHosts), requireKeyForReads: requireKeyForReads)
         let server = PreboundServer(listeningSocket: socket, router: APIRoutes.router(context), logger: logger)
         Task {
-            await server.run()
+            await server.serve()
             exit(0)
         }
         dispatchMain()

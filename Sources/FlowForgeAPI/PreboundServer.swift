@@ -9,6 +9,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
 
 /// Serves a router on an already listening socket (`ListeningSocket.bind`), answering as Hummingbird's
@@ -19,9 +20,10 @@ import Synchronization
 /// listen(2) again; both would need the call in the filter. Here a thread of our own accepts (poll, accept4)
 /// and each connection becomes a NIO channel through `ClientBootstrap.withConnectedSocket`.
 ///
-/// - Important: `run()` owns the descriptor from then on; `shutdownGracefully()` stops accepting, closes idle
-///   connections and lets busy ones finish their response.
-public final class PreboundServer: Sendable {
+/// - Important: `serve()` owns the descriptor from then on; `shutdownGracefully()` stops accepting, closes idle
+///   connections and lets busy ones finish their response. As a `Service` in a `ServiceGroup`, `run()` serves
+///   until the group's graceful shutdown, which calls `shutdownGracefully()`.
+public final class PreboundServer: Service, Sendable {
     private let fd: Int32
     private let responder: RouterResponder<BasicRequestContext>
     private let serverName: String
@@ -48,9 +50,19 @@ public final class PreboundServer: Sendable {
         self.group = group
     }
 
+    /// Serves until the service group shuts down gracefully (or a fatal accept error), then returns once
+    /// every connection has closed.
+    public func run() async {
+        await withGracefulShutdownHandler {
+            await serve()
+        } onGracefulShutdown: {
+            self.shutdownGracefully()
+        }
+    }
+
     /// Accepts and serves connections until `shutdownGracefully()` (or a fatal accept error), then returns
     /// once every connection has closed.
-    public func run() async {
+    public func serve() async {
         let http = HTTP1Channel(responder: respond, configuration: .init())
         let (accepted, sink) = AsyncStream.makeStream(of: Int32.self)
         let fd = self.fd

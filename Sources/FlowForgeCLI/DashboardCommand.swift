@@ -11,6 +11,8 @@ import FlowForgeWire
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
+import Synchronization
 
 /// `flowforge dashboard [--listen HOST:PORT] [--stop]`.
 struct DashboardCommand: ParsableCommand {
@@ -139,34 +141,72 @@ struct DashboardCommand: ParsableCommand {
                                  hosts: HostAllowlist(listenHost: host, extra: ListenAddress.hostList(settings.text(.allowedHosts))),
                                  requireKeyForReads: requireKey)
         let server = PreboundServer(listeningSocket: listener, router: APIRoutes.router(context), logger: logger)
-        let retention = retentionDays
+        let ingestion = StoreIngestion(store: store, runsDirectory: runs, retentionDays: retentionDays,
+                                       inserted: metrics.count, skipped: reportSkipped)
+        // Started in this order, stopped in reverse: the server stops accepting and finishes the responses in
+        // flight, then ingestion takes a last pass and the store closes.
+        var configuration = ServiceGroupConfiguration(services: [.init(service: ingestion), .init(service: server)],
+                                                      logger: logger)
+        configuration.maximumGracefulShutdownDuration = Duration.seconds(5)
+        configuration.maximumCancellationDuration = Duration.seconds(1)
+        let services = ServiceGroup(configuration: configuration)
+        say.info("flowforge dashboard: serving http://\(listen) (state: \(state))")
+        let pidPath = pidFile
+        let stopping = Atomic<Bool>(false)
         Task {
-            var lastRetention = Date()
-            while true {
+            var code: Int32 = 0
+            do { try await services.run() } catch {
+                say.error("flowforge dashboard: \(error)")
+                code = FlowForgeExitCode.internalFailure
+            }
+            if !stopping.load(ordering: .acquiring) && code == 0 {
+                say.error("flowforge dashboard: the server stopped accepting connections")
+                code = FlowForgeExitCode.internalFailure
+            }
+            unlink(pidPath)
+            Foundation.exit(code)
+        }
+        // The main thread waits for SIGTERM or SIGINT, blocked since the pid file was written, so one sent at any
+        // moment is taken here and never lost (the service group's own signal handling sets SIG_IGN first, which
+        // would discard a pending one; and dispatchMain parks in sigsuspend with every signal unblocked). Then the
+        // group shuts down gracefully; the task above exits once it has, and this thread after 6 s at most.
+        _ = Signal.wait(for: [.terminate, .interrupt])
+        stopping.store(true, ordering: .releasing)
+        Task { await services.triggerGracefulShutdown() }
+        sleep(6)
+        unlink(pidPath)
+        Foundation.exit(0)
+    }
+}
+
+/// The dashboard's ingestion of run spools into the store, every second, with retention applied hourly; on
+/// graceful shutdown it takes a last pass, so what runs wrote up to then is in the store before it closes.
+struct StoreIngestion: Service {
+    let store: Store
+    let runsDirectory: String
+    let retentionDays: Double
+    let inserted: @Sendable (TimelineEvent) -> Void
+    let skipped: @Sendable (String, Int) -> Void
+
+    func run() async {
+        await cancelWhenGracefulShutdown {
+            var lastRetention = ContinuousClock.now
+            while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
-                // A burst of ingestion leaves freed heap behind (glibc keeps it): give it back.
-                if let new = try? store.ingest(runsDirectory: runs, inserted: metrics.count, skipped: reportSkipped), new > 0 { Heap.trim() }
-                if Date().timeIntervalSince(lastRetention) > 3600 {
-                    try? store.applyRetention(days: retention, runsDirectory: runs)
-                    lastRetention = Date()
+                if Task.isCancelled { break }
+                ingest()
+                if ContinuousClock.now - lastRetention > .seconds(3600) {
+                    try? store.applyRetention(days: retentionDays, runsDirectory: runsDirectory)
+                    lastRetention = .now
                 }
             }
         }
-        say.info("flowforge dashboard: serving http://\(listen) (state: \(state))")
-        let pidPath = pidFile
-        Task {
-            await server.run()
-            unlink(pidPath)
-            Foundation.exit(0)
-        }
-        // The main thread waits for SIGTERM or SIGINT (not dispatchMain: it parks in sigsuspend with every signal
-        // unblocked, so SIGTERM would take its default action there), then stops accepting and lets responses
-        // in flight finish: the task above exits once they have, and this thread after 5 s at most.
-        _ = Signal.wait(for: [.terminate, .interrupt])
-        server.shutdownGracefully()
-        sleep(5)
-        unlink(pidPath)
-        Foundation.exit(0)
+        ingest()
+    }
+
+    private func ingest() {
+        // A burst of ingestion leaves freed heap behind (glibc keeps it): give it back.
+        if let new = try? store.ingest(runsDirectory: runsDirectory, inserted: inserted, skipped: skipped), new > 0 { Heap.trim() }
     }
 }
 
