@@ -20,23 +20,20 @@ final class ControlEndpoint: Sendable {
         self.sink = sink
     }
 
-    static func isListening(_ fd: Int32) -> Bool {
-        var value: Int32 = 0
-        var len = socklen_t(MemoryLayout<Int32>.size)
-        return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &len) == 0 && value != 0
-    }
+    static func isListening(_ fd: Int32) -> Bool { UnixSocket.isListening(fd) }
 
     func serve() {
         while true {
-            let client = UnixSocket.accept(fd)
-            if client < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                return
+            let client: Int32
+            switch UnixSocket.accept(fd) {
+            case .success(let fd): client = fd
+            case .failure(let error) where error.errno == Errno.connectionAborted: continue
+            case .failure: return
             }
             let reply = respond(to: UnixSocket.readLine(client))
             let data = (try? JSONSerialization.data(withJSONObject: reply, options: [.sortedKeys])) ?? Data("{}".utf8)
             _ = try? FileIO.writeAll(client, String(decoding: data, as: UTF8.self) + "\n")
-            close(client)
+            FileIO.close(client)
         }
     }
 

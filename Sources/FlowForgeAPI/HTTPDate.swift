@@ -1,9 +1,7 @@
 // FlowForge — the HTTP `Date` header value (RFC 9110 IMF-fixdate), formatted once a second.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeSystem
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` for now; Hummingbird's `DateCache` without its timer task.
 enum HTTPDate {
@@ -12,20 +10,19 @@ enum HTTPDate {
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     static func now() -> String {
-        var now = time(nil)
+        let now = Int(Clock.wallSeconds())
         return cache.withLock { cached in
             if cached.second == now { return cached.text }
-            cached = (now, format(&now))
+            cached = (now, format(Int64(now)))
             return cached.text
         }
     }
 
     /// Formats a Unix time in UTC, without the C locale's say in day and month names.
-    static func format(_ seconds: inout time_t) -> String {
-        var t = tm()
-        gmtime_r(&seconds, &t)
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(days[Int(t.tm_wday)]), \(two(t.tm_mday)) \(months[Int(t.tm_mon)]) \(t.tm_year + 1900) "
-            + "\(two(t.tm_hour)):\(two(t.tm_min)):\(two(t.tm_sec)) GMT"
+    static func format(_ seconds: Int64) -> String {
+        let t = Clock.utc(seconds)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(days[t.weekday]), \(two(t.day)) \(months[t.month - 1]) \(t.year) "
+            + "\(two(t.hour)):\(two(t.minute)):\(two(t.second)) GMT"
     }
 }

@@ -1,9 +1,9 @@
 // FlowForge — resolving a --listen host for the pre-bound listening socket (getaddrinfo, before the sandbox).
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeSystem
-#if canImport(Glibc)
-import Glibc
-#endif
+// getaddrinfo through Foundation's libc, not FlowForgeSystem: the resolver must stay out of the static
+// reaper, which links all of FlowForgeSystem.
+import Foundation
 
 extension ListeningSocket {
     /// Binds and listens on `host:port`: the first stream address getaddrinfo returns for `host` (a name, an

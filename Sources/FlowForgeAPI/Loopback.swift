@@ -1,9 +1,6 @@
 // FlowForge — whether a listen host is loopback, decided on addresses (127.0.0.0/8, ::1), never on spelling.
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Loopback decisions for `--listen`: an address literal is parsed, a name is resolved, and only addresses in
 /// 127.0.0.0/8 or `::1` (also as `::ffff:127.x.y.z`) count.

@@ -1,9 +1,6 @@
 // FlowForge — a run's history for a (re)started API agent: the spool's newest part, line by line.
 // SPDX-License-Identifier: Apache-2.0
-#if canImport(Glibc)
-import FlowForgeModel
-import Glibc
-#endif
+import FlowForgeSystem
 
 /// Reads the complete lines of an inherited spool descriptor without holding the spool in memory: only
 /// its last `window` bytes (the agent keeps at most `RunState.capacity` events anyway, and a long run's
@@ -20,10 +17,8 @@ enum SpoolTail {
     @discardableResult
     static func read(fd: Int32, window: Int = SpoolTail.window, line: (Substring) -> Void) -> Int {
         guard fd >= 0 else { return 0 }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { return 0 }
-        let size = Int(st.st_size)
+        defer { FileIO.close(fd) }
+        guard let size = FileIO.size(fd) else { return 0 }
         var offset = max(0, size - window)
         var skipFirst = offset > 0
         var pending: [UInt8] = []
@@ -31,9 +26,10 @@ enum SpoolTail {
         var buffer = [UInt8](repeating: 0, count: chunk)
         var count = 0
         while offset < size {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, min($0.count, size - offset), off_t(offset)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
+            let result = buffer.withUnsafeMutableBytes {
+                FileIO.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0.prefix(size - offset)), at: offset)
+            }
+            guard case .success(let n) = result, n > 0 else { break }
             offset += n
             var start = 0
             for i in 0..<n where buffer[i] == UInt8(ascii: "\n") {

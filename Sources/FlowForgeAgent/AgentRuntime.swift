@@ -2,9 +2,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeSystem
 import FlowForgeWire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The agent side of a reaper channel (`InheritedFD.channel`), shared by the detector and the API agent.
 ///
@@ -36,7 +33,7 @@ public struct AgentRuntime: Sendable {
                 level = ["error": 0, "warn": 1, "info": 2, "debug": 3][String(arg.dropFirst(12))] ?? 2
             } else { extra.append(arg) }
         }
-        let parent = getppid()
+        let parent = CurrentProcess.parentID
         do {
             var enforcement = Sandbox.Enforcement.kill
             #if DEBUG
@@ -45,8 +42,8 @@ public struct AgentRuntime: Sendable {
             #endif
             try Sandbox.enterAgent(policy: policy, uid: uid, gid: gid, expectedParent: parent, enforcement: enforcement)
         } catch {
-            try? FileIO.writeAll(2, "flowforge[\(role) \(getpid())]: error: cannot sandbox: \(error)\n")
-            exit(FlowForgeExitCode.internalFailure)
+            try? FileIO.writeAll(2, "flowforge[\(role) \(CurrentProcess.id)]: error: cannot sandbox: \(error)\n")
+            CurrentProcess.exit(FlowForgeExitCode.internalFailure)
         }
         var runtime = AgentRuntime(role: role, logLevel: level, extraArguments: extra, parentPID: parent)
         runtime.logJSON = json
@@ -64,10 +61,10 @@ public struct AgentRuntime: Sendable {
         guard level <= logLevel else { return }
         if logJSON {
             try? FileIO.writeAll(2, Event.jsonLogLine(level: ["error", "warn", "info", "debug"][max(0, min(3, level))],
-                                                      component: "\(role)", pid: getpid(), message: message(), wallNanos: Clock.wallNanos()))
+                                                      component: "\(role)", pid: CurrentProcess.id, message: message(), wallNanos: Clock.wallNanos()))
             return
         }
-        try? FileIO.writeAll(2, "flowforge[\(role) \(getpid())]: \(level == 0 ? "error: " : level == 1 ? "warning: " : "")\(message())\n")
+        try? FileIO.writeAll(2, "flowforge[\(role) \(CurrentProcess.id)]: \(level == 0 ? "error: " : level == 1 ? "warning: " : "")\(message())\n")
     }
 
     public func send(_ message: Message) -> Bool {
@@ -77,16 +74,17 @@ public struct AgentRuntime: Sendable {
     /// Greets the reaper, then calls `handle` for every message and `tick` at least every `tickMillis`.
     /// Returns when the reaper closes the channel (it exited or dropped us).
     public mutating func run(tickMillis: Int32 = 1000, handle: (Message) -> Void, tick: () -> Void) {
-        guard send(.hello(role: role, pid: UInt32(getpid()))) else { return }
+        guard send(.hello(role: role, pid: UInt32(CurrentProcess.id))) else { return }
         if TestProbe.sendsGarbage(role: "\(role)") {
             _ = try? channel.send([0x46, 0x46, 1, 0xEE, 0, 0, 0, 3, 1, 2, 3])
         }
         var hostile = TestProbe.isHostile(role: "\(role)")
         var lastHeartbeat = Clock.monotonicNanos()
         while true {
-            var pfd = pollfd(fd: channel.fd, events: Int16(POLLIN), revents: 0)
-            let n = poll(&pfd, 1, tickMillis)
-            if n > 0 {
+            // A failed poll is treated as a timeout, as it always was: the channel's own receive reports a
+            // descriptor that went bad, and the heartbeat below still goes out.
+            let ready = (try? Poll.wait(for: channel.fd, .readable, timeoutMillis: tickMillis)) ?? []
+            if !ready.isEmpty {
                 // Bounded per round: a worker flooding output must not starve heartbeats and sampling.
                 for _ in 0..<256 {
                     guard let received = try? channel.receive() else { return }

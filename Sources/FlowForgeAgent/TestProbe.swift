@@ -2,9 +2,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeSystem
 import FlowForgeWire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Test-only: `FLOWFORGE_TEST_FORBIDDEN_SYSCALL=detector,api` (debug builds only) makes that agent call
 /// `mkdir` right after sandboxing, which its filter answers with SIGSYS. Release builds compile it out.
@@ -21,7 +18,7 @@ public enum TestProbe {
     /// restart the worker once generation N has started: the restart path without the detection rules.
     public static func restartRequestGeneration() -> UInt32? {
         #if DEBUG
-        if let raw = getenv("FLOWFORGE_TEST_REQUEST_RESTART") { return UInt32(String(cString: raw)) }
+        if let raw = ProcessEnvironment.value("FLOWFORGE_TEST_REQUEST_RESTART") { return UInt32(raw) }
         #endif
         return nil
     }

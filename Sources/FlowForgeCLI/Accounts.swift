@@ -1,9 +1,10 @@
 // FlowForge — resolving user and group names for --agent-user, --user and --group.
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
+import FlowForgeSystem
+// getpwnam and getgrnam through Foundation's libc, not FlowForgeSystem: NSS must stay out of the static
+// reaper, which links all of FlowForgeSystem.
+import Foundation
 
 /// Name lookups happen here, in the CLI, and the reaper is handed numeric ids: the reaper is a static
 /// executable, and glibc's NSS (getpwnam) needs shared libraries at run time.
@@ -25,10 +26,10 @@ enum Accounts {
     /// a root `flowforge run` then keeps state in a directory that user owns (the dashboard's service user)
     /// and hands it the spools and sockets it creates. Only root can hand files to someone else.
     static func stateOwner() throws -> uid_t? {
-        guard let raw = getenv("FLOWFORGE_STATE_OWNER").map({ String(cString: $0) }), !raw.isEmpty else { return nil }
+        guard let raw = ProcessEnvironment.value("FLOWFORGE_STATE_OWNER"), !raw.isEmpty else { return nil }
         guard let owner = user(raw) else { throw ValidationError("FLOWFORGE_STATE_OWNER: no such user '\(raw)'") }
-        if owner.uid == geteuid() { return nil }
-        guard geteuid() == 0 else {
+        if owner.uid == CurrentProcess.effectiveUserID { return nil }
+        guard CurrentProcess.effectiveUserID == 0 else {
             throw ValidationError("FLOWFORGE_STATE_OWNER=\(raw) needs FlowForge to run as root (only root can hand files to another user)")
         }
         return owner.uid

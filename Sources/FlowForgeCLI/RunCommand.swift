@@ -4,9 +4,6 @@
 import ArgumentParser
 import FlowForgeConfig
 import FlowForgeSystem
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `flowforge run [options] -- COMMAND [ARGS...]`.
 ///
@@ -121,11 +118,11 @@ public struct RunCommand: ParsableCommand {
             guard worker.uid != agent.uid else {
                 throw ValidationError("--user \(user) is also the agents' user (--agent-user): a worker of that uid could signal or trace them; give the agents their own user")
             }
-            guard geteuid() == 0 else { throw ValidationError("--user needs FlowForge to run as root") }
+            guard CurrentProcess.effectiveUserID == 0 else { throw ValidationError("--user needs FlowForge to run as root") }
         }
         if let group {
             guard Accounts.group(group) != nil else { throw ValidationError("--group: no such group '\(group)'") }
-            guard geteuid() == 0 else { throw ValidationError("--group needs FlowForge to run as root") }
+            guard CurrentProcess.effectiveUserID == 0 else { throw ValidationError("--group needs FlowForge to run as root") }
         }
         guard Executable.resolve(command[0]) != nil else { throw ValidationError("command not found: \(command[0])") }
         if let listen { try ListenAddress.check(listen, allowRemote: allowRemote) }
@@ -140,7 +137,7 @@ public struct RunCommand: ParsableCommand {
         var args = ["--grace-ms=\(Int((s.number(.grace) * 1000).rounded()))", "--agent-user=\(agent.uid):\(agent.gid)",
                     "--run-id=\(runID)", "--log-level=\(s.text(.logLevel))", "--log-format=\(s.text(.logFormat))"]
         if user != nil || group != nil {
-            let base = user.flatMap(Accounts.user) ?? (getuid(), getgid())
+            let base = user.flatMap(Accounts.user) ?? (CurrentProcess.realUserID, CurrentProcess.realGroupID)
             let gid = group.flatMap(Accounts.group) ?? base.gid
             args.append("--worker-user=\(base.uid):\(gid)")
         }
@@ -154,7 +151,7 @@ public struct RunCommand: ParsableCommand {
         do {
             let state = try StateDirectory.ensure(owner: owner)
             let fd = try StateDirectory.createPrivateFile(in: state + "/runs", name: StateDirectory.spoolName(runID: runID, segment: 1), owner: owner)
-            _ = fcntl(fd, F_SETFD, 0) // inherited by the reaper (created close-on-exec, like every descriptor)
+            _ = try? FileIO.makeInheritable(fd) // inherited by the reaper (created close-on-exec, like every descriptor)
             args += ["--spool-fd=\(fd)", "--spool=\(state)/runs/\(StateDirectory.spoolName(runID: runID, segment: 1))",
                      "--spool-segment-bytes=\(max(4096, UInt64(s.number(.segmentMB) * 1_048_576)))",
                      "--spool-keep=\(s.integer(.keepSegments))"]
@@ -175,7 +172,7 @@ public struct RunCommand: ParsableCommand {
                 let pipe = try FileIO.pipe()
                 try FileIO.writeAll(pipe.write, key + "\n")
                 FileIO.close(pipe.write)
-                _ = fcntl(pipe.read, F_SETFD, 0) // inherited by the reaper, which hands it to the spawner
+                try FileIO.makeInheritable(pipe.read) // inherited by the reaper, which hands it to the spawner
                 args.append("--api-key-fd=\(pipe.read)")
             } else {
                 FileIO.warn("flowforge: warning: no API key (FLOWFORGE_API_KEY or \(StateDirectory.keyFile)): process endpoints are disabled")
@@ -185,14 +182,18 @@ public struct RunCommand: ParsableCommand {
         if !eventsPath.isEmpty {
             // Opened here, inherited by the reaper (which cannot open files once sandboxed). Created 0600: the
             // events hold the worker's output lines, which are nobody else's business.
-            let fd = open(eventsPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-            guard fd >= 0 else { throw ValidationError("--events: cannot open \(eventsPath): \(SystemError("open", errno: errno))") }
+            let fd: Int32
+            do { fd = try FileIO.openInheritedForAppend(eventsPath, creatingWith: 0o600) } catch {
+                throw ValidationError("--events: cannot open \(eventsPath): \(error)")
+            }
             args.append("--events-fd=\(fd)")
         }
         args += ["--", path] + command
         // Python block-buffers stdout on a pipe; the detector needs output promptly. Opt out with the flag,
         // or by setting PYTHONUNBUFFERED yourself (an explicit value is kept).
-        if s.flag(.pythonUnbuffered) && getenv("PYTHONUNBUFFERED") == nil { setenv("PYTHONUNBUFFERED", "1", 1) }
+        if s.flag(.pythonUnbuffered) && ProcessEnvironment.value("PYTHONUNBUFFERED") == nil {
+            ProcessEnvironment.set("PYTHONUNBUFFERED", to: "1")
+        }
         try Executable.execSibling("flowforge-reaper", arguments: args)
     }
 }

@@ -2,9 +2,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import FlowForgeSystem
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `flowforge seccomp-probe ROLE CALL` (hidden; debug builds only; ROLE `none` installs no filter): prints `CALL: allowed` or
 /// `CALL: refused (errno N)`, or dies by SIGSYS when the policy's default action takes the call. It shows
@@ -25,8 +22,8 @@ struct SeccompProbeCommand: ParsableCommand {
         if let policy { try Sandbox.lockDown(policy: policy, enforcement: .kill) }
         let rc = Sandbox.probe(call)
         let line = rc == 0 ? "\(call): allowed\n" : "\(call): refused (errno \(rc))\n"
-        _ = line.withCString { write(1, $0, strlen($0)) }
-        Glibc.exit(rc == 0 ? 0 : 1)
+        try? FileIO.writeAll(1, line)
+        CurrentProcess.exit(rc == 0 ? 0 : 1)
         #else
         throw ValidationError("seccomp-probe exists in debug builds only")
         #endif

@@ -4,9 +4,6 @@
 import FlowForgeAgent
 import FlowForgeSystem
 import FlowForgeWire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The detector agent's I/O around `DetectorEngine`.
 public enum DetectorAgent {
@@ -16,17 +13,17 @@ public enum DetectorAgent {
         let options: DetectorOptions
         do { options = try DetectorOptions(arguments: runtime.extraArguments) } catch {
             runtime.log(0, "bad detector options: \(error)")
-            exit(FlowForgeExitCode.internalUsage)
+            CurrentProcess.exit(FlowForgeExitCode.internalUsage)
         }
         var engine: DetectorEngine
         do { engine = try DetectorEngine(options: options) } catch {
             runtime.log(0, "bad thresholds: \(error)")
-            exit(FlowForgeExitCode.internalUsage)
+            CurrentProcess.exit(FlowForgeExitCode.internalUsage)
         }
         let channel = runtime.channel
         let restartAt = TestProbe.restartRequestGeneration()
         var sendRestart = false
-        var helpers: Set<Int32> = [getpid()]
+        var helpers: Set<Int32> = [CurrentProcess.id]
         // The tree's I/O activity, as the spawner read it and the reaper forwarded it once a second: the
         // spawner has the caller's privileges, this sandbox may not read /proc/PID/io of a root worker, and
         // one reader is enough.
@@ -34,8 +31,8 @@ public enum DetectorAgent {
         var reaperPID = runtime.parentPID
         let interval = UInt64(max(0.05, options.sampleIntervalSeconds) * 1e9)
         var nextSample = Clock.monotonicNanos() + interval
-        let ticksPerSecond = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
-        let pageSize = Int64(max(1, sysconf(Int32(_SC_PAGESIZE))))
+        let ticksPerSecond = ProcessEntry.ticksPerSecond
+        let pageSize = ProcessEntry.pageSize
         // The worker's own cgroup (when FlowForge made one): its cpu.stat counts every process that ever ran
         // in it, exited ones included, so it is the better CPU source. Found from /proc/PID/cgroup.
         let cgroupMount = Cgroup.cgroup2Mount()
@@ -123,7 +120,7 @@ public enum DetectorAgent {
             send(engine.sample(ticks: ticks, ticksPerSecond: ticksPerSecond, rssBytes: rss, processes: tree.count,
                                tree: treeText, activity: activity, now: now))
         })
-        exit(0)
+        CurrentProcess.exit(0)
     }
 
     /// `usage_usec` from a cgroup v2 cpu.stat.

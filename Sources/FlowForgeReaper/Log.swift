@@ -2,9 +2,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeSystem
 import FlowForgeWire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The reaper's logger. Lines look like `flowforge[reaper 1234]: message`.
 struct Log {
@@ -22,11 +19,23 @@ struct Log {
         guard level <= self.level else { return }
         if json {
             let component = String(name.prefix { $0 != " " })
-            try? FileIO.writeAll(2, Event.jsonLogLine(level: level.name, component: component, pid: getpid(),
+            try? FileIO.writeAll(2, Event.jsonLogLine(level: level.name, component: component, pid: CurrentProcess.id,
                                                       message: message(), wallNanos: Clock.wallNanos()))
             return
         }
         let tag = level == .error ? "error: " : (level == .warn ? "warning: " : "")
         try? FileIO.writeAll(2, "flowforge[\(name)]: \(tag)\(message())\n")
+    }
+}
+
+extension Log {
+    /// Runs one signal-sending call (a pidfd, kill(-pgid), cgroup.kill) and logs it when it fails. A target
+    /// already gone (ESRCH) is the normal end of a race with its death: a debug line, not an error.
+    func sending(_ what: @autoclosure () -> String, _ send: () throws -> SignalDelivery) {
+        do {
+            if try send() == .noSuchProcess { self(.debug, "\(what()): already gone") }
+        } catch {
+            self(.error, "\(what()): \(error)")
+        }
     }
 }

@@ -1,11 +1,7 @@
 // FlowForge — passing the worker's stdout/stderr through byte-exact, with a bounded copy for the detector.
 // SPDX-License-Identifier: Apache-2.0
-import CFlowForgeSys
 import FlowForgeSystem
 import FlowForgeWire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Relays one worker stream (a pipe we own) to FlowForge's own stdout or stderr.
 ///
@@ -43,9 +39,9 @@ struct OutputRelay {
     var hasPending: Bool { pendingOffset < pending.count }
 
     /// The poll registration this relay wants now.
-    var pollRequest: (fd: Int32, events: Int16)? {
-        if (hasPending || sinkFull) && mode != .closed { return (sink, Int16(POLLOUT)) }
-        if sourceOpen { return (source, Int16(POLLIN)) }
+    var pollRequest: (fd: Int32, events: PollEvents)? {
+        if (hasPending || sinkFull) && mode != .closed { return (sink, .writable) }
+        if sourceOpen { return (source, .readable) }
         return nil
     }
 
@@ -53,19 +49,20 @@ struct OutputRelay {
     /// moved: 0 when the pipe was empty, at EOF, or when the sink is full (then `sinkFull` is set).
     mutating func splice(limit: Int) -> Int {
         guard canSplice, sourceOpen, mode != .closed, !hasPending, !sinkFull else { return 0 }
-        let n = retryEINTR { ffsys_splice_pipes(source, sink, limit) }
-        if n > 0 { return n }
-        if n == 0 {
+        let error: SystemError
+        switch FileIO.splice(from: source, to: sink, limit: limit) {
+        case .success(let n) where n > 0: return n
+        case .success:
             sourceOpen = false
             return 0
+        case .failure(let e): error = e
         }
-        let e = errno
-        switch e {
-        case EAGAIN:
+        switch error.errno {
+        case Errno.wouldBlock:
             // Either the worker's pipe is empty or the sink is full; only the second needs a POLLOUT wait.
-            var pfd = pollfd(fd: source, events: Int16(POLLIN), revents: 0)
-            if poll(&pfd, 1, 0) > 0 && pfd.revents & Int16(POLLIN) != 0 { sinkFull = true }
-        case EINVAL:
+            // A failing poll counts as an empty pipe: the loop's own poll of the same pipe reports it.
+            if let ready = try? Poll.wait(for: source, .readable, timeoutMillis: 0), ready.contains(.readable) { sinkFull = true }
+        case Errno.invalidArgument:
             canSplice = false // the kernel refuses this pair: copy instead
         default:
             closeSink() // EPIPE or worse, as in flush()
@@ -76,11 +73,14 @@ struct OutputRelay {
     /// Reads what the pipe has (up to `limit` bytes, at most `buffer.count`), returns the bytes read (0 on
     /// EAGAIN/EOF).
     mutating func readChunk(into buffer: inout [UInt8], limit: Int = .max) -> Int {
-        let n = buffer.withUnsafeMutableBytes { raw in
-            retryEINTR { read(source, raw.baseAddress, min(raw.count, limit)) }
+        // A failure is EAGAIN (the pipe is empty) or worse; either way nothing was read, and the loop's poll
+        // of the same pipe reports a descriptor that went bad.
+        let result = buffer.withUnsafeMutableBytes { raw in
+            FileIO.read(source, into: UnsafeMutableRawBufferPointer(rebasing: raw.prefix(limit)))
         }
+        guard case .success(let n) = result else { return 0 }
         if n == 0 { sourceOpen = false }
-        return max(0, n)
+        return n
     }
 
     /// Writes as much of `bytes` as the sink takes now; keeps the rest pending.
@@ -95,26 +95,26 @@ struct OutputRelay {
     mutating func flush() {
         while hasPending && mode != .closed {
             let remaining = pending.count - pendingOffset
-            let n: Int = pending.withUnsafeBytes { raw in
-                let base = raw.baseAddress! + pendingOffset
+            let result = pending.withUnsafeBytes { raw in
                 switch mode {
-                case .nowait: return retryEINTR { ffsys_write_nowait(sink, base, remaining) }
-                default: return retryEINTR { write(sink, base, min(remaining, Int(PIPE_BUF))) }
+                case .nowait: FileIO.writeNoWait(sink, UnsafeRawBufferPointer(rebasing: raw[pendingOffset...]))
+                default: FileIO.write(sink, UnsafeRawBufferPointer(rebasing: raw[pendingOffset..<pendingOffset + min(remaining, FileIO.pipeAtomicWrite)]))
                 }
             }
-            if n > 0 {
+            switch result {
+            case .success(let n) where n > 0:
                 pendingOffset += n
                 if mode == .pollGated { return } // one bounded write per poll round
                 continue
-            }
-            let e = errno
-            if n < 0 && (e == EAGAIN || e == EWOULDBLOCK) { return }
-            if n < 0 && (e == EOPNOTSUPP || e == EINVAL) && mode == .nowait {
+            case .failure(let e) where e.errno == Errno.wouldBlock:
+                return
+            case .failure(let e) where (e.errno == Errno.notSupported || e.errno == Errno.invalidArgument) && mode == .nowait:
                 mode = .pollGated
                 return
+            default:
+                closeSink() // EPIPE or worse (or a write of 0 bytes)
+                return
             }
-            closeSink()
-            return
         }
         if !hasPending {
             pending.removeAll(keepingCapacity: true)

@@ -1,11 +1,7 @@
 // FlowForge — the reaper's entry: set up as subreaper, start the spawner, sandbox, then run the loop.
 // SPDX-License-Identifier: Apache-2.0
-import CFlowForgeSys
 import FlowForgeSystem
 import FlowForgeWire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The `flowforge-reaper` executable: the reaper role by default, the spawner role with `--role=spawner`.
 public enum Reaper {
@@ -13,39 +9,41 @@ public enum Reaper {
         let config: ReaperConfig
         do { config = try ReaperConfig(arguments: arguments) } catch {
             try? FileIO.writeAll(2, "flowforge-reaper: \(error)\n")
-            exit(FlowForgeExitCode.internalUsage)
+            CurrentProcess.exit(FlowForgeExitCode.internalUsage)
         }
         switch config.role {
         case .spawner:
             var spawner = Spawner(config: config)
             spawner.run()
         case .reaper:
-            exit(runReaper(config))
+            CurrentProcess.exit(runReaper(config))
         }
     }
 
     static func runReaper(_ config: ReaperConfig) -> Int32 {
         let hooks = TestHooks.fromEnvironment()
-        let log = Log(level: config.logLevel, name: "reaper \(getpid())", json: config.logJSON)
+        let log = Log(level: config.logLevel, name: "reaper \(CurrentProcess.id)", json: config.logJSON)
         func fail(_ what: String, _ error: any Error) -> Int32 {
             log(.error, "\(what): \(error)")
             return FlowForgeExitCode.internalFailure
         }
         // 1. Orphans of the worker's tree reparent to us, not to init.
-        guard ffsys_set_child_subreaper() == 0 else { return fail("PR_SET_CHILD_SUBREAPER", SystemError("prctl", errno: errno)) }
+        do { try CurrentProcess.becomeChildSubreaper() } catch { return fail("PR_SET_CHILD_SUBREAPER", error) }
         // 2. Signals become readable events; handlers never run.
-        let signalFD = ffsys_signalfd_open()
-        guard signalFD >= 0 else { return fail("signalfd", SystemError("signalfd", errno: errno)) }
+        let signalFD: Int32
+        do { signalFD = try SignalFD.open() } catch { return fail("signalfd", error) }
         do {
             // 3. The worker's output pipes (kept across generations) and the spawner's channel.
             let out = try FileIO.pipe()
             let err = try FileIO.pipe()
-            _ = ffsys_set_nonblocking(out.read, 1)
-            _ = ffsys_set_nonblocking(err.read, 1)
+            // Cannot fail on a pipe we just made; were it to, the relay would block on an empty pipe, so startup
+            // fails instead.
+            try FileIO.setNonBlocking(out.read)
+            try FileIO.setNonBlocking(err.read)
             // 1 MiB pipes (the unprivileged maximum by default) instead of 64 KiB: a worker writing fast
             // wakes the reaper once per batch rather than once per few pages. Best effort.
-            _ = ffsys_set_pipe_size(out.write, 1 << 20)
-            _ = ffsys_set_pipe_size(err.write, 1 << 20)
+            _ = try? FileIO.setPipeSize(out.write, 1 << 20)
+            _ = try? FileIO.setPipeSize(err.write, 1 << 20)
             let (mine, theirs) = try FileIO.seqpacketPair()
             // 4. The spawner: the same binary, started before we sandbox ourselves, so what it creates
             //    inherits neither our filter nor our dropped capabilities.
@@ -71,9 +69,9 @@ public enum Reaper {
             FileIO.close(out.write)
             FileIO.close(err.write)
             if let keyFD = config.apiKeyFD { FileIO.close(keyFD) }
-            let ownGroup = getpgrp()
+            let ownGroup = CurrentProcess.groupID
             // Whether our stdout/stderr are pipes (splice-able), asked before the filter (fstat is not on it).
-            let sinksArePipes = (ffsys_is_pipe(1) == 1, ffsys_is_pipe(2) == 1)
+            let sinksArePipes = (FileIO.isPipe(1), FileIO.isPipe(2))
             // 5. Drop privileges, then the filter. Everything opened from here on came from the spawner.
             try Sandbox.enterReaper(enforcement: config.seccompLogOnly ? .log : .kill)
             if TestHooks.wantsForbiddenSyscall(role: "reaper") {

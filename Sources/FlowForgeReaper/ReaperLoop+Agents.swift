@@ -2,9 +2,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeSystem
 import FlowForgeWire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension ReaperLoop {
     func requestAgent(_ role: AgentRole) {
@@ -30,7 +27,7 @@ extension ReaperLoop {
         for (other, s) in agents where other != role && s.greeted { sendRunFacts(to: other) }
     }
 
-    func readAgent(_ role: AgentRole, revents: Int16) {
+    func readAgent(_ role: AgentRole, revents: PollEvents) {
         guard let channel = agents[role]?.channel else { return }
         for _ in 0..<64 { // bounded per round so one chatty agent cannot starve the loop
             let received: Channel.Received
@@ -71,7 +68,7 @@ extension ReaperLoop {
             }
             agents[role]?.greeted = true
             let w = worker
-            send(.welcome(runID: config.runID, reaperPID: UInt32(getpid()), workerPID: UInt32(w?.pid ?? 0),
+            send(.welcome(runID: config.runID, reaperPID: UInt32(CurrentProcess.id), workerPID: UInt32(w?.pid ?? 0),
                           generation: w?.generation ?? 0), to: role)
             sendRunFacts(to: role)
             return true
@@ -147,7 +144,7 @@ extension ReaperLoop {
         if let ch = slot.channel { FileIO.close(ch.fd) }
         slot.channel = nil
         slot.greeted = false
-        if slot.pidfd >= 0 { try? Pidfd.signal(slot.pidfd, .kill) }
+        if slot.pidfd >= 0 { log.sending("SIGKILL to the \(role) agent (pid \(slot.pid))") { try Pidfd.signal(slot.pidfd, .kill) } }
         agents[role] = slot
         emit(.agentDisconnected, generation: worker?.generation ?? 0, fields: ["agent": "\(role)", "why": why])
     }
@@ -158,7 +155,7 @@ extension ReaperLoop {
         if let ch = slot.channel { FileIO.close(ch.fd) }
         FileIO.close(slot.pidfd)
         let signalNote: String
-        if case .signaled(let s) = status, s == SIGSYS { signalNote = " (SIGSYS: seccomp filter)" } else { signalNote = "" }
+        if case .signaled(let s) = status, s == Signal.badSystemCall.rawValue { signalNote = " (SIGSYS: seccomp filter)" } else { signalNote = "" }
         log(.warn, "\(role) agent (pid \(slot.pid)) exited: \(statusText(status))\(signalNote)")
         slot.channel = nil
         slot.greeted = false

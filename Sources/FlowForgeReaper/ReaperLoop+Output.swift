@@ -2,19 +2,16 @@
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeSystem
 import FlowForgeWire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension ReaperLoop {
-    func serviceRelay(_ index: Int, revents: Int16) {
+    func serviceRelay(_ index: Int, revents: PollEvents) {
         if relays[index].hasPending {
             relays[index].flush()
             return
         }
         if relays[index].sinkFull {
             relays[index].sinkFull = false // writable again (or broken: the next splice says so)
-        } else if revents & Int16(POLLIN | POLLHUP) == 0 {
+        } else if revents.isDisjoint(with: [.readable, .hangUp]) {
             return
         }
         // A pipe sink gets the bytes by splice unless the detector would get a copy of at least a few lines:
@@ -69,8 +66,12 @@ extension ReaperLoop {
             while relays[i].sourceOpen && rounds < 4096 {
                 rounds += 1
                 if relays[i].hasPending {
-                    var pfd = pollfd(fd: relays[i].sink, events: Int16(POLLOUT), revents: 0)
-                    if poll(&pfd, 1, 1000) <= 0 { break }
+                    do {
+                        if try Poll.wait(for: relays[i].sink, .writable, timeoutMillis: 1000).isEmpty { break }
+                    } catch {
+                        log(.error, "poll failed: \(error)")
+                        break
+                    }
                     relays[i].flush()
                     continue
                 }
@@ -84,10 +85,7 @@ extension ReaperLoop {
 
     /// The index of the first newline, found with memchr.
     static func firstNewline(in bytes: ArraySlice<UInt8>) -> Int? {
-        bytes.withUnsafeBytes { raw -> Int? in
-            guard let base = raw.baseAddress, let hit = memchr(base, 0x0A, raw.count) else { return nil }
-            return bytes.startIndex + (UnsafeRawPointer(hit) - base)
-        }
+        bytes.withUnsafeBytes { raw in Memory.firstIndex(of: 0x0A, in: raw).map { bytes.startIndex + $0 } }
     }
 
     /// The index of the last newline (memrchr is GNU-only for Swift; this runs only on granted bytes).

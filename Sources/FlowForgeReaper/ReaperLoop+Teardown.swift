@@ -2,9 +2,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeSystem
 import FlowForgeWire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension ReaperLoop {
     /// Sends `signal` to everything generation `g` started.
@@ -18,20 +15,25 @@ extension ReaperLoop {
     func signalTree(generation g: UInt32, _ signal: Signal) {
         guard let w = worker, w.generation == g else { return }
         if hooks.isOff("tree-teardown") {
-            try? Pidfd.signal(w.pidfd, signal)
+            log.sending("\(signal) to the worker (pid \(w.pid))") { try Pidfd.signal(w.pidfd, signal) }
             return
         }
         precondition(w.pid != ownGroup, "the worker's group is never the reaper's own")
         let cgroupKill = w.hasCgroup && signal == .kill && !hooks.isOff("escapees")
         if cgroupKill {
             // First, because it is atomic and reaches everything: the group signal below is the backstop.
-            _ = "1".withCString { write(w.cgroupKillFD, $0, 1) }
+            log.sending("cgroup.kill of generation \(g)") {
+                try Cgroup.kill(throughKillFD: w.cgroupKillFD)
+                return .delivered
+            }
         }
-        do {
-            try Pidfd.signal(w.pidfd, signal, group: true)
-        } catch let error as SystemError where error.errno == EINVAL {
-            _ = kill(-w.pid, signal.rawValue) // kernels before 6.9
-        } catch {}
+        log.sending("\(signal) to the worker's group (pgid \(w.pid))") {
+            do {
+                return try Pidfd.signal(w.pidfd, signal, group: true)
+            } catch let error as SystemError where error.errno == Errno.invalidArgument {
+                return try signal.send(toGroup: w.pid) // kernels before 6.9
+            }
+        }
         if hooks.isOff("escapees") {
             return
         }
@@ -107,9 +109,9 @@ extension ReaperLoop {
 
     /// Signals one process through a pidfd, so a PID recycled between scan and signal is never hit twice.
     private func signalOne(_ pid: Int32, _ signal: Signal) {
-        guard pid > 1, pid != getpid(), pid != spawnerPID, !agents.values.contains(where: { $0.pid == pid }),
+        guard pid > 1, pid != CurrentProcess.id, pid != spawnerPID, !agents.values.contains(where: { $0.pid == pid }),
               let fd = Pidfd.open(pid) else { return }
-        try? Pidfd.signal(fd, signal)
+        log.sending("\(signal) to pid \(pid)") { try Pidfd.signal(fd, signal) }
         FileIO.close(fd)
     }
 }

@@ -1,11 +1,7 @@
 // FlowForge — the reaper's event loop: poll, turn what happened into state-machine events, execute actions.
 // SPDX-License-Identifier: Apache-2.0
-import CFlowForgeSys
 import FlowForgeSystem
 import FlowForgeWire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The live worker generation as the reaper holds it: descriptors only, no paths.
 struct WorkerHandle {
@@ -85,7 +81,7 @@ final class ReaperLoop {
         self.ownGroup = ownGroup
         self.config = config
         self.hooks = hooks
-        self.log = Log(level: config.logLevel, name: "reaper \(getpid())", json: config.logJSON)
+        self.log = Log(level: config.logLevel, name: "reaper \(CurrentProcess.id)", json: config.logJSON)
         self.signalFD = signalFD
         self.spawner = spawner
         self.spawnerPID = spawnerPID
@@ -119,31 +115,31 @@ final class ReaperLoop {
     private enum Source { case signals, spawner, relay(Int), agent(AgentRole) }
 
     private func pollOnce() {
-        var fds: [pollfd] = []
+        var fds: [PollDescriptor] = []
         var sources: [Source] = []
-        func add(_ fd: Int32, _ events: Int16, _ s: Source) {
-            fds.append(pollfd(fd: fd, events: events, revents: 0))
+        func add(_ fd: Int32, _ events: PollEvents, _ s: Source) {
+            fds.append(PollDescriptor(fd: fd, events: events))
             sources.append(s)
         }
-        add(signalFD, Int16(POLLIN), .signals)
-        if spawnerAlive { add(spawner.fd, Int16(POLLIN), .spawner) }
+        add(signalFD, .readable, .signals)
+        if spawnerAlive { add(spawner.fd, .readable, .spawner) }
         for (i, relay) in relays.enumerated() {
             if let r = relay.pollRequest { add(r.fd, r.events, .relay(i)) }
         }
         for (role, slot) in agents {
-            if let ch = slot.channel { add(ch.fd, Int16(POLLIN), .agent(role)) }
+            if let ch = slot.channel { add(ch.fd, .readable, .agent(role)) }
         }
         let now = Clock.monotonicNanos()
         var deadline = now + 1_000_000_000 // liveness checks at least once a second
         if let d = machine.nextDeadline { deadline = min(deadline, d) }
         for slot in agents.values { if let r = slot.respawnAt { deadline = min(deadline, r) } }
         let timeoutMS = Int32(clamping: deadline > now ? (deadline - now + 999_999) / 1_000_000 : 0)
-        let n = fds.withUnsafeMutableBufferPointer { buf in poll(buf.baseAddress, nfds_t(buf.count), timeoutMS) }
-        if n < 0 && errno != EINTR {
-            log(.error, "poll failed: errno \(errno)")
+        var n = 0
+        do { n = try Poll.wait(&fds, timeoutMillis: timeoutMS) } catch {
+            log(.error, "poll failed: \(error)")
         }
         if n > 0 {
-            for (i, pfd) in fds.enumerated() where pfd.revents != 0 {
+            for (i, pfd) in fds.enumerated() where !pfd.revents.isEmpty {
                 switch sources[i] {
                 case .signals: drainSignals()
                 case .spawner: readSpawner()
@@ -173,14 +169,10 @@ final class ReaperLoop {
     // MARK: signals and reaping
 
     private func drainSignals() {
-        while true {
-            var pid: Int32 = 0
-            let signo = ffsys_signalfd_read(signalFD, &pid)
-            if signo <= 0 { break }
-            if signo == SIGCHLD {
+        while let (signal, _) = SignalFD.read(signalFD) {
+            if signal == .child {
                 reapChildren()
             } else {
-                let signal = Signal(rawValue: signo)
                 log(.info, "received \(signal)")
                 execute(machine.handle(.stopRequested(signal), now: Clock.monotonicNanos()))
             }
@@ -421,7 +413,9 @@ final class ReaperLoop {
             if let ch = slot.channel { FileIO.close(ch.fd) }
             // An agent that has not said hello yet has nothing to finish: a short run must not wait for its
             // start-up (tens of milliseconds) just to see it exit.
-            if !slot.greeted && slot.pidfd >= 0 { try? Pidfd.signal(slot.pidfd, .kill) }
+            if !slot.greeted && slot.pidfd >= 0 {
+                log.sending("SIGKILL to the \(slot.role) agent (pid \(slot.pid))") { try Pidfd.signal(slot.pidfd, .kill) }
+            }
         }
         // Greeted agents finish what they were answering (the API's reply to the kill that ended the run) and
         // exit on the closed channel; wait for them a little, then they go with us (PDEATHSIG).
@@ -438,11 +432,13 @@ final class ReaperLoop {
     private func waitForChildren(_ pids: Set<Int32>, timeoutNanos: UInt64) {
         var waiting = pids
         let deadline = Clock.monotonicNanos() + timeoutNanos
+        var pollReported = false
         while !waiting.isEmpty && Clock.monotonicNanos() < deadline {
-            var pfd = pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)
-            _ = poll(&pfd, 1, 20)
-            var sigpid: Int32 = 0
-            while ffsys_signalfd_read(signalFD, &sigpid) > 0 {}
+            do { _ = try Poll.wait(for: signalFD, .readable, timeoutMillis: 20) } catch where !pollReported {
+                pollReported = true // once: this loop runs every 20 ms until the deadline
+                log(.error, "poll failed: \(error)")
+            } catch {}
+            while SignalFD.read(signalFD) != nil {}
             while let (pid, _) = Pidfd.reapAny() {
                 waiting.remove(pid)
                 if pid == spawnerPID { spawnerAlive = false }

@@ -1,12 +1,8 @@
 // FlowForge — the spawner: forked before the reaper sandboxes itself, it is the only process that creates
 // processes or touches the filesystem afterwards. It accepts a fixed set of requests from the reaper only.
 // SPDX-License-Identifier: Apache-2.0
-import CFlowForgeSys
 import FlowForgeSystem
 import FlowForgeWire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The spawner role: descriptors as `InheritedFD.Spawner` lays them out (channel, the worker's pipes, the key).
 ///
@@ -18,7 +14,7 @@ struct Spawner {
     let config: ReaperConfig
     let hooks: TestHooks
     let channel = Channel(fd: InheritedFD.channel)
-    let reaperPID = getppid()
+    let reaperPID = CurrentProcess.parentID
     var log: Log
     var cgroupParent: String?
     var cgroups: [UInt32: Cgroup] = [:]
@@ -35,11 +31,11 @@ struct Spawner {
     init(config: ReaperConfig) {
         self.config = config
         self.hooks = TestHooks.fromEnvironment()
-        self.log = Log(level: config.logLevel, name: "spawner \(getpid())", json: config.logJSON)
-        self.devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+        self.log = Log(level: config.logLevel, name: "spawner \(CurrentProcess.id)", json: config.logJSON)
+        self.devNull = (try? FileIO.open("/dev/null", .readWrite)) ?? -1
         // Not dumpable: a worker of the same uid can neither ptrace us nor read our /proc files (the API key
         // below, our environment). The worker's exec makes it dumpable again for itself.
-        _ = ffsys_set_dumpable(0)
+        _ = try? CurrentProcess.setDumpable(false)
         if let fd = config.apiKeyFD {
             apiKey = FileIO.readAll(fd: fd, limit: 4096).flatMap { bytes in
                 String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
@@ -51,30 +47,30 @@ struct Spawner {
                 log(.warn, "control socket \(path): \(error); the dashboard cannot act on this run")
             }
         }
-        if config.useCgroup, !hooks.isOff("escapees"), !hooks.isOff("tree-teardown"), geteuid() == 0,
+        if config.useCgroup, !hooks.isOff("escapees"), !hooks.isOff("tree-teardown"), CurrentProcess.effectiveUserID == 0,
            let parent = Cgroup.parentDirectory() {
-            Cgroup.sweepStale(under: parent, prefix: "flowforge-") { owner in kill(owner, 0) == 0 || errno == EPERM }
+            Cgroup.sweepStale(under: parent, prefix: "flowforge-") { owner in Signal.processExists(owner) }
             cgroupParent = parent
         }
     }
 
     mutating func run() -> Never {
         // The parent may have died between its spawn call and our PDEATHSIG.
-        if getppid() != reaperPID { exit(0) }
+        if CurrentProcess.parentID != reaperPID { CurrentProcess.exit(0) }
         while true {
             let received: Channel.Received
-            do { received = try channel.receive(nonBlocking: false) } catch { cleanupAfterReaperDeath(); exit(1) }
+            do { received = try channel.receive(nonBlocking: false) } catch { cleanupAfterReaperDeath(); CurrentProcess.exit(1) }
             switch received {
             case .wouldBlock: continue
             case .closed, .oversized:
                 cleanupAfterReaperDeath()
-                exit(0)
+                CurrentProcess.exit(0)
             case .frame(let bytes, let fds):
                 for fd in fds { FileIO.close(fd) }
                 guard let request = try? SpawnerMessage.decode(bytes) else {
                     log(.error, "malformed request from the reaper; exiting")
                     cleanupAfterReaperDeath()
-                    exit(1)
+                    CurrentProcess.exit(1)
                 }
                 handle(request)
             }
@@ -99,11 +95,11 @@ struct Spawner {
             removeControlSocket()
             for (_, cg) in cgroups { removeCgroup(cg) }
             cgroups = [:]
-            exit(0)
+            CurrentProcess.exit(0)
         default:
             log(.error, "unexpected request from the reaper; exiting")
             cleanupAfterReaperDeath()
-            exit(1)
+            CurrentProcess.exit(1)
         }
     }
 
@@ -146,7 +142,7 @@ struct Spawner {
         } catch {
             FileIO.close(joinFD)
             if let cg = cgroup { cg.killAndRemove() }
-            let e = (error as? SystemError)?.errno ?? EIO
+            let e = (error as? SystemError)?.errno ?? Errno.ioError
             reply(.failed(errno: e, detail: "cannot start \(config.workerPath): \(error)"))
         }
     }
@@ -154,8 +150,9 @@ struct Spawner {
     mutating func spawnAgent(_ role: AgentRole) {
         let name = role == .detector ? "flowforge-detector" : "flowforge-api"
         let path = agentsDirectory() + "/" + name
-        guard let pair = try? FileIO.seqpacketPair() else {
-            reply(.failed(errno: errno, detail: "socketpair for \(name)"))
+        let pair: (Int32, Int32)
+        do { pair = try FileIO.seqpacketPair() } catch {
+            reply(.failed(errno: (error as? SystemError)?.errno ?? Errno.ioError, detail: "socketpair for \(name)"))
             return
         }
         var args = [path, "--uid=\(config.agentIdentity.uid)", "--gid=\(config.agentIdentity.gid)",
@@ -165,13 +162,13 @@ struct Spawner {
         var env = ["SWIFT_BACKTRACE=enable=no", "PATH=/usr/bin:/bin"]
         for key in ["FLOWFORGE_TEST_FORBIDDEN_SYSCALL", "FLOWFORGE_TEST_DISABLE", "FLOWFORGE_TEST_REQUEST_RESTART", "FLOWFORGE_TEST_AGENT_GARBAGE", "FLOWFORGE_TEST_AGENT_HOSTILE",
                     "FLOWFORGE_TEST_SECCOMP_LOG"] {
-            if let v = getenv(key) { env.append("\(key)=\(String(cString: v))") }
+            if let v = ProcessEnvironment.value(key) { env.append("\(key)=\(v)") }
         }
         var fdMap = DescriptorMap(stdin: devNull, stdout: 2, stderr: 2)
         fdMap.place(pair.1, at: InheritedFD.channel)
         var extra: [Int32] = []
         if role == .api {
-            let spool = currentSpoolPath.map { open($0, O_RDONLY | O_CLOEXEC) } ?? -1
+            let spool = currentSpoolPath.flatMap { try? FileIO.open($0, .readOnly) } ?? -1
             fdMap.place(spool >= 0 ? spool : devNull, at: InheritedFD.API.spool)
             if spool >= 0 { extra.append(spool) }
             if let key = apiKey, let keyPipe = try? FileIO.pipe() {
@@ -193,7 +190,7 @@ struct Spawner {
             reply(.spawned(pid: UInt32(child.pid), hasCgroup: false), fds: [child.pidfd, pair.0])
             FileIO.close(child.pidfd)
         } catch {
-            let e = (error as? SystemError)?.errno ?? EIO
+            let e = (error as? SystemError)?.errno ?? Errno.ioError
             reply(.failed(errno: e, detail: "cannot start \(path): \(error)"))
         }
         FileIO.close(pair.0)
@@ -211,7 +208,7 @@ struct Spawner {
     /// is bounded by segment size times segments kept).
     mutating func openSpool(_ segment: UInt32) {
         guard let first = config.spoolPath, let slash = first.lastIndex(of: "/"), segment > spoolSegment else {
-            reply(.failed(errno: EINVAL, detail: "no spool, or segment \(segment) is not after \(spoolSegment)"))
+            reply(.failed(errno: Errno.invalidArgument, detail: "no spool, or segment \(segment) is not after \(spoolSegment)"))
             return
         }
         let dir = String(first[..<slash])
@@ -221,18 +218,18 @@ struct Spawner {
             spoolSegment = segment
             if segment > config.spoolKeepSegments {
                 for old in (segment - config.spoolKeepSegments - 1)...(segment - config.spoolKeepSegments) where old >= 1 {
-                    unlink(dir + "/" + StateDirectory.spoolName(runID: config.runID, segment: old))
+                    FileIO.unlink(dir + "/" + StateDirectory.spoolName(runID: config.runID, segment: old))
                 }
             }
             reply(.spoolOpened(segment: segment), fds: [fd])
             FileIO.close(fd)
         } catch {
-            reply(.failed(errno: (error as? SystemError)?.errno ?? EIO, detail: "spool segment \(segment): \(error)"))
+            reply(.failed(errno: (error as? SystemError)?.errno ?? Errno.ioError, detail: "spool segment \(segment): \(error)"))
         }
     }
 
     func removeControlSocket() {
-        if let path = config.controlPath, controlFD >= 0 { unlink(path) }
+        if let path = config.controlPath, controlFD >= 0 { FileIO.unlink(path) }
     }
 
     /// The worker's environment: ours, plus which run and generation it is (FLOWFORGE_RUN_ID, FLOWFORGE_GENERATION).
@@ -253,7 +250,7 @@ struct Spawner {
     /// Every live descendant of the reaper except the helpers: the worker's tree, including processes that
     /// left its group (setsid) and orphans the subreaper adopted.
     func scan() -> [Int32] {
-        var excluded: Set<Int32> = [getpid()]
+        var excluded: Set<Int32> = [CurrentProcess.id]
         for pid in agentPIDs.values { excluded.insert(pid) }
         let table = ProcessTable.snapshot()
         return table.descendants(of: reaperPID, excluding: excluded).filter { table.entries[$0]?.state != "Z" }
@@ -285,14 +282,16 @@ struct Spawner {
     func cleanupAfterReaperDeath() {
         removeControlSocket()
         if hooks.isOff("reaper-death-cleanup") { return }
-        for pgid in workerPGIDs.values { kill(-pgid, SIGKILL) }
+        for pgid in workerPGIDs.values {
+            log.sending("SIGKILL to the worker's group (pgid \(pgid))") { try Signal.kill.send(toGroup: pgid) }
+        }
         for cg in cgroups.values { cg.killAndRemove() }
     }
 
     func reply(_ message: SpawnerMessage, fds: [Int32] = []) {
         do { try channel.send(message.encode(), fds: fds) } catch {
             cleanupAfterReaperDeath()
-            exit(1)
+            CurrentProcess.exit(1)
         }
     }
 

@@ -1,9 +1,6 @@
 // FlowForge — switches that turn one guarantee off, so a drill can prove it would notice. Debug builds only.
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeSystem
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Guarantees a test may switch off through `FLOWFORGE_TEST_DISABLE` (comma-separated).
 ///
@@ -15,8 +12,8 @@ public struct TestHooks: Sendable {
     public static func fromEnvironment() -> TestHooks {
         var hooks = TestHooks()
         #if DEBUG
-        if let raw = getenv("FLOWFORGE_TEST_DISABLE") {
-            hooks.disabled = Set(String(cString: raw).split(separator: ",").map(String.init))
+        if let raw = ProcessEnvironment.value("FLOWFORGE_TEST_DISABLE") {
+            hooks.disabled = Set(raw.split(separator: ",").map(String.init))
         }
         #endif
         return hooks

@@ -1,10 +1,8 @@
 // FlowForge — the dashboard's client of a run's control socket: bounded in time, and a hung run is remembered.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeSystem
 import Foundation
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One request per connection to a run's control socket (`runs/<run_id>.sock`), with a deadline on everything:
 /// the connect (non-blocking: a listener whose backlog is full would otherwise block `connect` for good), the
@@ -74,36 +72,40 @@ public enum ControlClient {
         guard fd >= 0 else { return .noListener }
         defer { close(fd) }
         while true {
-            let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            let rc = withUnsafePointer(to: &addr) { address in
+                sysResult("connect") {
+                    address.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                }
             }
-            if rc == 0 { break }
+            guard case .failure(let error) = rc else { break }
             // EAGAIN: the listener's backlog is full (it is not accepting). Retry briefly, within the deadline.
-            guard errno == EAGAIN || errno == EINTR else { return .noListener }
+            guard error.errno == Errno.wouldBlock else { return .noListener }
             guard remaining() > 0 else { return .timedOut }
             usleep(10_000)
         }
         guard let data = try? JSONSerialization.data(withJSONObject: body) else { return .noListener }
         var out = Array(data) + [UInt8(ascii: "\n")]
         while !out.isEmpty {
-            var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            guard poll(&pfd, 1, remaining()) > 0 else { return .timedOut }
-            let n = out.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 {
-                if errno == EAGAIN || errno == EINTR { continue }
-                return .noListener
+            guard let ready = try? Poll.wait(for: fd, .writable, timeoutMillis: remaining()), !ready.isEmpty else { return .timedOut }
+            let sent = out.withUnsafeBytes { bytes in sysResult("send") { send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) } }
+            let n: Int
+            switch sent {
+            case .success(let count): n = count
+            case .failure(let error) where error.errno == Errno.wouldBlock: continue
+            case .failure: return .noListener
             }
             out.removeFirst(n)
         }
         var line: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while line.count < 256 * 1024 {
-            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&pfd, 1, remaining()) > 0 else { return .timedOut }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 {
-                if errno == EAGAIN || errno == EINTR { continue }
-                return .noListener
+            guard let ready = try? Poll.wait(for: fd, .readable, timeoutMillis: remaining()), !ready.isEmpty else { return .timedOut }
+            let received = buffer.withUnsafeMutableBytes { bytes in sysResult("recv") { recv(fd, bytes.baseAddress, bytes.count, 0) } }
+            let n: Int
+            switch received {
+            case .success(let count): n = count
+            case .failure(let error) where error.errno == Errno.wouldBlock: continue
+            case .failure: return .noListener
             }
             if n == 0 { break }
             if let newline = buffer[0..<n].firstIndex(of: UInt8(ascii: "\n")) {

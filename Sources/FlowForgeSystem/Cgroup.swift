@@ -64,8 +64,9 @@ public struct Cgroup: Sendable {
     public func killAndRemove(timeoutNanos: UInt64 = 2_000_000_000, kill: Bool = true) -> Bool {
         let fd = kill ? open("cgroup.kill", write: true) : -1
         if fd >= 0 {
-            _ = Glibc.write(fd, "1", 1)
-            Glibc.close(fd)
+            // Checked by the removal below: a cgroup whose members survive never empties, and that is reported.
+            _ = try? Cgroup.kill(throughKillFD: fd)
+            FileIO.close(fd)
         }
         let deadline = Clock.monotonicNanos() &+ timeoutNanos
         while true {
@@ -73,6 +74,14 @@ public struct Cgroup: Sendable {
             if Clock.monotonicNanos() > deadline { return false }
             usleep(5_000)
         }
+    }
+
+    /// Writes "1" to a pre-opened `cgroup.kill` descriptor: SIGKILL to every member at once, forks in flight
+    /// included (Linux >= 5.14). An empty cgroup is no error.
+    ///
+    /// - Throws: `SystemError` (ENODEV: the cgroup was removed meanwhile).
+    public static func kill(throughKillFD fd: Int32) throws(SystemError) {
+        _ = try sys("write cgroup.kill") { Glibc.write(fd, "1", 1) }
     }
 
     /// The PIDs currently in the cgroup, read through a pre-opened `cgroup.procs` descriptor.

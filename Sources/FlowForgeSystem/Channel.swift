@@ -28,19 +28,18 @@ public struct Channel: Sendable {
     /// peer's queue is full.
     @discardableResult
     public func send(_ bytes: [UInt8], fds: [Int32] = [], nonBlocking: Bool = false) throws -> Bool {
-        let n = bytes.withUnsafeBytes { buf in
+        let result = bytes.withUnsafeBytes { buf in
             fds.withUnsafeBufferPointer { fdBuf in
-                retryEINTR {
+                sysResult("sendmsg") {
                     ffsys_send_with_fds(fd, buf.baseAddress, buf.count, fdBuf.baseAddress, Int32(fdBuf.count), nonBlocking ? 1 : 0)
                 }
             }
         }
-        if n < 0 {
-            let e = errno
-            if e == EAGAIN || e == EWOULDBLOCK { return false }
-            throw SystemError("sendmsg", errno: e)
+        switch result {
+        case .success: return true
+        case .failure(let error) where error.errno == EAGAIN || error.errno == EWOULDBLOCK: return false
+        case .failure(let error): throw error
         }
-        return true
     }
 
     /// Receives one frame.
@@ -48,19 +47,23 @@ public struct Channel: Sendable {
         var buffer = [UInt8](repeating: 0, count: Channel.receiveCapacity)
         var fds = [Int32](repeating: -1, count: 8)
         var nfds: Int32 = 0
-        let n = buffer.withUnsafeMutableBytes { buf in
+        let result = buffer.withUnsafeMutableBytes { buf in
             fds.withUnsafeMutableBufferPointer { fdBuf in
-                retryEINTR {
+                sysResult("recvmsg") {
                     ffsys_recv_with_fds(fd, buf.baseAddress, buf.count, fdBuf.baseAddress, Int32(min(maxFDs, 8)), &nfds, nonBlocking ? 1 : 0)
                 }
             }
         }
-        if n < 0 {
-            let e = errno
-            if e == EAGAIN || e == EWOULDBLOCK { return .wouldBlock }
-            if e == EMSGSIZE { return .oversized }
-            if e == ECONNRESET { return .closed }
-            throw SystemError("recvmsg", errno: e)
+        let n: Int
+        switch result {
+        case .success(let count): n = count
+        case .failure(let error):
+            switch error.errno {
+            case EAGAIN, EWOULDBLOCK: return .wouldBlock
+            case EMSGSIZE: return .oversized
+            case ECONNRESET: return .closed
+            default: throw error
+            }
         }
         if n == 0 && nfds == 0 { return .closed }
         if n >= Channel.receiveCapacity {
@@ -69,15 +72,5 @@ public struct Channel: Sendable {
         }
         buffer.removeSubrange(n...)
         return .frame(bytes: buffer, fds: Array(fds[0..<Int(nfds)]))
-    }
-}
-
-/// Runs `body` again while it fails with EINTR; returns its last result (errno is left for the caller).
-@inline(__always)
-public func retryEINTR(_ body: () -> Int) -> Int {
-    while true {
-        let r = body()
-        if r < 0 && errno == EINTR { continue }
-        return r
     }
 }

@@ -51,12 +51,11 @@ public enum ListeningSocket {
     /// exhaustion is retried after 100 ms rather than in a busy loop.
     public static func accept(_ fd: Int32) -> Int32? {
         while true {
-            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&pfd, 1, -1) < 0 && errno != EINTR { return nil }
-            let connection = ffsys_accept_nonblock_cloexec(fd)
-            if connection >= 0 { return connection }
-            switch errno {
-            case EAGAIN, EINTR, ECONNABORTED, EPROTO, EPERM, ENETDOWN, ENONET, EHOSTDOWN, EHOSTUNREACH, ENETUNREACH:
+            guard (try? Poll.wait(for: fd, .readable, timeoutMillis: -1)) != nil else { return nil }
+            let accepted = sysResult("accept4") { ffsys_accept_nonblock_cloexec(fd) }
+            guard case .failure(let error) = accepted else { return try? accepted.get() }
+            switch error.errno {
+            case EAGAIN, ECONNABORTED, EPROTO, EPERM, ENETDOWN, ENONET, EHOSTDOWN, EHOSTUNREACH, ENETUNREACH:
                 continue // the connection went away before we took it, or a firewall refused it
             case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                 usleep(100_000)

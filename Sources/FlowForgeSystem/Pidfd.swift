@@ -15,16 +15,19 @@ public enum ExitStatus: Sendable, Equatable {
 public enum Pidfd {
     /// Opens a pidfd for `pid`; nil when the process is gone.
     public static func open(_ pid: Int32) -> Int32? {
-        let fd = ffsys_pidfd_open(pid)
-        return fd >= 0 ? fd : nil
+        try? sys("pidfd_open") { ffsys_pidfd_open(pid) }
     }
 
     /// Sends `signal` to the process, or to its whole process group when `group` is set.
     ///
     /// - Important: the group variant needs Linux >= 6.9 (PIDFD_SIGNAL_PROCESS_GROUP). Callers fall back to
-    ///   `kill(-pgid)` while the leader is still an unreaped zombie when this throws EINVAL.
-    public static func signal(_ pidfd: Int32, _ signal: Signal, group: Bool = false) throws {
-        _ = try sys("pidfd_send_signal") { ffsys_pidfd_send_signal(pidfd, signal.rawValue, group ? 1 : 0) }
+    ///   `Signal.send(toGroup:)` while the leader is still an unreaped zombie when this throws EINVAL.
+    /// - Returns: `.noSuchProcess` (ESRCH) when the process has already been reaped: normal after its death.
+    /// - Throws: `SystemError` for any other failure.
+    public static func signal(_ pidfd: Int32, _ signal: Signal, group: Bool = false) throws(SystemError) -> SignalDelivery {
+        try SignalDelivery.of("pidfd_send_signal(\(signal)\(group ? ", group" : ""))") {
+            ffsys_pidfd_send_signal(pidfd, signal.rawValue, group ? 1 : 0)
+        }
     }
 
     /// Checks (without reaping when `peek`) whether the child behind `pidfd` has exited.
@@ -39,11 +42,10 @@ public enum Pidfd {
     /// Reaps any one exited child. Returns nil when none is waiting (or there are no children).
     public static func reapAny() -> (pid: Int32, status: ExitStatus)? {
         var code: Int32 = 0, signaled: Int32 = 0
-        while true {
-            let pid = ffsys_reap_any(&signaled, &code)
-            if pid < 0 && errno == EINTR { continue }
-            if pid <= 0 { return nil }
-            return (pid, signaled != 0 ? .signaled(code) : .exited(code))
+        // A failure is ECHILD (no children left): nothing to reap, as when none has exited.
+        guard case .success(let pid) = sysResult("waitid(P_ALL)", { ffsys_reap_any(&signaled, &code) }), pid > 0 else {
+            return nil
         }
+        return (pid, signaled != 0 ? .signaled(code) : .exited(code))
     }
 }

@@ -17,6 +17,32 @@ public enum ProcessEnvironment {
         return env
     }
 
+    /// The value of environment variable `name`, nil when it is not set.
+    public static func value(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+
+    /// Sets environment variable `name` to `value` (setenv), unless it is set and `overwrite` is false.
+    public static func set(_ name: String, to value: String, overwrite: Bool = true) {
+        setenv(name, value, overwrite ? 1 : 0)
+    }
+
+    /// The working directory (getcwd), "." when it cannot be read.
+    public static func currentDirectory() -> String {
+        var buf = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buf, buf.count) != nil else { return "." }
+        return String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Replaces this process with `path` (execv), `arguments` as its argv (the program name included), this
+    /// environment, and every descriptor not close-on-exec.
+    ///
+    /// - Returns: only when execv failed: the error.
+    public static func exec(_ path: String, arguments: [String]) -> SystemError {
+        withCStrings(arguments) { argv in _ = execv(path, argv) }
+        return SystemError("execv", errno: errno)
+    }
+
     /// Removes `name` from the environment and overwrites its value where it was, so that not even the
     /// process's initial environment block (what `/proc/PID/environ` shows) holds it any more.
     public static func scrub(_ name: String) {

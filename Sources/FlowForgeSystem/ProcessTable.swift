@@ -44,6 +44,13 @@ public struct ProcessEntry: Sendable, Equatable {
     }
 }
 
+extension ProcessEntry {
+    /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`), the unit of the tick fields.
+    public static var ticksPerSecond: UInt64 { UInt64(max(1, sysconf(Int32(_SC_CLK_TCK)))) }
+    /// Bytes per page (`sysconf(_SC_PAGESIZE)`), the unit of `rssPages`.
+    public static var pageSize: Int64 { Int64(max(1, sysconf(Int32(_SC_PAGESIZE)))) }
+}
+
 /// A snapshot of every process on the machine.
 public struct ProcessTable: Sendable {
     public let entries: [Int32: ProcessEntry]

@@ -1,4 +1,4 @@
-// FlowForge — the one error type of FlowForgeSystem and the syscall funnel every call goes through.
+// FlowForge — the one error type of FlowForgeSystem, and the errno values callers tell apart.
 // SPDX-License-Identifier: Apache-2.0
 #if canImport(Glibc)
 import Glibc
@@ -22,19 +22,21 @@ public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Runs `body`, retrying on EINTR, and throws `SystemError` when it returns -1.
-///
-/// Every libc call of FlowForge goes through here (the NIO `syscall(blocking:)` pattern), so EINTR is
-/// handled in exactly one place.
-@inline(__always)
-public func sys<T: FixedWidthInteger>(_ name: String, _ body: () -> T) throws -> T {
-    while true {
-        let result = body()
-        if result == -1 {
-            let code = Glibc.errno
-            if code == EINTR { continue }
-            throw SystemError(name, errno: code)
-        }
-        return result
-    }
+/// The errno values FlowForge's modules tell apart, named as swift-system's `Errno` names them, so that no
+/// module but this one needs Glibc for a constant.
+public enum Errno {
+    /// EAGAIN (EWOULDBLOCK is the same value on Linux): nothing to read, or no room to write, right now.
+    public static let wouldBlock = EAGAIN
+    /// EINVAL.
+    public static let invalidArgument = EINVAL
+    /// EOPNOTSUPP: e.g. RWF_NOWAIT on a file type without it.
+    public static let notSupported = EOPNOTSUPP
+    /// ESRCH: the process or group has exited (or a pidfd's process was reaped).
+    public static let noSuchProcess = ESRCH
+    /// EPERM.
+    public static let notPermitted = EPERM
+    /// EIO: the catch-all for a failure that carries no errno of its own.
+    public static let ioError = EIO
+    /// ECONNABORTED: a connection went away before it was accepted.
+    public static let connectionAborted = ECONNABORTED
 }

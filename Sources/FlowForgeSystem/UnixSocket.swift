@@ -47,18 +47,25 @@ public enum UnixSocket {
         return fd
     }
 
-    /// Accepts one connection (close-on-exec); -1 with errno on failure.
-    public static func accept(_ fd: Int32) -> Int32 { ffsys_accept_cloexec(fd) }
+    /// Accepts one connection (close-on-exec), or the errno it failed with (EINTR retried).
+    public static func accept(_ fd: Int32) -> Result<Int32, SystemError> {
+        sysResult("accept4") { ffsys_accept_cloexec(fd) }
+    }
+
+    /// Whether `fd` is a listening socket (SO_ACCEPTCONN).
+    public static func isListening(_ fd: Int32) -> Bool {
+        var value: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        return (try? sys("getsockopt(SO_ACCEPTCONN)") { getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &len) }) != nil && value != 0
+    }
 
     /// Reads up to the first newline (at most `limit` bytes, or `timeoutMillis` in total).
     public static func readLine(_ fd: Int32, limit: Int = 16 * 1024, timeoutMillis: Int32 = 5000) -> String? {
         var out: [UInt8] = []
         var byte: UInt8 = 0
         while out.count < limit {
-            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&pfd, 1, timeoutMillis) > 0 else { return nil }
-            let n = read(fd, &byte, 1)
-            if n <= 0 { break }
+            guard let ready = try? Poll.wait(for: fd, .readable, timeoutMillis: timeoutMillis), !ready.isEmpty else { return nil }
+            guard case .success(let n) = withUnsafeMutableBytes(of: &byte, { FileIO.read(fd, into: $0) }), n > 0 else { break }
             if byte == UInt8(ascii: "\n") { return String(decoding: out, as: UTF8.self) }
             out.append(byte)
         }
