@@ -79,46 +79,7 @@ extension ReaperLoop {
             send(.actionResult(id: id, outcome: .rejected, detail: "too many requests: at most \(Int(AgentEventGate.perSecond)) a second"), to: role)
             return true
         case .actionRequest(let id, let kind, let generation, let reason) where greeted:
-            let verb = kind == .restart ? "restart" : "kill"
-            // Incident ids are derived on both sides: the detector numbers its incidents with the action id,
-            // operator actions from the API get their own prefix.
-            let previousIncident = activeIncident
-            activeIncident = role == .detector ? "\(config.runID)-\(id)" : "\(config.runID)-op\(id)"
-            let g = worker?.generation ?? 0
-            if machine.isStopping || machine.current == nil {
-                // Nothing to act on now: refuse without touching the running incident.
-                activeIncident = previousIncident
-            } else {
-                emit(.actionRequested, generation: g,
-                     fields: ["action_id": "\(id)", "kind": verb, "reason": reason, "by": "\(role)"])
-            }
-            if role == .detector && !detectorEnforced {
-                log(.warn, "SHADOW (\(config.rollout.rawValue)): would \(verb) the worker (pid \(worker?.pid ?? 0)): \(reason)")
-                emit(.policyDecision, generation: g,
-                     fields: ["action_id": "\(id)", "decision": "would_\(verb)", "mode": config.rollout.rawValue, "enforced": "false"])
-                send(.actionResult(id: id, outcome: .rejected, detail: "\(config.rollout.rawValue): would \(verb)"), to: role)
-                activeIncident = previousIncident
-                return true
-            }
-            log(.info, "\(role) agent requests \(verb) of generation \(generation == 0 ? "current" : "\(generation)"): \(reason)")
-            // Decide first, record after: a refused request (stale generation, a teardown in progress) must not
-            // open an incident or borrow the running one's tag.
-            let incident = activeIncident
-            activeIncident = previousIncident
-            let actions = machine.handle(.actionRequested(id: id, kind: kind, generation: generation, reason: reason),
-                                         now: Clock.monotonicNanos())
-            let accepted = actions.contains { if case .reply(_, .accepted, _) = $0 { true } else { false } }
-            if accepted {
-                activeIncident = incident
-                emit(.policyDecision, generation: g,
-                     fields: ["action_id": "\(id)", "decision": verb, "mode": role == .api ? "operator" : config.rollout.rawValue, "enforced": "true"])
-            } else {
-                let running = activeIncident
-                activeIncident = nil
-                emit(.actionRejected, generation: g, fields: ["action_id": "\(id)", "kind": verb, "by": "\(role)"])
-                activeIncident = running
-            }
-            execute(actions)
+            handleActionRequest(ActionRequest(role: role, id: id, kind: kind, generation: generation, reason: reason))
             return true
         case .event(let event) where greeted:
             // Agents' records (detections, samples) go to the events file and to the other agents, once the
@@ -134,6 +95,37 @@ extension ReaperLoop {
         default:
             disconnect(role, why: "protocol violation: unexpected \(message.kindName) from the \(role) agent")
             return false
+        }
+    }
+
+    /// Carries out what the request policy and the state machine decide: record the request, let the machine
+    /// accept or refuse it, record the decision; an accepted request opens its incident.
+    private func handleActionRequest(_ request: ActionRequest) {
+        let policy = ActionRequestPolicy(rollout: config.rollout, detectorEnforced: detectorEnforced)
+        let incident = incidents.id(for: request.role, actionID: request.id)
+        let canAct = !machine.isStopping && machine.current != nil
+        switch policy.plan(request, incident: incident, canAct: canAct, workerPID: worker?.pid ?? 0) {
+        case .answered(let steps):
+            perform(steps, for: request)
+        case .decide(let before, let incident):
+            perform(before, for: request)
+            let actions = machine.handle(.actionRequested(id: request.id, kind: request.kind, generation: request.generation,
+                                                          reason: request.reason), now: Clock.monotonicNanos())
+            let accepted = actions.contains { if case .reply(_, .accepted, _) = $0 { true } else { false } }
+            if accepted { incidents.open(incident) }
+            perform(policy.settle(request, incident: incident, accepted: accepted), for: request)
+            execute(actions)
+        }
+    }
+
+    private func perform(_ steps: [ActionRequestPolicy.Step], for request: ActionRequest) {
+        let g = worker?.generation ?? 0
+        for step in steps {
+            switch step {
+            case .emit(let kind, let incident, let fields): emit(kind, generation: g, incident: incident, fields: fields)
+            case .reply(let outcome, let detail): send(.actionResult(id: request.id, outcome: outcome, detail: detail), to: request.role)
+            case .log(let level, let text): log(level, text)
+            }
         }
     }
 

@@ -45,12 +45,14 @@ extension ReaperLoop {
         }
         emit(.teardownSignal, generation: g,
              fields: ["signal": "\(signal)", "mechanism": w.mechanism, "cgroup_members": "\(cgroupMembers)"])
-        scanSignal = signal == .kill || scanSignal == .kill ? .kill : signal
         // cgroup.kill reached every member at once; only a process that left the cgroup still needs the scan,
         // and that scan runs once the cgroup is empty (checkTree). Walking /proc while a large tree exits
         // takes a core from the kernel's own teardown of it (docs/BENCHMARKS.md, teardown).
-        if cgroupKill { return }
-        requestScan()
+        if cgroupKill {
+            scan.signalWithNextScan(signal)
+        } else if scan.signal(signal) {
+            requestScan()
+        }
     }
 
     /// Asks whether anything of generation `g` is still alive; answers with `.treeChecked`.
@@ -60,38 +62,28 @@ extension ReaperLoop {
             execute(machine.handle(.treeChecked(empty: false), now: Clock.monotonicNanos()))
             return
         }
-        scanCheck = true
-        requestScan()
+        if scan.check() { requestScan() }
     }
 
-    func requestScan() {
+    /// Sends the scan request `scan` said to send; without a spawner, answers a pending check from the
+    /// cgroup alone (the only thing that can tell us anything then).
+    private func requestScan() {
         guard spawnerAlive else {
-            // Without the spawner only the cgroup can tell us anything.
-            if scanCheck {
-                scanCheck = false
+            if scan.abandon() {
                 let empty = worker.map { $0.hasCgroup ? Cgroup.pids(procsFD: $0.cgroupProcsFD).isEmpty : true } ?? true
                 execute(machine.handle(.treeChecked(empty: empty), now: Clock.monotonicNanos()))
             }
             return
         }
-        if scanInFlight {
-            scanAgain = true
-            return
-        }
-        scanInFlight = true
         sendSpawner(.scan, expecting: .scan)
     }
 
     func scanReplied(_ pids: [Int32]) {
-        scanInFlight = false
-        if let signal = scanSignal {
-            scanSignal = nil
-            if !hooks.isOff("escapees") && !hooks.isOff("tree-teardown") {
-                for pid in pids { signalOne(pid, signal) }
-            }
+        let reply = scan.replied()
+        if let signal = reply.signal, !hooks.isOff("escapees") && !hooks.isOff("tree-teardown") {
+            for pid in pids { signalOne(pid, signal) }
         }
-        if scanCheck {
-            scanCheck = false
+        if reply.check {
             var empty = pids.isEmpty
             if hooks.isOff("escapees") || hooks.isOff("tree-teardown"), let w = worker {
                 // With the guarantee off, only the group counts (the drill must then find the escapee).
@@ -101,10 +93,7 @@ extension ReaperLoop {
             if let w = worker, w.hasCgroup, !Cgroup.pids(procsFD: w.cgroupProcsFD).isEmpty { empty = false }
             execute(machine.handle(.treeChecked(empty: empty), now: Clock.monotonicNanos()))
         }
-        if scanAgain {
-            scanAgain = false
-            requestScan()
-        }
+        if reply.scanAgain { requestScan() }
     }
 
     /// Signals one process through a pidfd, so a PID recycled between scan and signal is never hit twice.

@@ -52,10 +52,7 @@ final class ReaperLoop {
     var analysisGap = [false, false]
     var readBuffer = [UInt8](repeating: 0, count: 65536)
     // Scan bookkeeping: one scan in flight at a time.
-    var scanInFlight = false
-    var scanSignal: Signal?
-    var scanCheck = false
-    var scanAgain = false
+    var scan = TreeScan()
     /// The tree-activity poll for the detector: one request in flight, at most one a second.
     var activityInFlight = false
     var nextActivityAt: UInt64 = 0
@@ -70,9 +67,11 @@ final class ReaperLoop {
     var earlyExits: [Int32: ExitStatus] = [:]
     /// Whether kill/restart requests from the detector are carried out (rollout enforce, or a canary draw
     /// that fell inside the percentage). Operator requests from the API are always carried out.
-    var detectorEnforced = true
+    var detectorEnforced: Bool { rollout.detectorEnforced }
+    lazy var rollout = RolloutDecision(rollout: config.rollout, canaryPercent: config.canaryPercent,
+                                       seed: UInt64.random(in: 0...UInt64(UInt32.max)))
     /// The incident whose teardown is in progress: its events carry `incident_id`.
-    var activeIncident: String?
+    lazy var incidents = IncidentLedger(runID: config.runID)
     /// Our own process group, read before the filter (getpgrp is not on the allowlist).
     let ownGroup: Int32
 
@@ -159,8 +158,8 @@ final class ReaperLoop {
     /// is asked of the spawner, and a detector listens: the detector's sandbox cannot read `/proc/PID/io` of
     /// a worker with more privileges than it has, and its silence rule needs it. Never during a teardown.
     private func requestActivity(now: UInt64) {
-        guard now >= nextActivityAt, !activityInFlight, pendingSpawner.isEmpty, activeIncident == nil,
-              scanSignal == nil, !scanInFlight, let w = worker, agents[.detector]?.readyChannel != nil else { return }
+        guard now >= nextActivityAt, !activityInFlight, pendingSpawner.isEmpty, incidents.active == nil,
+              !scan.busy, let w = worker, agents[.detector]?.readyChannel != nil else { return }
         nextActivityAt = now + 1_000_000_000
         activityInFlight = true
         sendSpawner(.activity(generation: w.generation), expecting: .activity(w.generation))
@@ -237,13 +236,18 @@ final class ReaperLoop {
         }
     }
 
+    /// Emits one of the reaper's own events, in the incident the ledger says it belongs to.
     func emit(_ kind: EventKind, generation: UInt32, fields: [String: String]) {
+        emit(kind, generation: generation, incident: incidents.tag(kind), fields: fields)
+    }
+
+    /// Emits an event in `incident` (nil: none), unless its fields name one already.
+    func emit(_ kind: EventKind, generation: UInt32, incident: String?, fields: [String: String]) {
         var fields = fields
-        if let incident = activeIncident, fields["incident_id"] == nil { fields["incident_id"] = incident }
+        if let incident, fields["incident_id"] == nil { fields["incident_id"] = incident }
         let list = fields.sorted { $0.key < $1.key }.map { Field(key: $0.key, value: $0.value) }
         guard let event = try? FlowForgeWire.Event(kind: kind, generation: generation, wallNanos: Clock.wallNanos(), fields: list) else { return }
         publish(event, except: nil)
-        if kind == .workerStarted { activeIncident = nil }
     }
 
     /// Numbers an event (`seq`, the run's event sequence), appends it to the events file and forwards it to
@@ -285,21 +289,9 @@ final class ReaperLoop {
         }
     }
 
-    /// Draws the canary once per run and records the draw and its seed, so the choice can be audited.
+    /// Records the rollout drawn for this run (for a canary, its seed and draw, so the choice can be audited).
     private func emitPolicy() {
-        var fields = ["mode": config.rollout.rawValue, "canary_percent": "\(config.canaryPercent)"]
-        switch config.rollout {
-        case .enforce: detectorEnforced = true
-        case .shadow: detectorEnforced = false
-        case .canary:
-            let seed = UInt64.random(in: 0...UInt64(UInt32.max))
-            let draw = Int(seed % 100)
-            detectorEnforced = draw < config.canaryPercent
-            fields["seed"] = "\(seed)"
-            fields["draw"] = "\(draw)"
-        }
-        fields["enforced"] = detectorEnforced ? "true" : "false"
-        emit(.runPolicy, generation: 0, fields: fields)
+        emit(.runPolicy, generation: 0, fields: rollout.fields)
         if !detectorEnforced {
             log(.warn, "policy rollout \(config.rollout.rawValue): runaway kill/restart is LOG-ONLY for this run (would-act entries are recorded)")
         }

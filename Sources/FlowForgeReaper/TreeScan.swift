@@ -22,8 +22,14 @@ public struct TreeScan: Sendable, Equatable {
 
     /// Asks for the scan's processes to get `signal`. Returns whether to send a scan request now.
     public mutating func signal(_ signal: Signal) -> Bool {
-        pendingSignal = signal == .kill || pendingSignal == .kill ? .kill : signal
+        signalWithNextScan(signal)
         return request()
+    }
+
+    /// Asks for the next scan's processes to get `signal`, without asking for a scan now (after `cgroup.kill`
+    /// the check that follows, once the cgroup is empty, brings one).
+    public mutating func signalWithNextScan(_ signal: Signal) {
+        pendingSignal = signal == .kill || pendingSignal == .kill ? .kill : signal
     }
 
     /// Asks whether anything of the tree is left. Returns whether to send a scan request now.

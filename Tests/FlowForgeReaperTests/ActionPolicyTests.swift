@@ -129,6 +129,16 @@ struct TreeScanTests {
         #expect(second == .terminate)
     }
 
+    @Test func afterCgroupKillTheSignalWaitsForTheCheckScan() {
+        var scan = TreeScan()
+        scan.signalWithNextScan(.kill)
+        #expect(scan.busy && !scan.inFlight, "pending, but no scan asked for")
+        let sent = scan.check()
+        #expect(sent)
+        let reply = scan.replied()
+        #expect(reply == TreeScan.Reply(signal: .kill, check: true, scanAgain: false))
+    }
+
     @Test func withoutASpawnerAPendingCheckIsHandedBack() {
         var scan = TreeScan()
         _ = scan.signal(.kill)
