@@ -52,15 +52,16 @@ public enum StateDirectory {
     /// that is not us (root handing a run's spool to the dashboard's user). Returns the descriptor.
     public static func createPrivateFile(in dir: String, name: String, owner: uid_t? = nil) throws -> Int32 {
         guard !name.contains("/"), name != "..", name != "." else { throw SystemError("bad file name \(name)", errno: EINVAL) }
-        let dirFD = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard dirFD >= 0 else { throw SystemError("open \(dir)", errno: errno) }
+        let dirFD = try sys("open \(dir)") { open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
         defer { close(dirFD) }
-        let fd = openat(dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SystemError("create \(dir)/\(name)", errno: errno) }
-        if let owner, owner != geteuid(), fchown(fd, owner, gid_t.max) != 0 {
-            let e = errno
-            close(fd)
-            throw SystemError("chown \(dir)/\(name) to uid \(owner)", errno: e)
+        let fd = try sys("create \(dir)/\(name)") {
+            openat(dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0o600)
+        }
+        if let owner, owner != geteuid() {
+            do { _ = try sys("chown \(dir)/\(name) to uid \(owner)") { fchown(fd, owner, gid_t.max) } } catch {
+                close(fd)
+                throw error
+            }
         }
         return fd
     }

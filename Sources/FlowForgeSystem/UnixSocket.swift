@@ -15,13 +15,15 @@ public enum UnixSocket {
         var addr = try address(path)
         let old = umask(0o177) // the file is created 0600: only our user can connect
         defer { umask(old) }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if rc != 0 {
-            let e = errno
+        do {
+            _ = try sys("bind \(path)") {
+                withUnsafePointer(to: &addr) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                }
+            }
+        } catch {
             close(fd)
-            throw SystemError("bind \(path)", errno: e)
+            throw error
         }
         if let owner, owner != geteuid(), lchown(path, owner, gid_t.max) != 0 {
             let e = errno
