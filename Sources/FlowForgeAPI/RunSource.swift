@@ -24,6 +24,8 @@ public struct RunSource: TimelineSource {
         var run: [String: Any] = ["run_id": state.runID, "live": live != nil, "pid": live?.pid ?? 0, "generation": live?.generation ?? 0]
         if let s = state.latestSample, let cpu = Double(s["cpu_percent"] ?? "") { run["cpu_percent"] = cpu }
         if let w = state.workerName { run["worker"] = w }
+        if !state.name.isEmpty { run["name"] = state.name }
+        if !state.command.isEmpty { run["command"] = state.command }
         if state.degraded { run["degraded"] = true }
         return [run]
     }

@@ -4,6 +4,7 @@
 import ArgumentParser
 import FlowForgeConfig
 import FlowForgeSystem
+import FlowForgeWire
 
 /// `flowforge run [options] -- COMMAND [ARGS...]`.
 ///
@@ -25,6 +26,7 @@ public struct RunCommand: ParsableCommand {
 
             Examples:
               flowforge run -- python3 worker.py
+              flowforge run --name consumer:1 -- python3 consumer.py --queue orders
               flowforge run --grace 2 -- sh -c 'make all'
               flowforge run --max-cpu 70 --on-runaway kill -- ./agent.sh
               flowforge run --shadow-mode --events events.jsonl -- ./worker
@@ -32,6 +34,9 @@ public struct RunCommand: ParsableCommand {
               flowforge run --config config/flowforge.yaml -- python3 worker.py
             """
     )
+
+    @Option(help: "The worker's name in events, /runs, /timeline, the dashboard and the name label of /metrics: NAME or NAME:INSTANCE, letters, digits, '.', '_' and '-' (default: the command's basename).")
+    var name: String?
 
     @Option(name: .long, help: "Seconds between SIGTERM and SIGKILL when stopping the worker's tree, 0-3600 (default 5).")
     var grace: Double?
@@ -102,8 +107,14 @@ public struct RunCommand: ParsableCommand {
         try SettingsResolver.resolve(configPath: detection.thresholds.config, given: given)
     }
 
+    /// The worker's name: `--name`, or the command's basename.
+    var workerName: String { name.flatMap(WorkerName.init)?.description ?? WorkerName.defaulted(command: command.first ?? "").description }
+
     public func validate() throws {
         guard !command.isEmpty else { throw ValidationError("missing worker command: flowforge run [options] -- COMMAND [ARGS...]") }
+        if let name, WorkerName(name) == nil {
+            throw ValidationError("--name '\(name)': use NAME or NAME:INSTANCE (NAME: 1-64 letters, digits, '.', '_' or '-', not starting with '.' or '-'; INSTANCE: 1-9999)")
+        }
         let s = try settings()
         guard let agent = Accounts.user(s.text(.agentUser)) else {
             throw ValidationError("--agent-user: no such user '\(s.text(.agentUser))'")
@@ -135,7 +146,7 @@ public struct RunCommand: ParsableCommand {
         let agent = Accounts.user(s.text(.agentUser))!
         let runID = RunID.make()
         var args = ["--grace-ms=\(Int((s.number(.grace) * 1000).rounded()))", "--agent-user=\(agent.uid):\(agent.gid)",
-                    "--run-id=\(runID)", "--log-level=\(s.text(.logLevel))", "--log-format=\(s.text(.logFormat))"]
+                    "--run-id=\(runID)", "--name=\(workerName)", "--log-level=\(s.text(.logLevel))", "--log-format=\(s.text(.logFormat))"]
         if user != nil || group != nil {
             let base = user.flatMap(Accounts.user) ?? (CurrentProcess.realUserID, CurrentProcess.realGroupID)
             let gid = group.flatMap(Accounts.group) ?? base.gid

@@ -8,6 +8,9 @@ import Synchronization
 public final class RunState: Sendable {
     struct Data {
         var runID = ""
+        /// The worker's name and command as the user gave them (`run.started`).
+        var name = ""
+        var command = ""
         var events: [TimelineEvent] = []
         var seen = Set<UInt64>()
         var workerPID: Int32 = 0
@@ -63,11 +66,19 @@ public final class RunState: Sendable {
     @discardableResult
     public func ingest(_ event: TimelineEvent) -> Bool {
         data.withLock { d in
+            var event = event
             if event.seq > 0 {
                 guard d.seen.insert(event.seq).inserted else { return false }
             }
             if d.runID.isEmpty { d.runID = event.runID }
+            if d.name.isEmpty { d.name = event.name }
+            // Events from the reaper's channel carry no name (spool lines do): they are the run's.
+            if event.name.isEmpty { event.name = d.name }
             switch event.kind {
+            case EventKind.runStarted.rawValue:
+                d.name = event.fields["name"] ?? d.name
+                d.command = event.fields["argv"] ?? d.command
+                event.name = d.name
             case EventKind.workerStarted.rawValue:
                 d.workerPID = Int32(event.fields["pid"] ?? "") ?? 0
                 d.generation = event.generation
@@ -99,6 +110,11 @@ public final class RunState: Sendable {
     }
 
     public var events: [TimelineEvent] { data.withLock { $0.events } }
+
+    /// The worker's name (`--name`, or the command's basename), once `run.started` or a named event is in.
+    public var name: String { data.withLock { $0.name } }
+    /// The worker's command as the user gave it.
+    public var command: String { data.withLock { $0.command } }
 
     /// The worker's name, from the newest incident or sample that carries it.
     public var workerName: String? {

@@ -6,6 +6,8 @@ import FlowForgeWire
 public struct IncidentSummary: Sendable {
     public var id: String
     public var runID: String
+    /// The worker's name (`--name`); "" for runs recorded before names.
+    public var name: String = ""
     public var worker: String
     public var start: String
     public var end: String
@@ -36,7 +38,7 @@ public struct IncidentSummary: Sendable {
     }
 
     public var json: [String: Any] {
-        var out: [String: Any] = ["id": id, "run_id": runID, "worker": worker, "start": start, "end": end,
+        var out: [String: Any] = ["id": id, "run_id": runID, "name": name, "worker": worker, "start": start, "end": end,
                                   "action": action, "rollout_mode": rolloutMode, "operator": operator_, "reason": reason]
         var peak: [String: Any] = [:]
         if let peakCPU { peak["cpu_percent"] = peakCPU }
@@ -58,6 +60,7 @@ extension IncidentSummary {
     /// updates a stored summary with the new events only, so ingestion is linear in an incident's length.
     public mutating func absorb(_ e: TimelineEvent) {
         end = e.ts
+        if !e.name.isEmpty { name = e.name }
         if let w = e.fields["worker"] { worker = w }
         if let cpu = e.fields["cpu_percent"].flatMap(Double.init), cpu.isFinite { peakCPU = max(peakCPU ?? cpu, cpu) }
         if let c = e.fields["confidence"].flatMap(Double.init), c.isFinite { peakConfidence = max(peakConfidence ?? c, c) }

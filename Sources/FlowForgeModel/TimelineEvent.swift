@@ -6,6 +6,8 @@ import Foundation
 /// An event of a run, from the spool or the reaper's channel.
 public struct TimelineEvent: Sendable, Equatable {
     public var runID: String
+    /// The worker's name (`WorkerName`), or "" for a run recorded before names existed.
+    public var name: String
     public var seq: UInt64
     public var ts: String
     public var wallNanos: Int64
@@ -14,9 +16,10 @@ public struct TimelineEvent: Sendable, Equatable {
     public var incidentID: String?
     public var fields: [String: String]
 
-    public init(runID: String, seq: UInt64, ts: String, wallNanos: Int64, generation: UInt32, kind: String,
+    public init(runID: String, name: String = "", seq: UInt64, ts: String, wallNanos: Int64, generation: UInt32, kind: String,
                 incidentID: String?, fields: [String: String]) {
         self.runID = runID
+        self.name = name
         self.seq = seq
         self.ts = ts
         self.wallNanos = wallNanos
@@ -27,8 +30,9 @@ public struct TimelineEvent: Sendable, Equatable {
     }
 
     /// From a wire event (fields are strings there).
-    public init(_ event: Event, runID: String) {
+    public init(_ event: Event, runID: String, name: String = "") {
         self.runID = runID
+        self.name = name
         var f: [String: String] = [:]
         for field in event.fields { f[field.key] = field.value }
         self.seq = UInt64(f["seq"] ?? "") ?? 0
@@ -49,6 +53,7 @@ public struct TimelineEvent: Sendable, Equatable {
               let kind = object["kind"] as? String, let ts = object["ts"] as? String,
               let generation = UInt32(exactly: object["generation"] as? Int ?? 0) else { return nil }
         self.runID = object["run_id"] as? String ?? ""
+        self.name = object["name"] as? String ?? ""
         self.ts = ts
         self.wallNanos = TimelineEvent.parseNanos(ts) ?? 0
         self.generation = generation
@@ -81,6 +86,7 @@ public struct TimelineEvent: Sendable, Equatable {
     /// out (`reason`, `scores.cpu_percent`, `scores.entropy`, `scores.confidence`) where the event has them.
     public var json: [String: Any] {
         var out: [String: Any] = ["seq": seq, "ts": ts, "run_id": runID, "generation": generation, "kind": kind]
+        if !name.isEmpty { out["name"] = name }
         if let incidentID { out["incident_id"] = incidentID }
         var f: [String: Any] = [:]
         for (k, v) in fields {

@@ -26,6 +26,8 @@ public struct ReaperConfig: Sendable, Equatable {
     public var agentIdentity: (uid: UInt32, gid: UInt32) = (65534, 65534)
     public var workerIdentity: (uid: UInt32, gid: UInt32)?
     public var runID = "run"
+    /// The worker's name (`WorkerName`): on every event line and in `run.started`.
+    public var name = "worker"
     public var logLevel = LogLevel.info
     /// `--log-format=json`: FlowForge's own messages as JSON lines instead of text.
     public var logJSON = false
@@ -93,6 +95,9 @@ public struct ReaperConfig: Sendable, Equatable {
             case "agent-user": agentIdentity = try Self.identity(value)
             case "worker-user": workerIdentity = try Self.identity(value)
             case "run-id": runID = value
+            case "name":
+                guard let n = WorkerName(value) else { throw ConfigError("bad name '\(value)'") }
+                name = n.description
             case "log-level":
                 guard let level = LogLevel(name: value) else { throw ConfigError("bad log level '\(value)'") }
                 logLevel = level
@@ -160,7 +165,7 @@ public struct ReaperConfig: Sendable, Equatable {
     /// The command line that reproduces this configuration (used to start the spawner).
     public var arguments: [String] {
         var a = ["--role=\(role.rawValue)", "--grace-ms=\(graceNanos / 1_000_000)",
-                 "--agent-user=\(agentIdentity.uid):\(agentIdentity.gid)", "--run-id=\(runID)"]
+                 "--agent-user=\(agentIdentity.uid):\(agentIdentity.gid)", "--run-id=\(runID)", "--name=\(name)"]
         if let w = workerIdentity { a.append("--worker-user=\(w.uid):\(w.gid)") }
         a.append("--log-level=\(logLevel.name)")
         if logJSON { a.append("--log-format=json") }

@@ -99,7 +99,7 @@ final class ReaperLoop {
         for role in config.agents { agents[role] = AgentSlot(role: role, runID: config.runID) }
         // The worker first: nothing it needs waits for the agents (they catch up; the detector ignores the
         // first sample anyway, and output it missed is counted as dropped).
-        emitPolicy()
+        recordRunStart()
         execute(machine.handle(.started, now: Clock.monotonicNanos()))
         for role in config.agents { requestAgent(role) }
         while exitCode == nil {
@@ -267,7 +267,7 @@ final class ReaperLoop {
     /// size: the spawner opens the next segment (and prunes the oldest); until it answers, writes continue.
     func record(_ event: FlowForgeWire.Event) {
         guard spool != nil || !config.eventsFDs.isEmpty else { return }
-        let line = event.jsonLine(runID: config.runID)
+        let line = event.jsonLine(runID: config.runID, name: config.name)
         if let s = spool {
             do {
                 try FileIO.writeAll(s.fd, line)
@@ -289,8 +289,10 @@ final class ReaperLoop {
         }
     }
 
-    /// Records the rollout drawn for this run (for a canary, its seed and draw, so the choice can be audited).
-    private func emitPolicy() {
+    /// The run's first events: its name and command, then the rollout drawn for it (for a canary, its seed and
+    /// draw, so the choice can be audited).
+    private func recordRunStart() {
+        emit(.runStarted, generation: 0, fields: ["name": config.name, "argv": WorkerName.displayCommand(config.workerArguments)])
         emit(.runPolicy, generation: 0, fields: rollout.fields)
         if !detectorEnforced {
             log(.warn, "policy rollout \(config.rollout.rawValue): runaway kill/restart is LOG-ONLY for this run (would-act entries are recorded)")

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeModel
 import FlowForgeSystem
+import FlowForgeWire
 import Foundation
 import GRDB
 import Synchronization
@@ -50,6 +51,17 @@ public final class Store: Sendable {
                 ALTER TABLE incidents ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
                 DROP INDEX events_incident;
                 CREATE INDEX events_incident ON events (incident_id, seq) WHERE incident_id IS NOT NULL;
+                """)
+        }
+        m.registerMigration("v3") { db in
+            // Worker names (`--name`) and the command as given: per run, per event (a spool line carries it)
+            // and per incident. Runs recorded before have none ("").
+            try db.execute(sql: """
+                ALTER TABLE runs ADD COLUMN name TEXT NOT NULL DEFAULT '';
+                ALTER TABLE runs ADD COLUMN command TEXT NOT NULL DEFAULT '';
+                ALTER TABLE events ADD COLUMN name TEXT NOT NULL DEFAULT '';
+                ALTER TABLE incidents ADD COLUMN name TEXT NOT NULL DEFAULT '';
+                CREATE INDEX runs_name ON runs (name, last_ts);
                 """)
         }
         return m
@@ -119,17 +131,20 @@ public final class Store: Sendable {
                 for e in events {
                     let fields = String(decoding: (try? JSONSerialization.data(withJSONObject: e.fields, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
                     try db.execute(sql: """
-                        INSERT OR IGNORE INTO events (run_id, seq, ts, wall_nanos, generation, kind, incident_id, fields)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [e.runID, Int64(e.seq), e.ts, e.wallNanos, Int64(e.generation), e.kind, e.incidentID, fields])
+                        INSERT OR IGNORE INTO events (run_id, seq, ts, wall_nanos, generation, kind, incident_id, fields, name)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [e.runID, Int64(e.seq), e.ts, e.wallNanos, Int64(e.generation), e.kind, e.incidentID, fields, e.name])
                     if db.changesCount > 0 {
                         new.append(e)
                         if let id = e.incidentID { touched[id, default: []].append(e) }
                     }
                     try db.execute(sql: """
-                        INSERT INTO runs (run_id, spool, first_ts, last_ts, worker) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT(run_id) DO UPDATE SET last_ts = excluded.last_ts, worker = COALESCE(excluded.worker, runs.worker)
-                        """, arguments: [e.runID, spool, e.ts, e.ts, e.fields["worker"]])
+                        INSERT INTO runs (run_id, spool, first_ts, last_ts, worker, name, command) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(run_id) DO UPDATE SET last_ts = excluded.last_ts, worker = COALESCE(excluded.worker, runs.worker),
+                            name = CASE WHEN excluded.name != '' THEN excluded.name ELSE runs.name END,
+                            command = CASE WHEN excluded.command != '' THEN excluded.command ELSE runs.command END
+                        """, arguments: [e.runID, spool, e.ts, e.ts, e.fields["worker"], e.name,
+                                         e.kind == EventKind.runStarted.rawValue ? e.fields["argv"] ?? "" : ""])
                 }
                 for (id, new) in touched { try refreshIncident(db, id: id, new: new) }
                 try Store.saveOffset(db, spool: spool, offset: offset)
@@ -173,17 +188,19 @@ public final class Store: Sendable {
         let s = summary
         try db.execute(sql: """
             INSERT OR REPLACE INTO incidents (id, run_id, worker, start, start_nanos, "end", action, rollout_mode, operator,
-                                              peak_cpu, peak_confidence, min_entropy, reason, last_seq)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                              peak_cpu, peak_confidence, min_entropy, reason, last_seq, name)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [s.id, s.runID, s.worker, s.start, s.startNanos, s.end, s.action, s.rolloutMode, s.operator_,
-                             s.peakCPU, s.peakConfidence, s.minEntropy, s.reason, lastSeq])
+                             s.peakCPU, s.peakConfidence, s.minEntropy, s.reason, lastSeq, s.name])
     }
 
     static func summary(_ r: Row) -> IncidentSummary {
-        IncidentSummary(id: r["id"], runID: r["run_id"], worker: r["worker"], start: r["start"], end: r["end"],
-                        startNanos: r["start_nanos"], action: r["action"], rolloutMode: r["rollout_mode"],
-                        operator_: r["operator"], peakCPU: r["peak_cpu"], peakConfidence: r["peak_confidence"],
-                        minEntropy: r["min_entropy"], reason: r["reason"])
+        var s = IncidentSummary(id: r["id"], runID: r["run_id"], worker: r["worker"], start: r["start"], end: r["end"],
+                                startNanos: r["start_nanos"], action: r["action"], rolloutMode: r["rollout_mode"],
+                                operator_: r["operator"], peakCPU: r["peak_cpu"], peakConfidence: r["peak_confidence"],
+                                minEntropy: r["min_entropy"], reason: r["reason"])
+        s.name = r["name"]
+        return s
     }
 
     // MARK: reading
@@ -227,10 +244,23 @@ public final class Store: Sendable {
         }
     }
 
-    public func runs() throws -> [(runID: String, worker: String?, lastTS: String?)] {
+    /// A run as the store knows it.
+    public struct StoredRun: Sendable, Equatable {
+        public var runID: String
+        public var name: String
+        public var command: String
+        public var worker: String?
+        public var firstTS: String?
+        public var lastTS: String?
+    }
+
+    /// The newest runs (live and finished), newest first.
+    public func runs(limit: Int = 200) throws -> [StoredRun] {
         try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT run_id, worker, last_ts FROM runs ORDER BY last_ts DESC LIMIT 200").map {
-                ($0["run_id"], $0["worker"], $0["last_ts"])
+            try Row.fetchAll(db, sql: "SELECT run_id, name, command, worker, first_ts, last_ts FROM runs ORDER BY last_ts DESC LIMIT ?",
+                             arguments: [limit]).map {
+                StoredRun(runID: $0["run_id"], name: $0["name"], command: $0["command"], worker: $0["worker"],
+                          firstTS: $0["first_ts"], lastTS: $0["last_ts"])
             }
         }
     }
@@ -267,7 +297,7 @@ public final class Store: Sendable {
         try Row.fetchAll(db, sql: sql, arguments: arguments).map { r in
             let fieldsText: String = r["fields"]
             let fields = (try? JSONSerialization.jsonObject(with: Data(fieldsText.utf8))) as? [String: String] ?? [:]
-            return TimelineEvent(runID: r["run_id"], seq: UInt64(clamping: r["seq"] as Int64), ts: r["ts"], wallNanos: r["wall_nanos"],
+            return TimelineEvent(runID: r["run_id"], name: r["name"], seq: UInt64(clamping: r["seq"] as Int64), ts: r["ts"], wallNanos: r["wall_nanos"],
                                  generation: UInt32(clamping: r["generation"] as Int64), kind: r["kind"], incidentID: r["incident_id"], fields: fields)
         }
     }

@@ -32,8 +32,12 @@ public struct StoreSource: TimelineSource {
         let live = Dictionary(liveRuns().map { ($0["run_id"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a })
         var out: [[String: Any]] = []
         for run in (try? store.runs()) ?? [] {
-            if let l = live[run.runID] { out.append(l.merging(["worker": run.worker ?? ""], uniquingKeysWith: { a, _ in a })) } else {
-                out.append(["run_id": run.runID, "worker": run.worker ?? "", "live": false, "last_seen": run.lastTS ?? ""])
+            var stored: [String: Any] = ["worker": run.worker ?? ""]
+            if !run.name.isEmpty { stored["name"] = run.name }
+            if !run.command.isEmpty { stored["command"] = run.command }
+            if let first = run.firstTS { stored["first_seen"] = first }
+            if let l = live[run.runID] { out.append(l.merging(stored, uniquingKeysWith: { a, _ in a })) } else {
+                out.append(stored.merging(["run_id": run.runID, "live": false, "last_seen": run.lastTS ?? ""], uniquingKeysWith: { a, _ in a }))
             }
         }
         for (id, l) in live where !out.contains(where: { $0["run_id"] as? String == id }) { out.append(l) }

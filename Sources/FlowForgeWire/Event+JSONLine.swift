@@ -12,12 +12,16 @@ extension Event {
         "ticks", "ticks_per_second", "repeating", "io_syscalls", "io_bytes", "io_switches",
     ]
 
-    /// `{"ts":"<RFC 3339 UTC>","run_id":"…","generation":N,"kind":"…","fields":{…}}` plus a newline.
-    /// Keys are stable; `seq` (the run's event sequence number) and `incident_id`, when fields carry them,
-    /// are also lifted to the top level.
-    public func jsonLine(runID: String) -> String {
+    /// `{"ts":"<RFC 3339 UTC>","run_id":"…","name":"…","generation":N,"kind":"…","fields":{…}}` plus a
+    /// newline (`name`, the worker's name, when given). Keys are stable; `seq` (the run's event sequence
+    /// number) and `incident_id`, when fields carry them, are also lifted to the top level.
+    public func jsonLine(runID: String, name: String = "") -> String {
         var out = "{\"ts\":\"" + Event.rfc3339(wallNanos: wallNanos) + "\",\"run_id\":"
         Event.appendJSONString(runID, to: &out)
+        if !name.isEmpty {
+            out += ",\"name\":"
+            Event.appendJSONString(name, to: &out)
+        }
         out += ",\"generation\":\(generation),\"kind\":"
         Event.appendJSONString(kind, to: &out)
         if let seq = fields.first(where: { $0.key == "seq" }), Event.isJSONNumber(seq.value) {

@@ -6,6 +6,8 @@
 /// code names kinds through this type so a misspelling does not compile.
 public enum EventKind: String, Sendable, CaseIterable {
     // The reaper's own record of the run.
+    /// The run's first event: the worker's `name` and its command as the user gave it (`argv`).
+    case runStarted = "run.started"
     case runPolicy = "run.policy"
     case runHelpers = "run.helpers"
     case workerStarted = "worker.started"

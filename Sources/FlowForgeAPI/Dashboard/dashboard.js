@@ -134,7 +134,9 @@
         if (!entry) { entry = runRow(run); state.runRows.set(run.run_id, entry); $('live-runs').tBodies[0].append(entry.row); }
         entry.run = run;
         entry.cells.run.textContent = run.run_id;
-        entry.cells.worker.textContent = run.worker || '—';
+        // The name the run was given (--name, or its command's basename); the command as typed on hover.
+        entry.cells.worker.textContent = run.name || run.worker || '—';
+        entry.cells.worker.title = run.command || '';
         entry.cells.degraded.hidden = run.degraded !== true;
         entry.cells.pid.textContent = run.pid ? String(run.pid) : '—';
         entry.cells.pid.title = run.generation ? `generation ${run.generation}` : '';
@@ -151,7 +153,8 @@
     state.action = { kind, run };
     const verb = kind === 'kill' ? 'Kill' : 'Restart';
     $('action-title').textContent = `${verb} worker`;
-    $('action-target').textContent = `Run ${run.run_id}${run.worker ? ` (${run.worker})` : ''}${run.pid ? `, pid ${run.pid}` : ''}`;
+    const who = run.name || run.worker;
+    $('action-target').textContent = `Run ${run.run_id}${who ? ` (${who})` : ''}${run.pid ? `, pid ${run.pid}` : ''}`;
     $('action-submit').textContent = verb;
     $('api-key').value = sessionStorage.getItem(KEY_STORE) || '';
     $('reason').value = '';
@@ -246,7 +249,7 @@
       return el('li', { class: `incident${selected ? ' selected' : ''}${shadow ? ' is-shadow' : ''}${inc.operator ? ' is-operator' : ''}`, 'data-incident-id': inc.id },
         el('button', { type: 'button', 'aria-pressed': String(selected), 'aria-controls': 'drilldown', onclick: () => select(inc.id) },
           el('span', { class: 'when' }, timeEl(inc.start, true)),
-          el('span', { class: 'worker' }, inc.worker || '—'),
+          el('span', { class: 'worker' }, inc.name || inc.worker || '—'),
           el('span', { class: 'badges' }, actionBadge(inc.action),
             inc.operator && el('span', { class: 'badge operator' }, 'operator'),
             inc.rollout_mode && el('span', { class: 'mode' }, `mode: ${inc.rollout_mode}`)),
@@ -308,7 +311,7 @@
     d.replaceChildren(
       el('h2', { id: 'drill-h' }, 'Incident ', el('code', {}, id)),
       el('p', { id: 'drill-status', class: 'error', role: 'status' }),
-      el('p', { class: 'meta' }, inc.worker ? el('span', { class: 'worker' }, inc.worker) : null, actionBadge(inc.action),
+      el('p', { class: 'meta' }, inc.name || inc.worker ? el('span', { class: 'worker' }, inc.name || inc.worker) : null, actionBadge(inc.action),
         inc.operator && el('span', { class: 'badge operator' }, 'operator'),
         inc.rollout_mode && el('span', { class: 'mode' }, `mode: ${inc.rollout_mode}`),
         inc.start && el('span', { class: 'muted' }, timeEl(inc.start, true), ' → ', timeEl(inc.end || inc.start))),
