@@ -17,13 +17,13 @@ Usage: $name [--bin PATH] [--timeout SECONDS] [--keep-tmp] [--help]
 
 Checks the FlowForge dashboard in headless Chromium against a real backend:
   1. starts: FLOWFORGE_STATE_DIR=<tmp> FLOWFORGE_API_KEY=test-key flowforge run --listen 127.0.0.1:<free port>
-     --shadow-mode --sustain 2 --sample-interval 0.25 --log-level warn -- $fixtures/spin_worker.sh
+     --name spin --shadow-mode --sustain 2 --sample-interval 0.25 --log-level warn -- $fixtures/spin_worker.sh
   2. waits (bounded) until GET /timeline lists an incident with its decision
   3. checks that the server serves this checkout's dashboard files, with a CSP and no external URLs
   4. loads / (newest incident opens by default) and /?incident=<id> (preselected) in chromium --headless
      --dump-dom and asserts on the DOM: the incident in #timeline, the drilldown (.event rows, evidence),
      #chart-cpu/#chart-entropy/#chart-confidence each drawing a line, the live run with Kill/Restart buttons,
-     a healthy status dot; and on Chromium's network log and console: nothing requested outside the
+     a healthy status dot, the run under its name in #programs and #timeline; and on Chromium's network log and console: nothing requested outside the
      server's origin, no CSP violation, no uncaught error
   5. the second load also takes a 1280x900 screenshot: $artifacts/dashboard.png
   6. the API agent stayed up the whole time
@@ -138,7 +138,7 @@ backend_log_tail() {
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 origin="http://127.0.0.1:$port"
 mkdir -p "$tmp/state"
-FLOWFORGE_STATE_DIR="$tmp/state" FLOWFORGE_API_KEY=test-key "$bin" run --listen "127.0.0.1:$port" --shadow-mode \
+FLOWFORGE_STATE_DIR="$tmp/state" FLOWFORGE_API_KEY=test-key "$bin" run --listen "127.0.0.1:$port" --name spin --shadow-mode \
   --sustain 2 --sample-interval 0.25 --log-level warn -- "$fixtures/spin_worker.sh" >"$tmp/backend.log" 2>&1 &
 backend_pid=$!
 echo "backend: $bin (pid $backend_pid) on $origin"
@@ -232,7 +232,7 @@ check_page() {
 
 if run_browser default "$origin/" --dump-dom; then
   check_page dom "$tmp/default.out" --label "page /" --incident "$incident" --run "$run_id" --shadow \
-    --evidence "retrying connection to db"
+    --evidence "retrying connection to db" --program spin
   check_page network "$tmp/default.netlog.json" "$tmp/default.console.log" --origin "$origin" --label "page /"
 fi
 # The second load preselects the incident through the URL, and is the screenshot (its DOM is checked too,

@@ -19,6 +19,12 @@ public struct IncidentSummary: Sendable {
     public var peakConfidence: Double?
     public var minEntropy: Double?
     public var reason: String
+    /// The worker generation the incident acted on (its first event's).
+    public var generation: UInt32 = 0
+    /// How the incident ended for the run: `restarted` (a new generation started), `crash-loop stopped` (the
+    /// crash-loop guard refused the restart and the run ended), `stopped` (a restart became a stop: the run is
+    /// degraded), or "" (in progress, a kill, or a log-only decision).
+    public var outcome: String = ""
 
     public init(id: String, runID: String, worker: String, start: String, end: String, startNanos: Int64, action: String,
                 rolloutMode: String, operator_: Bool, peakCPU: Double?, peakConfidence: Double?, minEntropy: Double?, reason: String) {
@@ -39,7 +45,8 @@ public struct IncidentSummary: Sendable {
 
     public var json: [String: Any] {
         var out: [String: Any] = ["id": id, "run_id": runID, "name": name, "worker": worker, "start": start, "end": end,
-                                  "action": action, "rollout_mode": rolloutMode, "operator": operator_, "reason": reason]
+                                  "action": action, "rollout_mode": rolloutMode, "operator": operator_, "reason": reason,
+                                  "generation": generation, "outcome": outcome]
         var peak: [String: Any] = [:]
         if let peakCPU { peak["cpu_percent"] = peakCPU }
         if let peakConfidence { peak["confidence"] = peakConfidence }
@@ -54,6 +61,7 @@ extension IncidentSummary {
     public init(first e: TimelineEvent, id: String) {
         self.init(id: id, runID: e.runID, worker: "", start: e.ts, end: e.ts, startNanos: e.wallNanos, action: "",
                   rolloutMode: "", operator_: id.contains("-op"), peakCPU: nil, peakConfidence: nil, minEntropy: nil, reason: "")
+        generation = e.generation
     }
 
     /// Folds the incident's next event (in sequence order) into the summary. Each event costs O(1): the store
@@ -73,6 +81,10 @@ extension IncidentSummary {
         case EventKind.policyDecision.rawValue:
             action = e.fields["decision"] ?? action
             rolloutMode = e.fields["mode"] ?? rolloutMode
+        case EventKind.workerStarted.rawValue where e.generation > generation:
+            outcome = "restarted"
+        case EventKind.restartSuppressed.rawValue:
+            outcome = (e.fields["reason"] ?? "").hasPrefix("crash-loop") ? "crash-loop stopped" : "stopped"
         default: break
         }
     }

@@ -64,6 +64,13 @@ public final class Store: Sendable {
                 CREATE INDEX runs_name ON runs (name, last_ts);
                 """)
         }
+        m.registerMigration("v4") { db in
+            // The generation an incident acted on and how it ended for the run (restarted, crash-loop stopped).
+            try db.execute(sql: """
+                ALTER TABLE incidents ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE incidents ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
+                """)
+        }
         return m
     }
 
@@ -188,10 +195,10 @@ public final class Store: Sendable {
         let s = summary
         try db.execute(sql: """
             INSERT OR REPLACE INTO incidents (id, run_id, worker, start, start_nanos, "end", action, rollout_mode, operator,
-                                              peak_cpu, peak_confidence, min_entropy, reason, last_seq, name)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                              peak_cpu, peak_confidence, min_entropy, reason, last_seq, name, generation, outcome)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [s.id, s.runID, s.worker, s.start, s.startNanos, s.end, s.action, s.rolloutMode, s.operator_,
-                             s.peakCPU, s.peakConfidence, s.minEntropy, s.reason, lastSeq, s.name])
+                             s.peakCPU, s.peakConfidence, s.minEntropy, s.reason, lastSeq, s.name, Int64(s.generation), s.outcome])
     }
 
     static func summary(_ r: Row) -> IncidentSummary {
@@ -200,6 +207,8 @@ public final class Store: Sendable {
                                 operator_: r["operator"], peakCPU: r["peak_cpu"], peakConfidence: r["peak_confidence"],
                                 minEntropy: r["min_entropy"], reason: r["reason"])
         s.name = r["name"]
+        s.generation = UInt32(clamping: r["generation"] as Int64)
+        s.outcome = r["outcome"]
         return s
     }
 

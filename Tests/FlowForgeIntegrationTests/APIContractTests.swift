@@ -767,7 +767,7 @@ enum APIContract {
         "ActionAccepted": .object(["action_id": .string, "incident_id": .string, "status": .string, "detail": .string],
                                   required: ["action_id", "incident_id", "status", "detail"], additional: nil),
         "PeakScores": .object(["cpu_percent": .number, "confidence": .number, "entropy": .number], required: [], additional: nil),
-        "IncidentSummary": .object(["id": .string, "run_id": .string, "name": .string, "worker": .string, "start": .dateTime, "end": .dateTime,
+        "IncidentSummary": .object(["id": .string, "run_id": .string, "name": .string, "generation": .integer, "outcome": .string, "worker": .string, "start": .dateTime, "end": .dateTime,
                                     "action": .string, "rollout_mode": .string, "operator": .boolean, "reason": .string,
                                     "peak_scores": .ref("PeakScores")],
                                    required: ["id", "run_id", "name", "worker", "start", "end", "action", "rollout_mode", "operator",

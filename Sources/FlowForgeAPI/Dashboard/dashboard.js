@@ -15,7 +15,7 @@
     incidents: [], older: [], moreOlder: true, timelineLoaded: false,
     selected: new URLSearchParams(location.search).get('incident'),
     timelineKey: '', drillKey: '', drillShown: null,
-    runs: [], runRows: new Map(), action: null, askedKey: false,
+    runs: [], allRuns: [], runRows: new Map(), action: null, askedKey: false, programsKey: '',
   };
 
   // ---- small helpers -------------------------------------------------------------------------------
@@ -125,7 +125,9 @@
   async function refreshRuns() {
     try {
       const { runs, source } = await loadRuns();
+      state.allRuns = runs;
       state.runs = runs.filter((r) => r.live !== false);
+      renderPrograms();
       for (const [id, entry] of state.runRows) {
         if (!state.runs.some((r) => r.run_id === id)) { entry.row.remove(); state.runRows.delete(id); }
       }
@@ -146,6 +148,44 @@
     } catch (e) {
       $('runs-status').textContent = `Cannot load live runs: ${e.message}`;
     }
+  }
+
+  // ---- programs: every run by name, live and finished ---------------------------------------------
+  // A program is a name without its instance (`consumer` for `consumer:2`); runs recorded before names fall
+  // back to the process name. Each instance lists its runs newest first, with their incidents.
+  const programOf = (run) => String(run.name || run.worker || 'unnamed').replace(/:\d+$/, '');
+
+  function renderPrograms() {
+    const byProgram = new Map();
+    for (const run of state.allRuns) {
+      const p = programOf(run);
+      if (!byProgram.has(p)) byProgram.set(p, []);
+      byProgram.get(p).push(run);
+    }
+    const incidentsOf = (id) => allIncidents().filter((i) => i.run_id === id);
+    const key = JSON.stringify([state.allRuns, allIncidents().map((i) => [i.id, i.run_id, i.outcome])]);
+    if (key === state.programsKey) return;
+    state.programsKey = key;
+    const blocks = [...byProgram.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([program, runs]) => {
+      const live = runs.filter((r) => r.live === true).length;
+      const rows = runs.map((run) => {
+        const incs = incidentsOf(run.run_id);
+        const last = incs[0];
+        return el('tr', { class: `program-run${run.live ? ' is-live' : ''}`, 'data-run-id': run.run_id },
+          el('td', {}, el('strong', { title: run.command || '' }, run.name || run.worker || '—'), ' ', el('code', { class: 'muted' }, run.run_id)),
+          el('td', {}, run.live ? el('span', { class: 'badge live' }, 'live') : el('span', { class: 'muted' }, 'finished ', run.last_seen ? timeEl(run.last_seen, true) : '')),
+          el('td', { class: 'num' }, String(incs.length)),
+          el('td', {}, last && last.outcome ? el('span', { class: `badge outcome-${last.outcome.replace(/[^a-z]/g, '')}` }, last.outcome) : ''));
+      });
+      return el('details', { class: 'program', 'data-program': program, open: live > 0 },
+        el('summary', {}, el('strong', {}, program), el('span', { class: 'muted' }, ` ${live} live · ${runs.length} run${runs.length === 1 ? '' : 's'}`)),
+        el('table', { class: 'program-runs' },
+          el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Name and run'), el('th', { scope: 'col' }, 'State'),
+            el('th', { scope: 'col', class: 'num' }, 'Incidents'), el('th', { scope: 'col' }, 'Last outcome'))),
+          el('tbody', {}, ...rows)));
+    });
+    $('programs').replaceChildren(...blocks);
+    $('programs-status').textContent = blocks.length ? '' : 'No runs recorded yet.';
   }
 
   // ---- actions -------------------------------------------------------------------------------------
@@ -242,7 +282,7 @@
     state.timelineKey = key;
     const focused = document.activeElement && document.activeElement.closest('.incident');
     const focusID = focused && focused.dataset.incidentId;
-    const items = list.map((inc) => {
+    const item = (inc) => {
       const peak = inc.peak_scores || {};
       const selected = inc.id === state.selected;
       const shadow = String(inc.action || '').startsWith('would_') || inc.rollout_mode === 'shadow';
@@ -256,6 +296,25 @@
           el('span', { class: 'scores' }, [peak.cpu_percent != null && `peak CPU ${fmt(peak.cpu_percent, 0)} %`,
             peak.confidence != null && `confidence ${fmt(peak.confidence, 2)}`].filter(Boolean).join(' · ')),
           el('span', { class: 'reason' }, inc.reason || '')));
+    };
+    // A run's consecutive incidents are one group, in the order they happened: a crash loop reads as its
+    // restarts, generation by generation, up to the stop.
+    const groups = [];
+    for (const inc of list) {
+      const g = groups[groups.length - 1];
+      if (g && g[0].run_id === inc.run_id) g.push(inc); else groups.push([inc]);
+    }
+    const items = groups.map((g) => {
+      if (g.length === 1) return item(g[0]);
+      const ordered = [...g].sort((a, b) => (a.generation ?? 0) - (b.generation ?? 0) || String(a.start).localeCompare(String(b.start)));
+      const newest = g[0];
+      const gens = ordered.map((i) => i.generation).filter((x) => x != null);
+      return el('li', { class: 'incident-group', 'data-run-id': newest.run_id },
+        el('p', { class: 'group-head' }, el('strong', {}, newest.name || newest.worker || '—'), ' ',
+          el('span', { class: 'muted' }, `${g.length} incidents in run `), el('code', { class: 'muted' }, newest.run_id),
+          gens.length ? el('span', { class: 'muted' }, ` · generations ${gens[0]}–${gens[gens.length - 1]}`) : null,
+          newest.outcome ? el('span', { class: `badge outcome-${newest.outcome.replace(/[^a-z]/g, '')}` }, newest.outcome) : null),
+        el('ol', { class: 'group' }, ...ordered.map(item)));
     });
     $('timeline').replaceChildren(...items);
     if (!list.length && state.timelineLoaded) $('timeline').append(el('li', { class: 'empty muted' }, 'No incidents recorded yet.'));

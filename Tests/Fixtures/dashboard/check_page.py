@@ -133,6 +133,18 @@ def cmd_dom(args):
         buttons = sorted(b.all_text().strip() for b in row.find_all(lambda n: n.tag == "button")) if row else []
         check(row is not None, f"{label}: #live-runs lists the live run {args.run}")
         check(buttons == ["Kill", "Restart"], f"{label}: the run has Kill and Restart <button>s", f"buttons: {buttons}")
+        badge = next(iter(row.find_all(lambda n: "degraded" in n.classes)), None) if row else None
+        check(badge is not None and "hidden" in badge.attrs, f"{label}: the healthy run's degraded badge is hidden")
+    if args.program:
+        # The programs panel: the run under its program's name, live, with its incidents counted.
+        programs = by_id(root, "programs")
+        block = next((n for n in programs.find_all(lambda n: n.attrs.get("data-program") == args.program)), None) if programs else None
+        check(block is not None, f"{label}: #programs lists program {args.program}",
+              f"listed: {[n.attrs.get('data-program') for n in programs.find_all(lambda n: 'program' in n.classes)] if programs else None}")
+        row = next((n for n in block.find_all(lambda n: n.attrs.get("data-run-id") == args.run)), None) if block and args.run else None
+        check(row is not None and "is-live" in row.classes, f"{label}: program {args.program} shows run {args.run} as live")
+        names = [n.all_text().strip() for n in incidents for n in n.find_all(lambda n: "worker" in n.classes)]
+        check(args.program in names, f"{label}: #timeline names the incident's worker {args.program}", f"names: {names[:5]}")
     health = by_id(root, "health")
     check(health is not None and "ok" in health.classes, f"{label}: the header's status dot says the API is healthy")
 
@@ -187,6 +199,10 @@ def cmd_assets(args):
     refs += re.findall(r'(?:url\(\s*["\']?|@import\s+["\']?)((?:[a-z]+:)?//[^"\')\s]*)', css, re.I)
     refs += [u for u in re.findall(r'(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}[^\s"\'`)]*', js, re.I) if u != "http://www.w3.org/2000/svg"]
     check(not refs, "the served HTML, CSS and JS reference no external URL", f"found: {refs[:5]}")
+    # The page hides badges with the `hidden` attribute; a `display` rule on the element (.badge) beats the
+    # browser's own [hidden] rule, so the stylesheet must restate it (a healthy run once showed "degraded").
+    check(re.search(r"\[hidden\]\s*\{[^}]*display:\s*none\s*!important", css) is not None,
+          "dashboard.css makes [hidden] win over display rules")
 
 
 def cmd_png(args):
@@ -209,6 +225,7 @@ def main():
     d.add_argument("--expect-selected")
     d.add_argument("--evidence")
     d.add_argument("--shadow", action="store_true")
+    d.add_argument("--program", help="the run's name: #programs must list it with the live run")
     d.add_argument("--label", default="page")
     n = sub.add_parser("network")
     n.add_argument("netlog")
