@@ -111,9 +111,28 @@ let package = Package(
         .testTarget(name: "FlowForgeReaperTests", dependencies: ["FlowForgeReaper", "FlowForgeWire"]),
         .testTarget(name: "FlowForgeDetectorTests", dependencies: ["FlowForgeDetector"]),
         .testTarget(name: "FlowForgeConfigTests", dependencies: ["FlowForgeConfig"]),
+        // Test-only, shared by the test targets: the supervised run, waits with deadlines, the marker scan, one
+        // loopback HTTP client, the Prometheus text and openapi.yaml (read with Yams). Not a product.
+        .target(
+            name: "FlowForgeTestSupport",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            path: "Tests/FlowForgeTestSupport"
+        ),
+        // The API's routes in process (HummingbirdTesting, no server, no run) and openapi.yaml itself.
+        .testTarget(
+            name: "FlowForgeAPITests",
+            dependencies: [
+                "FlowForgeAPI", "FlowForgeModel", "FlowForgeMetrics", "FlowForgeWire", "FlowForgeTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(
             name: "FlowForgeIntegrationTests",
-            dependencies: ["FlowForgeSystem", "FlowForgeWire", "FlowForgeModel", "FlowForgeStore", "FlowForgeAPI"]
+            dependencies: [
+                "FlowForgeSystem", "FlowForgeWire", "FlowForgeModel", "FlowForgeStore", "FlowForgeAPI", "FlowForgeTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"), // the store durability test reads the spool offsets
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -123,7 +123,7 @@ wait_http() {
   local url=$1 deadline pid=$3
   deadline=$(($(now_us) + $2 * 1000000))
   while (($(now_us) < deadline)); do
-    proc_live "$pid" || return 1
+    proc_is_live "$pid" || return 1
     if curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; then
       return 0
     fi
@@ -188,11 +188,11 @@ run_wrk() {
   sref=$(proc_ref "${pids[0]}") || bench_error api - - "$label: the server (${pids[0]}) is gone before the run"
   t0=$(proc_cpu_ticks "${pids[0]}") || bench_error api - - "$label: the server (${pids[0]}) is gone before the run"
   read -r b0 tot0 < <(cpu_snapshot)
-  FF_BENCH_MARKER="$BENCH_SCOPE" wrk "${args[@]}" >"$out" 2>&1 &
+  FLOWFORGE_DRILL_MARKER="$BENCH_SCOPE" wrk "${args[@]}" >"$out" 2>&1 &
   wpid=$!
   ref=$(proc_ref "$wpid") && BENCH_TRACKED+=("$ref")
   deadline=$(($(now_us) + (seconds + 15) * 1000000))
-  while proc_live "$wpid"; do
+  while proc_is_live "$wpid"; do
     for pid in "${pids[@]}"; do
       if kb=$(proc_status_kb "$pid" VmRSS); then
         ((kb > ${RSS_MAX[$pid]:-0})) && RSS_MAX[$pid]=$kb
@@ -206,7 +206,7 @@ run_wrk() {
   done
   wait "$wpid" || bench_error api - - "$label: wrk failed: $(tail -n 3 "$out")"
   t1=""
-  if proc_live "${pids[0]}" "${sref#*:}"; then
+  if proc_is_live "${pids[0]}" "${sref#*:}"; then
     t1=$(proc_cpu_ticks "${pids[0]}") || t1=""
   fi
   read -r b1 tot1 < <(cpu_snapshot)
@@ -244,10 +244,10 @@ run_wrk() {
 stop_dashboard() {
   local deadline rc=0
   [[ -n "$DASH_PID" ]] || return 0
-  if proc_live "$DASH_PID" "${DASH_REF#*:}"; then
+  if proc_is_live "$DASH_PID" "${DASH_REF#*:}"; then
     kill -TERM "$DASH_PID" 2>/dev/null || true
     deadline=$(($(now_us) + 10 * 1000000))
-    while proc_live "$DASH_PID"; do
+    while proc_is_live "$DASH_PID"; do
       if (($(now_us) >= deadline)); then
         kill -KILL "$DASH_PID" 2>/dev/null || true
         break
@@ -279,7 +279,7 @@ dash_state="$BENCH_TMP/dashboard-state"
 mkdir -m 700 "$dash_state"
 dash_port=$(free_port)
 dash_url="http://127.0.0.1:$dash_port"
-FF_BENCH_SCOPE="$BENCH_SCOPE" FLOWFORGE_STATE_DIR="$dash_state" \
+FLOWFORGE_DRILL_SCOPE="$BENCH_SCOPE" FLOWFORGE_STATE_DIR="$dash_state" \
   "$FLOWFORGE" dashboard --listen "127.0.0.1:$dash_port" >"$BENCH_TMP/dashboard.log" 2>&1 &
 DASH_PID=$!
 DASH_REF=$(proc_ref "$DASH_PID") && BENCH_TRACKED+=("$DASH_REF")
@@ -322,7 +322,7 @@ agent_phase() {
     return 0
   fi
   proc_argv "$API_PID" || true
-  note "run: reaper $REAPER_PID, API agent $API_PID (${BENCH_ARGV[0]##*/}) on $agent_url"
+  note "run: reaper $REAPER_PID, API agent $API_PID (${PROC_ARGV[0]##*/}) on $agent_url"
   sleep 1
   rss_details "$API_PID" "API agent, idle"
   note "agent /healthz: CPU idle $(idle_now) % in the second before"
@@ -384,7 +384,7 @@ mv -- "$stage"/*.jsonl "$dash_state/runs/"
 listed=0
 seen_first=""
 while :; do
-  proc_live "$DASH_PID" || bench_error api_drilldown_median ms "$budget_drill_ms" \
+  proc_is_live "$DASH_PID" || bench_error api_drilldown_median ms "$budget_drill_ms" \
     "the dashboard died while ingesting: $(tail -n 3 "$BENCH_TMP/dashboard.log")"
   if kb=$(proc_status_kb "$DASH_PID" VmRSS); then
     ((kb > ${RSS_MAX[$DASH_PID]:-0})) && RSS_MAX[$DASH_PID]=$kb

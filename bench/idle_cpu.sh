@@ -81,7 +81,7 @@ for role in "${roles[@]}"; do
   note "$role: $dt ticks ($(fmt 3 "$dt * 100 / $hz / $elapsed_s")% core), schedstat $(fmt 1 "$dns / 1000000") ms," \
     "$dcsw context switches ($(fmt 2 "$dcsw / $elapsed_s")/s)"
 done
-if proc_live "$WORKER_PID"; then
+if proc_is_live "$WORKER_PID"; then
   note "worker still sleeping at the end (as expected)"
 else
   note "WARNING: the worker ended during the window"

@@ -8,9 +8,10 @@
 #   * Every bench prints exactly one line per figure:
 #       BENCH <name> <value> <unit> budget <budget> <PASS|OVER>
 #     (or "... ERROR" when it could not measure). Everything else goes to stderr-ish "  #" lines.
-#   * Reapers are started with FF_BENCH_SCOPE=<scope> in their environment (inherited by the helpers
-#     and the worker); worker trees additionally carry FF_BENCH_MARKER=<scope> (set with env(1) in
-#     the worker command only). The cleanup trap SIGKILLs only processes carrying one of those exact
+#   * Reapers are started with FLOWFORGE_DRILL_SCOPE=<scope> in their environment (inherited by the
+#     helpers and the worker); worker trees additionally carry FLOWFORGE_DRILL_MARKER=<scope> (set with
+#     env(1) in the worker command only): the one marker of the tests, drills and benches
+#     (scripts/lib/proc.sh). The cleanup trap SIGKILLs only processes carrying one of those exact
 #     entries, the reapers it recorded, and their recorded children; then it removes the cgroups named
 #     flowforge-<reaperpid>-g* of the reapers it recorded.
 #   * Times are integer microseconds (variables named *_us) unless the name says otherwise.
@@ -26,6 +27,9 @@ unset PYTHONUNBUFFERED
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_REPO=$(cd "$BENCH_DIR/.." && pwd)
+# The /proc readers and the marker scan, shared with the drills.
+# shellcheck source=scripts/lib/proc.sh
+source "$BENCH_REPO/scripts/lib/proc.sh"
 
 BENCH_NAME=""
 BENCH_SCOPE=""
@@ -130,122 +134,11 @@ fmt() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# /proc readers
-# ---------------------------------------------------------------------------------------------
-
-# proc_stat PID: fills BENCH_STAT with the fields after "(comm)": [0]=state [1]=ppid ...
-# [11]=utime [12]=stime [19]=starttime. Returns 1 if the process is gone.
-proc_stat() {
-  local line=""
-  BENCH_STAT=()
-  { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
-  [[ -n "$line" ]] || return 1
-  line=${line##*) }
-  read -r -a BENCH_STAT <<<"$line"
-}
-
-# proc_live PID [STARTTIME]: exists, not a zombie, and (if given) the same start time.
-proc_live() {
-  proc_stat "$1" || return 1
-  case "${BENCH_STAT[0]}" in Z | X | x) return 1 ;; esac
-  [[ -z "${2:-}" || "${BENCH_STAT[19]}" == "$2" ]]
-}
-
-# proc_ref PID: "pid:starttime".
-proc_ref() {
-  proc_stat "$1" || return 1
-  printf '%s:%s\n' "$1" "${BENCH_STAT[19]}"
-}
-
-# proc_cpu_ticks PID: utime + stime in clock ticks (all threads).
-proc_cpu_ticks() {
-  proc_stat "$1" || return 1
-  printf '%s\n' "$((BENCH_STAT[11] + BENCH_STAT[12]))"
-}
-
-# proc_runtime_all_ns PID: time on CPU in ns, summed over the live threads' /proc/PID/task/*/schedstat.
-proc_runtime_all_ns() {
-  local pid=$1 f total=0 run rest
-  for f in /proc/"$pid"/task/*/schedstat; do
-    { read -r run rest <"$f"; } 2>/dev/null || continue
-    : "$rest"
-    total=$((total + run))
-  done
-  printf '%s\n' "$total"
-}
-
-# proc_kv_kb FILE FIELD: the number of a "FIELD: value" line of FILE (a /proc file, in kB for sizes).
-# The file is read whole in one go: bash's `read` reads ahead and seeks back, and seq_file then
-# regenerates the text, which shifts when a value changes length, so lines get lost now and then.
-proc_kv_kb() {
-  local text line
-  text=$(cat "$1" 2>/dev/null) || return 1
-  while IFS= read -r line; do
-    if [[ "$line" == "$2:"* ]]; then
-      line=${line#*:}
-      line=${line//[!0-9]/}
-      [[ -n "$line" ]] || return 1
-      printf '%s
-' "$line"
-      return 0
-    fi
-  done <<<"$text"
-  return 1
-}
-
-# proc_status_kb PID FIELD: a field of /proc/PID/status (VmRSS, VmHWM, RssAnon, RssFile, in kB;
-# also works for counters such as voluntary_ctxt_switches).
-proc_status_kb() { proc_kv_kb "/proc/$1/status" "$2"; }
-
-# proc_rollup_kb PID FIELD: a field of /proc/PID/smaps_rollup (Pss, Pss_Anon, Private_Dirty ...) in kB.
-proc_rollup_kb() { proc_kv_kb "/proc/$1/smaps_rollup" "$2"; }
-
-# proc_argv PID: fills BENCH_ARGV from /proc/PID/cmdline.
-proc_argv() {
-  BENCH_ARGV=()
-  { mapfile -d '' -t BENCH_ARGV <"/proc/$1/cmdline"; } 2>/dev/null || return 1
-  ((${#BENCH_ARGV[@]} > 0))
-}
-
-# proc_children PID: live children of PID (all threads' children files).
-proc_children() {
-  local pid=$1 f child
-  local -a kids
-  local -A seen=()
-  for f in /proc/"$pid"/task/*/children; do
-    kids=()
-    { read -r -a kids <"$f"; } 2>/dev/null || true
-    for child in "${kids[@]}"; do
-      [[ -n "${seen[$child]:-}" ]] && continue
-      seen[$child]=1
-      proc_live "$child" && printf '%s\n' "$child"
-    done
-  done
-  return 0
-}
-
-# find_env_pids ENTRY: live PIDs whose environment holds exactly ENTRY ("NAME=value"), except
-# this shell and its subshell.
-find_env_pids() {
-  local files file pid
-  files=$(grep -lsxzF -e "$1" /proc/[0-9]*/environ 2>/dev/null || true)
-  [[ -n "$files" ]] || return 0
-  while IFS= read -r file; do
-    pid=${file#/proc/}
-    pid=${pid%%/*}
-    [[ "$pid" =~ ^[0-9]+$ ]] || continue
-    [[ "$pid" == "$$" || "$pid" == "$BASHPID" ]] && continue
-    proc_live "$pid" && printf '%s\n' "$pid"
-  done <<<"$files"
-  return 0
-}
-
-# ---------------------------------------------------------------------------------------------
 # The reaper and its helpers
 # ---------------------------------------------------------------------------------------------
 
 # bench_start_reaper LOG [RUN_OPTION...] -- WORKER...: starts
-#   FF_BENCH_SCOPE=<scope> flowforge run RUN_OPTION... -- env FF_BENCH_MARKER=<scope> WORKER...
+#   FLOWFORGE_DRILL_SCOPE=<scope> flowforge run RUN_OPTION... -- env FLOWFORGE_DRILL_MARKER=<scope> WORKER...
 # in the background, stdout+stderr to LOG; sets REAPER_PID and records it.
 bench_start_reaper() {
   local log=$1
@@ -256,8 +149,8 @@ bench_start_reaper() {
     shift
   done
   shift
-  FF_BENCH_SCOPE="$BENCH_SCOPE" "$FLOWFORGE" run "${opts[@]}" -- \
-    env "FF_BENCH_MARKER=$BENCH_SCOPE" "$@" >"$log" 2>&1 &
+  FLOWFORGE_DRILL_SCOPE="$BENCH_SCOPE" "$FLOWFORGE" run "${opts[@]}" -- \
+    env "$FF_MARKER_VAR=$BENCH_SCOPE" "$@" >"$log" 2>&1 &
   REAPER_PID=$!
   BENCH_REAPERS+=("$REAPER_PID")
 }
@@ -277,12 +170,12 @@ bench_find_helpers() {
     while IFS= read -r child; do
       [[ -n "$child" ]] || continue
       proc_argv "$child" || continue
-      base=${BENCH_ARGV[0]##*/}
+      base=${PROC_ARGV[0]##*/}
       case "$base" in
         flowforge-detector) DETECTOR_PID=$child ;;
         flowforge-api) API_PID=$child ;;
         flowforge-reaper)
-          for arg in "${BENCH_ARGV[@]:1}"; do
+          for arg in "${PROC_ARGV[@]:1}"; do
             [[ "$arg" == "--role=spawner" ]] && SPAWNER_PID=$child
           done
           ;;
@@ -295,7 +188,7 @@ bench_find_helpers() {
       done
       return 0
     fi
-    proc_live "$reaper" || return 1
+    proc_is_live "$reaper" || return 1
     (($(now_us) >= deadline)) && return 1
     sleep "$BENCH_POLL"
   done
@@ -307,7 +200,7 @@ bench_stop_reaper() {
   local pid=$1 deadline rc=0
   deadline=$(($(now_us) + $2 * 1000000))
   kill -TERM "$pid" 2>/dev/null || true
-  while proc_live "$pid"; do
+  while proc_is_live "$pid"; do
     if (($(now_us) >= deadline)); then
       kill -KILL "$pid" 2>/dev/null || true
       break
@@ -326,10 +219,8 @@ bench_stop_reaper() {
 
 # bench_init NAME: scope, temp dir, binary, cleanup trap.
 bench_init() {
-  local rnd
   BENCH_NAME=$1
-  rnd=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
-  BENCH_SCOPE="ffbench-$BENCH_NAME-$$-$rnd"
+  BENCH_SCOPE=$(make_marker "ffbench-$BENCH_NAME")
   BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/flowforge-bench-$BENCH_NAME.XXXXXX")
   trap bench_cleanup EXIT
   trap 'exit 130' INT
@@ -373,22 +264,8 @@ bench_remove_cgroups() {
 
 # bench_kill_scope: SIGKILLs (bounded rounds) every process carrying our scope or marker entry.
 bench_kill_scope() {
-  local round pids pid killed=0
   [[ -n "$BENCH_SCOPE" ]] || return 0
-  for round in 1 2 3 4 5 6 7 8 9 10; do
-    pids=$(
-      find_env_pids "FF_BENCH_MARKER=$BENCH_SCOPE"
-      find_env_pids "FF_BENCH_SCOPE=$BENCH_SCOPE"
-    )
-    [[ -z "$pids" ]] && break
-    while IFS= read -r pid; do
-      [[ -n "$pid" ]] || continue
-      kill -KILL "$pid" 2>/dev/null && killed=$((killed + 1))
-    done <<<"$pids"
-    sleep 0.05
-    : "$round"
-  done
-  printf '%s\n' "$killed"
+  kill_env_pids "$FF_MARKER_VAR=$BENCH_SCOPE" "$FF_SCOPE_VAR=$BENCH_SCOPE"
 }
 
 bench_cleanup() {
@@ -397,19 +274,19 @@ bench_cleanup() {
   set +e
   exec 2>/dev/null
   for pid in "${BENCH_REAPERS[@]}"; do
-    if proc_live "$pid"; then
+    if proc_is_live "$pid"; then
       while IFS= read -r child; do
         [[ -n "$child" ]] && ref=$(proc_ref "$child") && BENCH_TRACKED+=("$ref")
       done <<<"$(proc_children "$pid")"
       # Only our own reapers carry our scope entry; check before killing (PID reuse).
-      if grep -qsxzF -e "FF_BENCH_SCOPE=$BENCH_SCOPE" "/proc/$pid/environ"; then
+      if grep -qsxzF -e "$FF_SCOPE_VAR=$BENCH_SCOPE" "/proc/$pid/environ"; then
         kill -KILL "$pid" && killed=$((killed + 1))
       fi
     fi
   done
   killed=$((killed + $(bench_kill_scope)))
   for ref in "${BENCH_TRACKED[@]}"; do
-    if proc_live "${ref%%:*}" "${ref#*:}"; then
+    if proc_is_live "${ref%%:*}" "${ref#*:}"; then
       kill -KILL "${ref%%:*}" && killed=$((killed + 1))
     fi
   done

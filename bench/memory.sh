@@ -80,8 +80,8 @@ note "idle: reaper exited with status $REAPER_RC"
 line='2026-01-01T00:00:00Z INFO worker: request id=4711 path=/api/v1/items status=200 took=12ms'
 (
   printf '%s\n' "$BASHPID" >"$BENCH_TMP/busy.pid"
-  exec env FF_BENCH_SCOPE="$BENCH_SCOPE" "$FLOWFORGE" run -- \
-    env "FF_BENCH_MARKER=$BENCH_SCOPE" timeout "$((phase_s + 5))" yes "$line" 2>"$BENCH_TMP/busy.log"
+  exec env FLOWFORGE_DRILL_SCOPE="$BENCH_SCOPE" "$FLOWFORGE" run -- \
+    env "FLOWFORGE_DRILL_MARKER=$BENCH_SCOPE" timeout "$((phase_s + 5))" yes "$line" 2>"$BENCH_TMP/busy.log"
 ) | cat >/dev/null &
 pipeline_pid=$!
 for _ in $(seq 1 100); do

@@ -66,7 +66,7 @@ run_flowforge() {
   t0=$(now_us)
   (
     printf '%s\n' "$BASHPID" >>"$BENCH_TMP/reapers"
-    exec env FF_BENCH_SCOPE="$BENCH_SCOPE" "$FLOWFORGE" run --log-level error -- "${w[@]}" 2>>"$BENCH_TMP/ff.err"
+    exec env FLOWFORGE_DRILL_SCOPE="$BENCH_SCOPE" "$FLOWFORGE" run --log-level error -- "${w[@]}" 2>>"$BENCH_TMP/ff.err"
   ) | cat >/dev/null
   status=${PIPESTATUS[0]}
   t1=$(now_us)
@@ -89,7 +89,7 @@ record_reapers() {
 bytes=$(
   (
     printf '%s\n' "$BASHPID" >>"$BENCH_TMP/reapers"
-    exec env FF_BENCH_SCOPE="$BENCH_SCOPE" "$FLOWFORGE" run --log-level error -- "${worker[@]}" 2>>"$BENCH_TMP/ff.err"
+    exec env FLOWFORGE_DRILL_SCOPE="$BENCH_SCOPE" "$FLOWFORGE" run --log-level error -- "${worker[@]}" 2>>"$BENCH_TMP/ff.err"
   ) | wc -c
 )
 record_reapers

@@ -30,8 +30,8 @@ fi
 budget=50
 pids="$BENCH_TMP/reapers"
 : >"$pids"
-cmd_true="echo \$\$ >>$pids; exec env FF_BENCH_SCOPE=$BENCH_SCOPE true"
-cmd_ff="echo \$\$ >>$pids; exec env FF_BENCH_SCOPE=$BENCH_SCOPE $FLOWFORGE run -- true"
+cmd_true="echo \$\$ >>$pids; exec env FLOWFORGE_DRILL_SCOPE=$BENCH_SCOPE true"
+cmd_ff="echo \$\$ >>$pids; exec env FLOWFORGE_DRILL_SCOPE=$BENCH_SCOPE $FLOWFORGE run -- true"
 [[ "$pids$FLOWFORGE$BENCH_SCOPE" != *[[:space:]\'\"]* ]] ||
   bench_error startup_overhead ms "$budget" "paths with spaces or quotes are not supported here"
 

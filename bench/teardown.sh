@@ -3,7 +3,7 @@
 #   * a tree that honors SIGTERM is gone within 1 s of SIGTERM to the reaper (default settings);
 #   * a tree that ignores SIGTERM (SIG_IGN in every process) is gone within grace + 100 ms (--grace 1).
 # The tree (bench/tree.py build): the worker, 9 branches, 110 `sleep 600` leaves under each = 1,000
-# processes, all carrying FF_BENCH_MARKER=<scope>. bench/tree.py watch waits until all 1,000 are up
+# processes, all carrying FLOWFORGE_DRILL_MARKER=<scope>. bench/tree.py watch waits until all 1,000 are up
 # (every leaf exec'd into sleep), opens a pidfd for each, sends SIGTERM to the reaper and times the
 # last exit (a zombie counts as gone), then confirms with a /proc/*/environ scan that none is left.
 set -euo pipefail
@@ -58,7 +58,7 @@ run_once() {
   build_opts=("$@")
   bench_start_reaper "$BENCH_TMP/$label.log" "${opts[@]}" -- \
     python3 "$here/tree.py" build "$branches" "$leaves" "${build_opts[@]}"
-  out=$(python3 "$here/tree.py" watch "FF_BENCH_MARKER=$BENCH_SCOPE" "$tree" "$((branches * leaves))" \
+  out=$(python3 "$here/tree.py" watch "FLOWFORGE_DRILL_MARKER=$BENCH_SCOPE" "$tree" "$((branches * leaves))" \
     "$REAPER_PID" 60 $((grace_s + 15))) || true
   err=$(json_field "$out" error)
   if [[ -n "$err" ]]; then

@@ -1,5 +1,6 @@
 // FlowForge — a hung or stopped agent never blocks the worker or its output, and is replaced.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeTestSupport
 import Foundation
 import FlowForgeSystem
 import Testing
@@ -11,8 +12,7 @@ struct AgentFailureTests {
     /// and respawns the frozen detector.
     @Test(.timeLimit(.minutes(1)))
     func frozenDetectorBlocksNothingAndIsReplaced() throws {
-        let dir = NSTemporaryDirectory() + "ff-frozen-\(getpid())"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try makeTemporaryDirectory("ff-frozen")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let script = "while [ ! -e \(dir)/go ]; do sleep 0.05; done; head -c 67108864 /dev/zero | tr '\\0' 'x'; echo done; exec sleep 60"
         let ff = try Supervised(["--log-level", "warn", "--", "sh", "-c", script])
@@ -39,20 +39,18 @@ struct AgentFailureTests {
     /// request then becomes a stop is ReaperStateMachineTests.degradedRestartBecomesStop.)
     @Test(.timeLimit(.minutes(1)))
     func deadSpawnerIsNotADeadWorker() throws {
-        let events = NSTemporaryDirectory() + "ff-spawner-\(getpid()).jsonl"
+        let events = NSTemporaryDirectory() + "ff-spawner-\(UUID().uuidString.prefix(8)).jsonl"
         defer { unlink(events) }
-        let marker = "spawner-lost-\(getpid())"
-        let ff = try Supervised(["--events", "\(events)", "--", "sh", "-c", "sleep 60 & echo ready; wait"],
-                                env: ["FLOWFORGE_TEST_MARKER": marker])
+        let marker = Marker.make("spawner-lost")
+        let ff = try Supervised(["--events", "\(events)", "--", "sh", "-c", "sleep 60 & echo ready; wait"], marker: marker)
         defer { ff.signal(SIGKILL); killMarked(marker) }
         #expect(eventually { ff.stdout.contains("ready") })
         let worker = try #require(ff.worker())
         let spawner = try #require(ff.child(named: "flowforge-reaper"))
         kill(spawner, SIGKILL)
         #expect(eventually { readEvents(events).contains { $0["kind"] as? String == "supervisor.degraded" } }, "\(ff.stderr)")
-        usleep(500_000)
-        #expect(ff.process.isRunning, "the reaper keeps supervising")
-        #expect(ff.worker() == worker && kill(worker, 0) == 0, "the worker keeps running")
+        #expect(consistently(for: 0.5) { ff.process.isRunning && ff.worker() == worker && kill(worker, 0) == 0 },
+                "the reaper keeps supervising, the worker keeps running")
         #expect(!readEvents(events).contains { $0["kind"] as? String == "teardown.started" })
         // SIGTERM still tears the whole tree down (group signal; no /proc scan without the spawner).
         ff.signal(SIGTERM)
@@ -89,14 +87,17 @@ struct AgentFailureTests {
 
     /// A Python worker block-buffers stdout on a pipe unless told otherwise; FlowForge sets
     /// PYTHONUNBUFFERED=1 so its output (and the detector's copy) arrives while it still runs.
-    @Test(.timeLimit(.minutes(1)), .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") || Executable.onPath("python3")))
+    @Test(.timeLimit(.minutes(1)), .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") || onPath("python3")))
     func pythonOutputArrivesPromptly() throws {
         let ff = try Supervised(["--", "python3", "-c", "import time\nprint('first line')\ntime.sleep(30)"])
         defer { ff.signal(SIGKILL) }
         #expect(eventually(timeout: 5) { ff.stdout == "first line\n" }, "output held back: '\(ff.stdout)'")
-        let optOut = try Supervised(["--no-python-unbuffered", "--", "python3", "-c", "import time\nprint('held')\ntime.sleep(30)"])
+        // The opt-out's worker says `started` on stderr (unbuffered in Python 3.9+) after its print: from then on
+        // its stdout line sits in Python's buffer, and stays there while it sleeps.
+        let optOut = try Supervised(["--no-python-unbuffered", "--", "python3", "-c",
+                                     "import sys, time\nprint('held')\nprint('started', file=sys.stderr)\ntime.sleep(30)"])
         defer { optOut.signal(SIGKILL) }
-        usleep(1_500_000)
-        #expect(optOut.stdout.isEmpty, "with the opt-out, Python's own block buffering is visible")
+        #expect(eventually(timeout: 5) { optOut.stderr.contains("started") }, "the opt-out's worker never started: \(optOut.stderr)")
+        #expect(consistently(for: 1) { optOut.stdout.isEmpty }, "with the opt-out, Python's own block buffering is visible")
     }
 }

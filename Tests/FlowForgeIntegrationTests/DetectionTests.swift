@@ -1,5 +1,6 @@
 // FlowForge — runaway detection and actions with real workers: shadow, canary, kill, log, crash loops.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeTestSupport
 import Foundation
 import Testing
 
@@ -64,8 +65,7 @@ struct DetectionTests {
         #expect(kinds(all).contains("incident.opened"))
         #expect(!kinds(all).contains("teardown.started"))
         #expect(ff.stderr.contains("SHADOW"))
-        usleep(500_000)
-        #expect(ff.worker() == worker && isAlive(worker), "shadow mode never touches the worker")
+        #expect(consistently(for: 0.5) { ff.worker() == worker && isAlive(worker) }, "shadow mode never touches the worker")
         ff.signal(SIGTERM)
         #expect(ff.waitForExit())
     }
@@ -93,9 +93,9 @@ struct DetectionTests {
     @Test(.timeLimit(.minutes(1)))
     func killActionRemovesTheTree() throws {
         let events = dir + "/kill.jsonl"
-        let marker = "kill-\(getpid())"
+        let marker = Marker.make("kill")
         let ff = try Supervised(["--on-runaway", "kill", "--events", events] + fast + ["--", "sh", "-c", "sleep 300 & " + spinningWorker[2]],
-                                env: ["FLOWFORGE_TEST_MARKER": marker])
+                                marker: marker)
         defer { killMarked(marker) }
         #expect(ff.waitForExit(timeout: 30))
         #expect(ff.exitCode == 120)
@@ -121,8 +121,7 @@ struct DetectionTests {
         defer { ff.signal(SIGKILL) }
         #expect(eventually(timeout: 20) { kinds(readEvents(events)).contains("incident.opened") })
         let worker = ff.worker()
-        usleep(500_000)
-        #expect(ff.worker() == worker)
+        #expect(consistently(for: 0.5) { ff.worker() == worker }, "--on-runaway log must not act")
         let decision = readEvents(events).first { $0["kind"] as? String == "policy.decision" }
         #expect(decision.map { fields($0)["decision"] as? String } == "log")
         // The events file FlowForge created holds the worker's output: only its owner may read it.
@@ -155,7 +154,10 @@ struct DetectionTests {
         let ff = try Supervised(["--shadow-mode", "--events", events] + fast + ["--"] + spinningWorker)
         defer { ff.signal(SIGKILL) }
         #expect(eventually(timeout: 20) { kinds(readEvents(events)).contains("incident.opened") })
-        usleep(1_000_000)
+        // The recording goes on past the incident (samples every 0.25 s), as a real one does.
+        #expect(eventually(timeout: 10) {
+            readEvents(events).drop { $0["kind"] as? String != "incident.opened" }.filter { $0["kind"] as? String == "sample" }.count >= 4
+        })
         ff.signal(SIGTERM)
         #expect(ff.waitForExit())
         func replay(_ extra: [String], file: String = events, status: Int32 = 0) throws -> [String: Any]? {
@@ -225,7 +227,7 @@ struct DetectionTests {
     /// calls (read by the spawner from /proc/PID/io and forwarded to the detector, since a sandboxed detector
     /// may not read a root worker's io file) keep the silence rule from firing. The same worker without the
     /// writes is the negative control: it must be stopped as a silent spin with "no I/O" in the reason.
-    @Test(.timeLimit(.minutes(1)), .enabled(if: Executable.onPath("python3")), arguments: [true, false])
+    @Test(.timeLimit(.minutes(1)), .enabled(if: onPath("python3")), arguments: [true, false])
     func silentWorkerDoingIOIsNotASpin(_ writes: Bool) throws {
         let events = dir + "/silent-\(writes).jsonl"
         let script = """
@@ -260,7 +262,7 @@ struct DetectionTests {
 
     /// Busy but healthy: six seconds of a full core with varied, informative output (every line names a
     /// different file, as a compile does) is left alone.
-    @Test(.timeLimit(.minutes(1)), .enabled(if: Executable.onPath("python3")))
+    @Test(.timeLimit(.minutes(1)), .enabled(if: onPath("python3")))
     func busyWorkerWithVariedOutputIsLeftAlone() throws {
         let events = dir + "/busy.jsonl"
         let script = """

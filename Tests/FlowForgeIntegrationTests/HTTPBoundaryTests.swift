@@ -5,6 +5,7 @@
 import FlowForgeAPI
 import FlowForgeModel
 import FlowForgeStore
+import FlowForgeTestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -29,9 +30,9 @@ struct HTTPBoundaryTests {
         for host in ["attacker.example:\(port)", "127.0.0.1.attacker.example", "localhost.attacker.example:\(port)",
                      "flowforge.example.org.evil", "[::2]:\(port)", "127.0.0.1:notaport", "user@127.0.0.1", ""] {
             for (method, path) in [("GET", "/timeline"), ("GET", "/healthz"), ("POST", "/process/restart"), ("GET", "/nope")] {
-                let reply = try run.call(method, path, headers: [("Host", host)] + run.authorized, body: APIContract.reasonBody("no"))
+                let reply = try run.call(method, path, headers: [("Host", host)] + run.authorized, body: reasonBody("no"))
                 #expect(reply.status == 421, "Host '\(host)' \(method) \(path): \(reply.status) \(reply.text)")
-                #expect(APIContract.errorText(reply) != nil, "\(reply.text)")
+                #expect(APIRun.isError(reply), "\(reply.text)")
             }
         }
         let twice = try run.call("GET", "/timeline", headers: [("Host", "127.0.0.1:\(port)"), ("Host", "attacker.example")])
@@ -213,46 +214,29 @@ struct HTTPBoundaryTests {
 
 // MARK: - helpers
 
-/// A `flowforge dashboard --listen 127.0.0.1:<free port>` with its own state directory and key.
+/// A `flowforge dashboard` on a fresh state directory with its own key, serving before the test goes on.
 final class Dashboard {
-    let process = Process()
-    let port: UInt16
+    let server: DashboardProcess
     let stateDir: String
     let key = "ffk-\(UUID().uuidString.replacingOccurrences(of: "-", with: ""))"
+    var process: Process { server.process }
 
     /// `prepare` gets the state directory's `runs` folder before the dashboard starts.
     init(options: [String], prepare: (String) throws -> Void = { _ in }) throws {
-        stateDir = NSTemporaryDirectory() + "ff-dash-\(UUID().uuidString.prefix(8))"
+        stateDir = try makeTemporaryDirectory("ff-dash")
         try FileManager.default.createDirectory(atPath: stateDir + "/runs", withIntermediateDirectories: true)
         chmod(stateDir, 0o700)
         try prepare(stateDir + "/runs")
-        port = try APIContract.freePort()
-        process.executableURL = URL(fileURLWithPath: binDir + "/flowforge")
-        process.arguments = ["dashboard", "--listen", "127.0.0.1:\(port)"] + options
-        var env = ProcessInfo.processInfo.environment
-        env["FLOWFORGE_STATE_DIR"] = stateDir
-        env["FLOWFORGE_API_KEY"] = key
-        process.environment = env
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        guard eventually(timeout: 15, { (try? self.get("/healthz"))?.status == 200 }) else {
-            throw APIContract.Failure("the dashboard never answered on port \(port)")
-        }
+        server = try DashboardProcess(stateDir: stateDir, options: options, env: ["FLOWFORGE_API_KEY": key])
+        guard server.waitUntilServing() else { throw TestFailure("the dashboard never answered on port \(server.port): \(server.log)") }
     }
 
     deinit {
-        if process.isRunning {
-            process.terminate()
-            if !eventually(timeout: 10, { !self.process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
-        }
-        process.waitUntilExit()
+        server.stop()
         try? FileManager.default.removeItem(atPath: stateDir)
     }
 
-    func get(_ target: String, _ headers: [(String, String)] = []) throws -> APIContract.Reply {
-        try APIContract.request(port: port, method: "GET", target: target, headers: headers, body: nil, chunked: false)
-    }
+    func get(_ target: String, _ headers: [(String, String)] = []) throws -> HTTPReply { try server.get(target, headers) }
 }
 
 /// Unix sockets that misbehave on purpose.
@@ -273,7 +257,7 @@ enum HungSocket {
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard fd >= 0, rc == 0, Glibc.listen(fd, backlog) == 0 else { throw APIContract.Failure("listen \(path): errno \(errno)") }
+        guard fd >= 0, rc == 0, Glibc.listen(fd, backlog) == 0 else { throw TestFailure("listen \(path): errno \(errno)") }
         return fd
     }
 

@@ -1,5 +1,6 @@
 // FlowForge — every FlowForge process is hardened, proven from /proc/PID/status.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeTestSupport
 import Foundation
 import FlowForgeSystem
 import Testing
@@ -77,9 +78,8 @@ struct HardeningTests {
     /// privileges and the filter (capabilities are per thread; the agent sandboxes itself before any exists).
     @Test(.timeLimit(.minutes(1)))
     func everyAPIThreadIsSandboxed() throws {
-        let port = 18_000 + Int(getpid() % 1000)
-        let ff = try Supervised(["--listen", "127.0.0.1:\(port)", "--", "sleep", "60"],
-                                env: ["FLOWFORGE_STATE_DIR": NSTemporaryDirectory() + "ff-state-\(getpid())"])
+        let port = try LoopbackHTTP.freePort()
+        let ff = try Supervised(["--listen", "127.0.0.1:\(port)", "--", "sleep", "60"])
         defer { ff.signal(SIGKILL) }
         var api: Int32?
         #expect(eventually(timeout: 15) {
@@ -137,15 +137,10 @@ final class SupervisedAs {
         try process.run()
     }
 
-    func children() -> [Int32] {
-        guard let text = try? String(contentsOfFile: "/proc/\(reaperPID)/task/\(reaperPID)/children", encoding: .utf8) else { return [] }
-        return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-    }
+    func children() -> [Int32] { childProcesses(of: reaperPID) }
 
     func stop() {
         kill(reaperPID, SIGTERM)
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(reaperPID, SIGKILL) }
+        if !eventually(timeout: 10, { !process.isRunning }) { kill(reaperPID, SIGKILL) }
     }
 }

@@ -1,5 +1,6 @@
 // FlowForge — every command's --help, as an operator on a pipe sees it (80 columns), kept as a snapshot.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeTestSupport
 import Foundation
 import Testing
 

@@ -1,6 +1,7 @@
 // FlowForge — the API key: it reaches the API through pipes only, never an environment or an argv a worker
 // of the same uid could read; and the agents' identity is never root or the worker's.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeTestSupport
 import Foundation
 import Testing
 
@@ -40,24 +41,14 @@ struct KeyHandlingTests {
     /// The dashboard reads the key, then overwrites it in its own environment block.
     @Test(.timeLimit(.minutes(1)))
     func dashboardScrubsTheKeyFromItsEnvironment() throws {
-        let state = NSTemporaryDirectory() + "ff-keydash-\(UUID().uuidString.prefix(8))"
+        let state = try makeTemporaryDirectory("ff-keydash")
         defer { try? FileManager.default.removeItem(atPath: state) }
         let key = "ffk-scrub-\(UUID().uuidString)"
-        let port = try APIContract.freePort()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binDir + "/flowforge")
-        p.arguments = ["dashboard", "--listen", "127.0.0.1:\(port)"]
-        var env = ProcessInfo.processInfo.environment
-        env["FLOWFORGE_STATE_DIR"] = state
-        env["FLOWFORGE_API_KEY"] = key
-        p.environment = env
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        defer { p.terminate(); p.waitUntilExit() }
-        #expect(eventually(timeout: 20) { (try? String(contentsOfFile: state + "/dashboard.url", encoding: .utf8)) != nil && !environmentAndArgv(p.processIdentifier).contains(key) })
-        #expect(!environmentAndArgv(p.processIdentifier).contains(key))
-        #expect(p.isRunning)
+        let dash = try DashboardProcess(stateDir: state, env: ["FLOWFORGE_API_KEY": key])
+        defer { dash.stop() }
+        #expect(eventually(timeout: 20) { (try? String(contentsOfFile: state + "/dashboard.url", encoding: .utf8)) != nil && !environmentAndArgv(dash.pid).contains(key) })
+        #expect(!environmentAndArgv(dash.pid).contains(key))
+        #expect(dash.process.isRunning)
     }
 
     @Test func agentsNeverRunAsRoot() throws {

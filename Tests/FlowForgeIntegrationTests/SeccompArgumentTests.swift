@@ -1,5 +1,6 @@
 // FlowForge — each argument rule of the HTTP roles' seccomp policies, shown biting under the real filter.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeTestSupport
 import Foundation
 import Testing
 

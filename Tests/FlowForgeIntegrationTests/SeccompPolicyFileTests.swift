@@ -1,5 +1,6 @@
 // FlowForge — security/seccomp/*.allow are exactly the text SeccompPolicy generates, and each policy is coherent.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeTestSupport
 import Foundation
 import FlowForgeSystem
 import Testing

@@ -2,6 +2,7 @@
 // deleted while the run goes on; the dashboard's store ingests the segments in order.
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeStore
+import FlowForgeTestSupport
 import Foundation
 import Testing
 

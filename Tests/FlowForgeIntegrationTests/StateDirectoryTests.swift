@@ -1,6 +1,7 @@
 // FlowForge — the state directory as hostile ground: someone else's, writable by others, or planted with
 // symlinks, FlowForge keeps nothing there and writes through nothing.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeTestSupport
 import Foundation
 import FlowForgeSystem
 import Testing
@@ -128,7 +129,7 @@ struct StateDirectoryTests {
             #expect(lstat(runs + "/" + name, &st) == 0 && st.st_uid == 65534 && st.st_mode & 0o077 == 0, "\(name): uid \(st.st_uid) mode \(String(st.st_mode, radix: 8))")
         }
         // The dashboard as that user: it reads the root run's spool and reaches its control socket.
-        let port = try APIContract.freePort()
+        let port = try LoopbackHTTP.freePort()
         let dash = Process()
         dash.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         dash.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", binDir + "/flowforge", "dashboard", "--listen", "127.0.0.1:\(port)"]
@@ -142,7 +143,7 @@ struct StateDirectoryTests {
         defer { dash.terminate(); dash.waitUntilExit() }
         let runID = String(spool.dropLast(6))
         #expect(eventually(timeout: 20) {
-            guard let reply = try? APIContract.request(port: port, method: "GET", target: "/runs", headers: [], body: nil, chunked: false),
+            guard let reply = try? LoopbackHTTP.request(port: port, method: "GET", target: "/runs"),
                   let runs = (try? reply.json())?.array else { return false }
             return runs.contains { $0["run_id"] == .string(runID) && $0["live"] == .bool(true) }
         }, "the dashboard (uid 65534) never listed the live root run")

@@ -1,5 +1,6 @@
 // FlowForge — real processes, real signals: exit codes, passthrough, filters that bite, reaper death.
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeTestSupport
 import Foundation
 import FlowForgeSystem
 import Testing
@@ -38,8 +39,7 @@ struct SupervisionTests {
 
     /// A fresh folder holding `blob`, 3 MiB of random bytes (the caller removes the folder).
     private func randomBlob(_ prefix: String) throws -> (dir: String, bytes: [UInt8]) {
-        let dir = NSTemporaryDirectory() + "\(prefix)-\(getpid())"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try makeTemporaryDirectory(prefix)
         var bytes = [UInt8](repeating: 0, count: 3 << 20)
         var rng = SystemRandomNumberGenerator()
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
@@ -79,23 +79,21 @@ struct SupervisionTests {
     /// the reaper closes the worker's pipe, the worker dies of SIGPIPE, FlowForge exits.
     @Test(.timeLimit(.minutes(1)))
     func closedReaderEndsTheRun() throws {
-        let marker = "epipe-\(UUID().uuidString.prefix(8))"
-        let state = NSTemporaryDirectory() + "ff-epipe-\(getpid())"
+        let marker = Marker.make("epipe")
+        let state = try makeTemporaryDirectory("ff-epipe")
         defer { try? FileManager.default.removeItem(atPath: state) }
         let sh = Process()
         sh.executableURL = URL(fileURLWithPath: "/bin/sh")
         sh.arguments = ["-c", "'\(binDir)/flowforge' run --log-level error -- yes | head -c 100 >/dev/null"]
         var env = ProcessInfo.processInfo.environment
         env["FLOWFORGE_STATE_DIR"] = state
-        env["FLOWFORGE_TEST_MARKER"] = marker
+        env[Marker.variable] = marker
         sh.environment = env
         sh.standardOutput = FileHandle.nullDevice
         sh.standardError = FileHandle.nullDevice
         try sh.run()
         defer { killMarked(marker) }
-        let deadline = Date().addingTimeInterval(20)
-        while sh.isRunning && Date() < deadline { usleep(20_000) }
-        #expect(!sh.isRunning, "flowforge kept running after its reader went away")
+        #expect(eventually(timeout: 20) { !sh.isRunning }, "flowforge kept running after its reader went away")
         #expect(eventually { processes(withMarker: marker).isEmpty }, "nothing of the run is left")
     }
 
@@ -147,9 +145,8 @@ struct SupervisionTests {
     /// (PDEATHSIG), and with cgroups nothing of the tree survives (the spawner kills the cgroup on EOF).
     @Test(.timeLimit(.minutes(1)))
     func reaperSIGKILLLeavesNothing() throws {
-        let marker = "reaper-kill-\(getpid())"
-        let ff = try Supervised(["--", "sh", "-c", "sleep 60 & setsid sleep 60 & echo ready; wait"],
-                                env: ["FLOWFORGE_TEST_MARKER": marker])
+        let marker = Marker.make("reaper-kill")
+        let ff = try Supervised(["--", "sh", "-c", "sleep 60 & setsid sleep 60 & echo ready; wait"], marker: marker)
         defer { killMarked(marker) }
         #expect(eventually { ff.stdout.contains("ready") && ff.child(named: "flowforge-api") != nil && ff.child(named: "flowforge-detector") != nil })
         let agents = [ff.child(named: "flowforge-detector")!, ff.child(named: "flowforge-api")!]
@@ -185,7 +182,7 @@ struct SupervisionTests {
     /// keeps running, the worker is untouched, the agent stays connected, the events file holds none of them.
     @Test(.timeLimit(.minutes(1)), arguments: ["api", "detector"])
     func hostileAgentEventsAreDroppedAndCounted(role: String) throws {
-        let events = NSTemporaryDirectory() + "ff-hostile-\(role)-\(getpid()).jsonl"
+        let events = NSTemporaryDirectory() + "ff-hostile-\(role)-\(UUID().uuidString.prefix(8)).jsonl"
         defer { unlink(events) }
         let ff = try Supervised(["--events", events, "--", "sh", "-c", "echo ready; exec sleep 60"],
                                 env: ["FLOWFORGE_TEST_AGENT_HOSTILE": role])
@@ -193,9 +190,9 @@ struct SupervisionTests {
         #expect(eventually { ff.stdout.contains("ready") })
         let worker = try #require(ff.worker())
         #expect(eventually { readEvents(events).contains { $0["kind"] as? String == "agent.rejected" } }, "\(ff.stderr)")
-        usleep(300_000)
-        #expect(ff.process.isRunning)
-        #expect(ff.worker() == worker)
+        // The agent goes on sending for a while: the reaper and the worker must come through it (the totals are
+        // checked after the run, when the reaper has written its last agent.rejected).
+        #expect(consistently(for: 0.3) { ff.process.isRunning && ff.worker() == worker })
         ff.signal(SIGTERM)
         #expect(ff.waitForExit())
         #expect(ff.exitCode == 120)
@@ -225,9 +222,9 @@ struct SupervisionTests {
     /// Teardown reaches a setsid() escapee and a child that ignores SIGTERM, and removes the cgroup.
     @Test(.timeLimit(.minutes(1)))
     func teardownReachesEscapeesAndRemovesCgroup() throws {
-        let marker = "teardown-\(getpid())"
+        let marker = Marker.make("teardown")
         let ff = try Supervised(["--grace", "0.5", "--", "sh", "-c", "(trap '' TERM; sleep 60) & setsid sleep 60 & echo ready; wait"],
-                                env: ["FLOWFORGE_TEST_MARKER": marker])
+                                marker: marker)
         defer { killMarked(marker) }
         #expect(eventually { ff.stdout.contains("ready") && processes(withMarker: marker).count >= 4 })
         let cgroupDir = Cgroup.parentDirectory().map { $0 + "/flowforge-\(ff.pid)-g1" }

@@ -8,9 +8,8 @@
 #
 # Conventions
 #   * Times are integer milliseconds (arguments named *_ms).
-#   * A process is "live" when /proc/PID/stat is readable and its state is not Z/X;
-#     zombies count as gone.  Where a (pid, starttime) pair was recorded, a live process
-#     with another starttime is a different process (PID reuse) and also counts as gone.
+#   * Processes are read through scripts/lib/proc.sh (shared with bench/lib.sh): "live",
+#     PID reuse and the marker variables are defined there.
 #   * Drill exit codes: 0 PASS, 1 FAIL (the guarantee was violated), 2 ERROR (the drill
 #     could not set up its precondition, so the run proves nothing either way).
 #   * Survivors are found by the exact environment entry FLOWFORGE_DRILL_MARKER=<marker>,
@@ -27,6 +26,8 @@ fi
 FF_TEST_FUNCTIONS_LOADED=1
 
 FF_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/proc.sh
+source "$FF_LIB_DIR/proc.sh"
 FF_REPO_ROOT=$(cd "$FF_LIB_DIR/../.." && pwd)
 FF_DEFAULT_BIN="$FF_REPO_ROOT/.build/debug/flowforge"
 
@@ -97,140 +98,12 @@ now_ms() {
 }
 
 # ---------------------------------------------------------------------------------------
-# /proc helpers
+# Marker scan (survivor detection); the /proc readers are scripts/lib/proc.sh
 # ---------------------------------------------------------------------------------------
-
-# proc_read_stat PID: fills the global array FF_STAT with the fields of /proc/PID/stat
-# that follow "(comm)": [0]=state [1]=ppid [2]=pgrp [3]=session ... [19]=starttime.
-# Returns 1 when the process does not exist (or vanished while reading).
-proc_read_stat() {
-  local pid=$1 line=""
-  FF_STAT=()
-  { read -r line <"/proc/$pid/stat"; } 2>/dev/null || return 1
-  [[ -n "$line" ]] || return 1
-  line=${line##*) }
-  read -r -a FF_STAT <<<"$line"
-  return 0
-}
-
-# proc_starttime PID: prints the start time (clock ticks since boot) of PID.
-proc_starttime() {
-  proc_read_stat "$1" || return 1
-  printf '%s\n' "${FF_STAT[19]}"
-}
-
-# proc_field PID INDEX: prints FF_STAT[INDEX] (1=ppid 2=pgrp 3=session).
-proc_field() {
-  proc_read_stat "$1" || return 1
-  printf '%s\n' "${FF_STAT[$2]}"
-}
-
-# proc_is_live PID [STARTTIME]: true when PID exists, is not a zombie and (if given)
-# still has that start time.
-proc_is_live() {
-  local pid=$1 starttime=${2:-}
-  [[ -n "$pid" ]] || return 1
-  proc_read_stat "$pid" || return 1
-  case "${FF_STAT[0]}" in
-    Z | X | x) return 1 ;;
-  esac
-  if [[ -n "$starttime" && "${FF_STAT[19]}" != "$starttime" ]]; then
-    return 1
-  fi
-  return 0
-}
-
-# proc_ref PID: prints "pid:starttime" (an identity that survives PID reuse).
-proc_ref() {
-  local st
-  st=$(proc_starttime "$1") || return 1
-  printf '%s:%s\n' "$1" "$st"
-}
-
-# proc_ref_is_live PID:STARTTIME
-proc_ref_is_live() {
-  proc_is_live "${1%%:*}" "${1#*:}"
-}
-
-# proc_argv PID: fills the global array FF_ARGV from /proc/PID/cmdline (NUL-separated).
-proc_argv() {
-  FF_ARGV=()
-  { mapfile -d '' -t FF_ARGV <"/proc/$1/cmdline"; } 2>/dev/null || return 1
-  ((${#FF_ARGV[@]} > 0))
-}
-
-# proc_argv0_base PID: prints the basename of argv[0].
-proc_argv0_base() {
-  proc_argv "$1" || return 1
-  printf '%s\n' "${FF_ARGV[0]##*/}"
-}
-
-# proc_describe PID: one human-readable line (pid, state, pgrp, session, argv).
-proc_describe() {
-  local pid=$1 argv="?"
-  if proc_argv "$pid"; then
-    argv="${FF_ARGV[*]}"
-  fi
-  if proc_read_stat "$pid"; then
-    printf 'pid=%s state=%s ppid=%s pgrp=%s sid=%s cmd=%s\n' "$pid" "${FF_STAT[0]}" \
-      "${FF_STAT[1]}" "${FF_STAT[2]}" "${FF_STAT[3]}" "$argv"
-  else
-    printf 'pid=%s (gone)\n' "$pid"
-  fi
-}
-
-# proc_signal_mask PID FIELD: prints the hex mask of FIELD (SigIgn, SigCgt, SigBlk).
-proc_signal_mask() {
-  local pid=$1 field=$2 key value
-  while read -r key value; do
-    if [[ "$key" == "$field:" ]]; then
-      printf '%s\n' "$value"
-      return 0
-    fi
-  done 2>/dev/null <"/proc/$pid/status" || return 1
-  return 1
-}
-
-# proc_has_signal PID FIELD SIGNUM: true when SIGNUM is set in FIELD (e.g. SigIgn 15).
-proc_has_signal() {
-  local mask
-  mask=$(proc_signal_mask "$1" "$2") || return 1
-  (((0x$mask >> ($3 - 1)) & 1))
-}
-
-# ---------------------------------------------------------------------------------------
-# Marker scan (survivor detection)
-# ---------------------------------------------------------------------------------------
-
-# make_marker DRILL: prints "<drill>-<pid>-<random>".
-make_marker() {
-  local rnd
-  rnd=$(od -An -N6 -tx1 /dev/urandom 2>/dev/null | tr -d ' \n') || rnd=""
-  [[ -n "$rnd" ]] || rnd="$RANDOM$RANDOM$RANDOM"
-  printf '%s-%s-%s\n' "$1" "$$" "$rnd"
-}
-
-# find_env_pids ENTRY: prints (one per line) the PIDs of live, non-zombie processes whose
-# environment contains exactly the NUL-terminated entry ENTRY ("NAME=value").  Skips this
-# shell, the current subshell and processes whose environ cannot be read.
-find_env_pids() {
-  local entry=$1 files file pid
-  # One grep over all environ files: -z splits on NUL, -x matches the whole entry.
-  files=$(grep -lsxzF -e "$entry" /proc/[0-9]*/environ 2>/dev/null || true)
-  [[ -n "$files" ]] || return 0
-  while IFS= read -r file; do
-    pid=${file#/proc/}
-    pid=${pid%%/*}
-    [[ "$pid" =~ ^[0-9]+$ ]] || continue
-    [[ "$pid" == "$$" || "$pid" == "$BASHPID" ]] && continue
-    proc_is_live "$pid" || continue
-    printf '%s\n' "$pid"
-  done <<<"$files"
-}
 
 # marker_pids: PIDs of the worker tree (processes carrying FLOWFORGE_DRILL_MARKER).
 marker_pids() {
-  find_env_pids "FLOWFORGE_DRILL_MARKER=$FF_MARKER"
+  find_env_pids "$FF_MARKER_VAR=$FF_MARKER"
 }
 
 # count_lines TEXT: number of non-empty lines.
@@ -293,24 +166,6 @@ expect_no_survivors() {
     describe_survivors 10
     drill_fail "$n process(es) of the worker tree still alive ${settle_ms} ms after $context"
   fi
-}
-
-# kill_env_pids ENTRY: SIGKILLs every process carrying ENTRY, repeating (bounded) until
-# none is left, so processes forked during the sweep are caught too.  Prints the count.
-kill_env_pids() {
-  local entry=$1 round pids pid killed=0
-  for round in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-    pids=$(find_env_pids "$entry")
-    [[ -z "$pids" ]] && break
-    while IFS= read -r pid; do
-      [[ -n "$pid" ]] || continue
-      if kill -KILL "$pid" 2>/dev/null; then
-        killed=$((killed + 1))
-      fi
-    done <<<"$pids"
-    [[ "$round" == 20 ]] || sleep "$FF_POLL_INTERVAL"
-  done
-  printf '%s\n' "$killed"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -392,33 +247,9 @@ wait_for_growth() {
 # Reaper and helper processes
 # ---------------------------------------------------------------------------------------
 
-# reaper_children PID: prints the live children of PID.  Reads the "children" file of
-# every thread (a multithreaded reaper may fork from any thread; the main thread's file
-# is /proc/PID/task/PID/children); falls back to a ppid scan without CONFIG_PROC_CHILDREN.
+# reaper_children PID: prints the live children of PID (proc_children).
 reaper_children() {
-  local pid=$1 f child stat_file
-  local -a kids=()
-  local -A seen=()
-  if [[ -e "/proc/$pid/task/$pid/children" ]]; then
-    for f in "/proc/$pid"/task/*/children; do
-      kids=()
-      # The file has no trailing newline, so read returns 1 even when it read the PIDs.
-      { read -r -a kids <"$f"; } 2>/dev/null || true
-      for child in "${kids[@]}"; do
-        [[ -n "${seen[$child]:-}" ]] && continue
-        seen[$child]=1
-        proc_is_live "$child" && printf '%s\n' "$child"
-      done
-    done
-  else
-    for stat_file in /proc/[0-9]*/stat; do
-      child=${stat_file#/proc/}
-      child=${child%%/*}
-      proc_is_live "$child" || continue
-      [[ "${FF_STAT[1]}" == "$pid" ]] && printf '%s\n' "$child"
-    done
-  fi
-  return 0
+  proc_children "$1"
 }
 
 # find_agent_pid REAPER_PID NAME: prints the first live child of the reaper whose argv[0]
@@ -441,8 +272,8 @@ find_spawner_pid() {
   while IFS= read -r child; do
     [[ -n "$child" ]] || continue
     proc_argv "$child" || continue
-    [[ "${FF_ARGV[0]##*/}" == "flowforge-reaper" ]] || continue
-    for arg in "${FF_ARGV[@]:1}"; do
+    [[ "${PROC_ARGV[0]##*/}" == "flowforge-reaper" ]] || continue
+    for arg in "${PROC_ARGV[@]:1}"; do
       if [[ "$arg" == "--role=spawner" ]]; then
         printf '%s\n' "$child"
         return 0
