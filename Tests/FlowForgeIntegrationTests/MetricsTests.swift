@@ -185,6 +185,18 @@ struct MetricsTests {
         for sample in page.samples where sample.labels["name"] != nil {
             #expect(sample.labels["run"] == nil, "the dashboard's series of a finished run carry no run id: \(sample)")
         }
+
+        // A restarted dashboard counts only new events, but still names the newest incident (from its store)
+        // and has the program's alerting counters at 0 from the start.
+        let port = dashboard.port
+        dashboard.stop()
+        #expect(httpGet(port: port, "/healthz") == nil)
+        let again = try RealDashboard(stateDir: state)
+        page = Exposition(httpGet(port: again.port, "/metrics") ?? "")
+        #expect(page.series("flowforge_incident_last_timestamp_seconds").map(\.labels["incident_id"]) == [incidents.last?.id],
+                "\(page.samples)")
+        #expect(page.value("flowforge_worker_restarts_total", ["name": "looper"]) == 0)
+        #expect(page.value("flowforge_restarts_suppressed_total", ["name": "looper", "reason": "crash_loop"]) == 0)
     }
 }
 
@@ -277,12 +289,14 @@ final class RealDashboard {
         }
     }
 
-    deinit {
+    func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGTERM)
             process.waitUntilExit()
         }
     }
+
+    deinit { stop() }
 }
 
 struct MetricsTestFailure: Error, CustomStringConvertible {
