@@ -28,7 +28,6 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         // The API agent and the dashboard serve a pre-bound socket through NIO directly (PreboundServer).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         // The dashboard's services (HTTP server, store ingestion) start and stop in order (Hummingbird uses it too).
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"), // LogHandler.log(event:)
@@ -54,7 +53,6 @@ let package = Package(
             name: "FlowForgeMetrics",
             dependencies: [
                 "FlowForgeModel", "FlowForgeWire",
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
@@ -130,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "FlowForgeIntegrationTests",
             dependencies: [
-                "FlowForgeSystem", "FlowForgeWire", "FlowForgeModel", "FlowForgeStore", "FlowForgeAPI", "FlowForgeTestSupport",
+                "FlowForgeSystem", "FlowForgeWire", "FlowForgeModel", "FlowForgeMetrics", "FlowForgeStore", "FlowForgeAPI", "FlowForgeTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"), // the store durability test reads the spool offsets
             ]
         ),

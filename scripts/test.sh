@@ -30,7 +30,7 @@ source "$repo/scripts/lib/deps.sh"
 unset PYTHONUNBUFFERED
 
 echo "==> system packages"
-ensure_packages libseccomp-dev libcap-dev libsqlite3-dev curl shellcheck
+ensure_packages libseccomp-dev libcap-dev libsqlite3-dev curl shellcheck prometheus prometheus-alertmanager
 
 echo "==> swift build"
 swift build
@@ -63,6 +63,9 @@ bash scripts/fuzz.sh --live "$repo/.build/debug/flowforge"
 
 echo "==> openapi.yaml against a real dashboard and a real run --listen (schemathesis, 0 failures)"
 bash scripts/check_openapi.sh --bin "$repo/.build/debug/flowforge"
+
+echo "==> alerting: the rules under promtool, then a real Prometheus and Alertmanager over three dashboards and a runaway"
+bash scripts/check_alerting.sh --bin "$repo/.build/debug/flowforge"
 
 echo "==> dashboard in a real browser (headless Chromium)"
 FLOWFORGE_MAX_CPU="${FLOWFORGE_MAX_CPU:-50}" bash scripts/browser_check.sh --bin "$repo/.build/debug/flowforge"

@@ -36,7 +36,7 @@ public enum APIAgent {
         }
         let key = readAll(fd: InheritedFD.API.apiKey).flatMap { String(decoding: $0, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) }
         let state = RunState()
-        let metrics = APIMetrics(runID: { state.runID })
+        let metrics = APIMetrics(.run { (state.runID, state.name) })
         SpoolTail.read(fd: InheritedFD.API.spool) { line in
             if let e = TimelineEvent(jsonLine: line), state.ingest(e) { metrics.count(e) }
         }

@@ -121,7 +121,7 @@ struct DashboardCommand: ParsableCommand {
             throw ValidationError("cannot harden the dashboard: \(error)")
         }
         let store = try Store(path: state + "/flowforge.db")
-        let metrics = APIMetrics(runID: { "dashboard" })
+        let metrics = APIMetrics(.dashboard)
         let runs = state + "/runs"
         let reportSkipped: @Sendable (String, Int) -> Void = { spool, n in
             metrics.countSkipped(lines: n)
@@ -129,6 +129,7 @@ struct DashboardCommand: ParsableCommand {
         }
         if try store.ingest(runsDirectory: runs, inserted: metrics.count, skipped: reportSkipped) > 0 { Heap.trim() }
         try? store.applyRetention(days: retentionDays, runsDirectory: runs)
+        metrics.seed(incidents: (try? store.incidents(limit: 200, before: nil)) ?? [], names: ((try? store.runs()) ?? []).map(\.name))
         let source = StoreSource(store: store, runsDirectory: runs, metrics: metrics)
         if key == nil { say.warn("no API key (FLOWFORGE_API_KEY or \(StateDirectory.keyFile)): process endpoints are disabled") }
         var logger = logFormat == "json"

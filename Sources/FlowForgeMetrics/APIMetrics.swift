@@ -1,97 +1,99 @@
-// FlowForge — the Prometheus metrics of a run's API agent and of the dashboard, recorded through swift-metrics
-// and exposed by swift-prometheus.
+// FlowForge — the Prometheus metrics of a run's API agent and of the dashboard (swift-prometheus registry).
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeModel
 import FlowForgeWire
-import Metrics
 import Prometheus
-
-/// Every metric FlowForge exposes, by its Prometheus name (docs/metrics.md and openapi.yaml list them).
-public enum MetricName: String, CaseIterable, Sendable {
-    case actionsTotal = "flowforge_actions_total"
-    case agentMessagesRejectedTotal = "flowforge_agent_messages_rejected_total"
-    case agentRespawnsTotal = "flowforge_agent_respawns_total"
-    case analysisDroppedBytes = "flowforge_analysis_dropped_bytes"
-    case buildInfo = "flowforge_build_info"
-    case incidentsTotal = "flowforge_incidents_total"
-    case restartsTotal = "flowforge_restarts_total"
-    case spoolLinesSkippedTotal = "flowforge_spool_lines_skipped_total"
-    case supervisorDegradedTotal = "flowforge_supervisor_degraded_total"
-    case uptimeSeconds = "flowforge_uptime_seconds"
-    case workerCpuPercent = "flowforge_worker_cpu_percent"
-    case workerProcesses = "flowforge_worker_processes"
-    case workerResidentBytes = "flowforge_worker_resident_bytes"
-    case workerUp = "flowforge_worker_up"
-}
+import Synchronization
 
 /// The metrics `/metrics` exposes. Counters follow the event stream; gauges are set at scrape time.
+///
+/// Labels (docs/metrics.md): every series about a program carries `name` (`WorkerName`, e.g. `consumer:2`).
+/// A run's own API also puts `run` on every such series (one run per process, so it costs nothing there); the
+/// dashboard keeps `run` only on the gauges of live runs and drops their series when the run is gone, so its
+/// series grow with the programs it supervises, not with every run it has ever seen.
 public final class APIMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
-    let runLabel: @Sendable () -> String
+    /// Who serves the exposition.
+    public enum Exporter: Sendable {
+        /// A run's API agent (`run --listen`): the run's id and name, for events that do not carry them
+        /// (those from the reaper's channel).
+        case run(@Sendable () -> (id: String, name: String))
+        /// The dashboard: every run in the state directory.
+        case dashboard
+    }
 
-    /// Bootstraps swift-metrics with a Prometheus registry (once per process).
-    public init(runID: @escaping @Sendable () -> String) {
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        self.registry = registry
-        self.runLabel = runID
-        Gauge(label: MetricName.buildInfo.rawValue, dimensions: [("version", APIMetrics.version)]).record(1)
+    public let registry: PrometheusCollectorRegistry
+    let exporter: Exporter
+    let state = Mutex(State())
+
+    struct State {
+        /// Incidents opened whose policy decision has not been seen yet: id → start (Unix ns) and verdict.
+        var opened: [String: (nanos: Int64, verdict: String)] = [:]
+        /// The one `flowforge_incident_last_timestamp_seconds` series of each name.
+        var lastIncident: [String: (nanos: Int64, gauge: Gauge)] = [:]
+        /// The gauges of each live run (dashboard), dropped when the run is no longer live.
+        var liveGauges: [String: [Gauge]] = [:]
+    }
+
+    /// At most this many opened incidents wait for their decision (a decision normally follows at once).
+    static let pendingLimit = 256
+
+    public init(_ exporter: Exporter) {
+        self.registry = PrometheusCollectorRegistry()
+        self.exporter = exporter
+        gauge(.buildInfo, [("version", APIMetrics.version)]).set(to: 1)
     }
 
     public static let version = "0.1.0"
 
-    /// Counts what a newly seen event means.
-    public func count(_ e: TimelineEvent) {
-        let run = e.runID.isEmpty ? runLabel() : e.runID
-        switch e.kind {
-        case EventKind.incidentOpened.rawValue:
-            Counter(label: MetricName.incidentsTotal.rawValue, dimensions: [("run", run), ("kind", e.fields["verdict"] ?? "runaway")]).increment()
-        case EventKind.policyDecision.rawValue:
-            Counter(label: MetricName.actionsTotal.rawValue, dimensions: [("run", run), ("kind", e.fields["decision"] ?? "?"),
-                                                                   ("mode", e.fields["mode"] ?? "?")]).increment()
-        case EventKind.workerStarted.rawValue where e.generation > 1:
-            Counter(label: MetricName.restartsTotal.rawValue, dimensions: [("run", run)]).increment()
-        case EventKind.agentExited.rawValue:
-            Counter(label: MetricName.agentRespawnsTotal.rawValue, dimensions: [("run", run), ("agent", e.fields["agent"] ?? "?")]).increment()
-        case EventKind.agentRejected.rawValue:
-            Counter(label: MetricName.agentMessagesRejectedTotal.rawValue, dimensions: [("run", run), ("agent", e.fields["agent"] ?? "?")])
-                .increment(by: Int64(clamping: UInt64(e.fields["dropped"] ?? "") ?? 0))
-        case EventKind.supervisorDegraded.rawValue:
-            Counter(label: MetricName.supervisorDegradedTotal.rawValue, dimensions: [("run", run)]).increment()
-        default: break
+    func counter(_ name: MetricName, _ labels: [(String, String)]) -> Counter {
+        registry.makeCounter(descriptor: descriptor(name), labels: labels)
+    }
+
+    func gauge(_ name: MetricName, _ labels: [(String, String)]) -> Gauge {
+        registry.makeGauge(descriptor: descriptor(name), labels: labels)
+    }
+
+    func descriptor(_ name: MetricName) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name.rawValue, unitName: "", helpText: name.help)
+    }
+
+    /// The labels that say which program (and, on a run's own API, which run) a series is about.
+    func programLabels(run: String, name: String) -> [(String, String)] {
+        switch exporter {
+        case .run: [("run", run), ("name", name)]
+        case .dashboard: [("name", name)]
         }
     }
 
-    /// Lines of a spool that were not events (skipped by the store's ingestion).
-    public func countSkipped(lines: Int) {
-        Counter(label: MetricName.spoolLinesSkippedTotal.rawValue).increment(by: Int64(lines))
+    /// The run id and name of `e`, filled in from the exporter's run where the event lacks them.
+    func identity(of e: TimelineEvent) -> (run: String, name: String) {
+        guard case .run(let current) = exporter, e.runID.isEmpty || e.name.isEmpty else { return (e.runID, e.name) }
+        let (id, name) = current()
+        return (e.runID.isEmpty ? id : e.runID, e.name.isEmpty ? name : e.name)
     }
 
-    /// The dashboard's exposition: uptime, then `gauges` reports each live run's latest sample.
-    public func renderDashboard(uptime: Double, gauges: ((String, [String: String]?, Bool) -> Void) -> Void) -> String {
-        Gauge(label: MetricName.uptimeSeconds.rawValue).record(uptime)
-        gauges { run, sample, up in
-            if let s = sample {
-                Gauge(label: MetricName.workerCpuPercent.rawValue, dimensions: [("run", run)]).record(Double(s["cpu_percent"] ?? "") ?? 0)
-                Gauge(label: MetricName.workerResidentBytes.rawValue, dimensions: [("run", run)]).record(Double(s["rss_bytes"] ?? "") ?? 0)
-                Gauge(label: MetricName.workerProcesses.rawValue, dimensions: [("run", run)]).record(Double(s["processes"] ?? "") ?? 0)
+    /// The counters an alert rule takes an `increase()` of, at 0 for `name`: a series that first appears at 1
+    /// is no increase to Prometheus, so the first restart (or crash-loop stop) of a program would go unseen.
+    public func prepare(run: String, name: String) {
+        let labels = programLabels(run: run, name: name)
+        counter(.workerRestartsTotal, labels).increment(by: Int64(0))
+        counter(.restartsSuppressedTotal, labels + [("reason", SuppressedReason.crashLoop.rawValue)]).increment(by: Int64(0))
+    }
+
+    /// Why a restart was suppressed, as the `reason` label of `flowforge_restarts_suppressed_total`.
+    enum SuppressedReason: String {
+        case crashLoop = "crash_loop"
+        case degraded
+        case other
+
+        init(text: String) {
+            if text.hasPrefix("crash-loop") {
+                self = .crashLoop
+            } else if text.hasPrefix("degraded") {
+                self = .degraded
+            } else {
+                self = .other
             }
-            Gauge(label: MetricName.workerUp.rawValue, dimensions: [("run", run)]).record(up ? 1 : 0)
         }
-        return registry.emitToString()
-    }
-
-    /// Sets the gauges from the run's current state, then renders the exposition text.
-    public func render(_ state: RunState) -> String {
-        let run = state.runID
-        Gauge(label: MetricName.uptimeSeconds.rawValue).record(state.uptime)
-        if let s = state.latestSample {
-            Gauge(label: MetricName.workerCpuPercent.rawValue, dimensions: [("run", run)]).record(Double(s["cpu_percent"] ?? "") ?? 0)
-            Gauge(label: MetricName.workerResidentBytes.rawValue, dimensions: [("run", run)]).record(Double(s["rss_bytes"] ?? "") ?? 0)
-            Gauge(label: MetricName.workerProcesses.rawValue, dimensions: [("run", run)]).record(Double(s["processes"] ?? "") ?? 0)
-        }
-        Gauge(label: MetricName.analysisDroppedBytes.rawValue, dimensions: [("run", run)]).record(Double(state.droppedBytes))
-        Gauge(label: MetricName.workerUp.rawValue, dimensions: [("run", run)]).record(state.liveWorker == nil ? 0 : 1)
-        return registry.emitToString()
     }
 }

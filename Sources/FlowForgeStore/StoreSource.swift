@@ -57,13 +57,12 @@ public struct StoreSource: TimelineSource {
     }
 
     public func metricsText() -> String {
-        var text = metrics.renderDashboard(uptime: Date().timeIntervalSince(started)) { gauge in
-            for run in liveRuns() {
-                guard let id = run["run_id"] as? String else { continue }
-                let sample = (try? store.latestSample(run: id)) ?? nil
-                gauge(id, sample, run["live"] as? Bool == true)
-            }
+        let live = liveRuns().compactMap { run -> APIMetrics.LiveRun? in
+            guard let id = run["run_id"] as? String else { return nil }
+            return APIMetrics.LiveRun(runID: id, name: run["name"] as? String ?? "", sample: (try? store.latestSample(run: id)) ?? nil,
+                                      up: run["live"] as? Bool == true, degraded: run["degraded"] as? Bool == true)
         }
+        var text = metrics.renderDashboard(uptime: Date().timeIntervalSince(started), live: live)
         if text.isEmpty { text = "# no metrics\n" }
         return text
     }

@@ -39,14 +39,15 @@ final class RecordingSink: ActionSink, @unchecked Sendable { // state behind `lo
 enum RouteFixture {
     static let runID = "r20261207T021924-4242"
 
-    /// One registry for the test process: APIMetrics bootstraps swift-metrics, which may happen only once.
-    static let metrics = APIMetrics(runID: { runID })
+    /// One registry for the test process.
+    static let metrics = APIMetrics(.run { (runID, "worker") })
 
     /// A run with one detector incident, an operator restart, an agent respawn, rejected agent messages and a
     /// lost spawner: every event kind that moves a counter, so /metrics shows every family it can.
     static let busyRun: RunState = {
         let state = RunState()
         let lines = [
+            #"{"ts":"2026-12-07T02:19:24.000000Z","run_id":"R","name":"worker","generation":0,"kind":"run.started","fields":{"name":"worker","argv":"sh -c loop"}}"#,
             #"{"ts":"2026-12-07T02:19:24.000001Z","run_id":"R","generation":1,"kind":"run.policy","seq":1,"fields":{"mode":"enforce"}}"#,
             #"{"ts":"2026-12-07T02:19:24.000002Z","run_id":"R","generation":1,"kind":"worker.started","seq":2,"fields":{"pid":4242,"worker":"sh"}}"#,
             #"{"ts":"2026-12-07T02:19:25.000000Z","run_id":"R","generation":1,"kind":"sample","seq":3,"fields":{"cpu_percent":97.5,"rss_bytes":1048576,"processes":2,"worker":"sh","output":"step 3"}}"#,
