@@ -782,7 +782,8 @@ enum APIContract {
         "EventList": .array(items: "TimelineEvent"),
         "Run": .object(["run_id": .string, "live": .boolean, "pid": .integer, "generation": .integer, "cpu_percent": .number,
                         "name": .string, "command": .string, "worker": .string, "first_seen": .string, "last_seen": .string,
-                        "degraded": .boolean], required: ["run_id", "live"], additional: nil),
+                        "degraded": .boolean, "reaper_pid": .integer, "worker_started": .string, "rss_bytes": .integer,
+                        "restarts": .integer, "open_incidents": .integer], required: ["run_id", "live"], additional: nil),
         "RunList": .array(items: "Run"),
     ]
 
