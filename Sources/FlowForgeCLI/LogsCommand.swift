@@ -81,8 +81,27 @@ struct LogsCommand: ParsableCommand {
         }
     }
 
-    /// The last `count` lines of the file at `path` (reading back from its end in 64 KiB steps).
+    /// The last `count` lines of the log at `path`, reaching back into its rotated files (`.1`, `.2`, ...)
+    /// when the live one, just rotated, holds fewer.
     static func lastLines(_ path: String, _ count: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        var file = path
+        for older in 1...1001 {
+            guard FileManager.default.fileExists(atPath: file) else { break }
+            out = lastLines(ofFile: file, count - lines(in: out)) + out
+            if lines(in: out) >= count { break }
+            file = "\(path).\(older)"
+        }
+        return out
+    }
+
+    /// Lines in `bytes`, a last one without a newline included.
+    static func lines(in bytes: [UInt8]) -> Int {
+        bytes.filter { $0 == UInt8(ascii: "\n") }.count + (bytes.last.map { $0 == UInt8(ascii: "\n") ? 0 : 1 } ?? 0)
+    }
+
+    /// The last `count` lines of the file at `path` (reading back from its end in 64 KiB steps).
+    static func lastLines(ofFile path: String, _ count: Int) -> [UInt8] {
         guard count > 0, let handle = FileHandle(forReadingAtPath: path) else { return [] }
         defer { try? handle.close() }
         let size = (try? handle.seekToEnd()) ?? 0
