@@ -75,16 +75,21 @@ struct FleetRecord: Codable {
         return try? JSONDecoder().decode(FleetRecord.self, from: data)
     }
 
-    /// Written to a temporary file and renamed, so a reader never sees half of it.
+    /// Written to a fresh temporary file (O_EXCL, never through a symlink: the state directory may belong to
+    /// the dashboard's user while a root `up` writes here) and renamed, so a reader never sees half of it.
     func write(state: String) {
         guard let data = try? JSONEncoder().encode(self) else { return }
         let target = FleetRecord.path(state: state)
-        let temporary = target + ".new"
-        FileIO.unlink(temporary)
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]),
-              rename(temporary, target) == 0 else {
-            FileIO.warn("flowforge: warning: cannot write \(target)")
-            return
+        let temporary = "fleet.json.\(getpid()).new"
+        FileIO.unlink(state + "/" + temporary)
+        do {
+            let fd = try StateDirectory.createPrivateFile(in: state, name: temporary)
+            defer { FileIO.close(fd) }
+            try FileIO.writeAll(fd, String(decoding: data, as: UTF8.self))
+            _ = try sys("rename \(target)") { rename(state + "/" + temporary, target) }
+        } catch {
+            FileIO.unlink(state + "/" + temporary)
+            FileIO.warn("flowforge: warning: cannot write \(target): \(error)")
         }
     }
 }

@@ -45,11 +45,6 @@ struct InstanceLauncher {
         }
     }
 
-    /// The log files of instance `name`: `logs/NAME.out.log` and `logs/NAME.err.log` in the state directory.
-    static func logPaths(state: String, name: String) -> (out: String, err: String) {
-        (state + "/logs/\(name).out.log", state + "/logs/\(name).err.log")
-    }
-
     /// Starts the instance: pipes, the log writer, then `flowforge run` in a new session with no parent-death
     /// signal, so it outlives this process (`up` returns) and belongs to no terminal.
     ///
@@ -57,13 +52,12 @@ struct InstanceLauncher {
     func launch(_ program: Program, instance: Int) throws -> LaunchedInstance {
         let name = "\(program.name):\(instance)"
         let settings = try SettingsResolver.resolve(configPath: config.path, given: [], program: program.name)
-        let logs = InstanceLauncher.logPaths(state: state, name: name)
         let self_ = ProcessEnvironment.executableDirectory() + "/flowforge"
         let null = try FileIO.open("/dev/null", .readWrite)
         defer { FileIO.close(null) }
         let out = try FileIO.pipe()
         let err = try FileIO.pipe()
-        var writer = SpawnSpec(path: self_, arguments: ["flowforge", "log-writer", "--out", logs.out, "--err", logs.err,
+        var writer = SpawnSpec(path: self_, arguments: ["flowforge", "log-writer", "--directory", state + "/logs", "--name", name,
                                                         "--rotate-bytes", "\(max(4096, Int(settings.number(.logRotateMB) * 1_048_576)))",
                                                         "--keep", "\(settings.integer(.logKeepRotated))"],
                                environment: ProcessEnvironment.current(), fdMap: [out.read, null, diagnostics >= 0 ? diagnostics : null, err.read])

@@ -15,15 +15,18 @@ struct LogWriterCommand: ParsableCommand {
         shouldDisplay: false
     )
 
-    @Option var out: String
-    @Option var err: String
+    /// The logs directory (`logs/` in the state directory).
+    @Option var directory: String
+    /// The instance's name: the files are NAME.out.log and NAME.err.log.
+    @Option var name: String
     @Option(name: .customLong("rotate-bytes")) var rotateBytes: Int
     @Option var keep: Int
 
     func run() throws {
         for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { signal(s, SIG_IGN) }
-        var logs = [try RotatingLog(path: out, limit: rotateBytes, keep: keep),
-                    try RotatingLog(path: err, limit: rotateBytes, keep: keep)]
+        let dir = try RotatingLog.openDirectory(directory)
+        var logs = [try RotatingLog(directory: dir, name: "\(name).out.log", limit: rotateBytes, keep: keep),
+                    try RotatingLog(directory: dir, name: "\(name).err.log", limit: rotateBytes, keep: keep)]
         var descriptors = [PollDescriptor(fd: 0, events: .readable), PollDescriptor(fd: 3, events: .readable)]
         var open = [true, true]
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
