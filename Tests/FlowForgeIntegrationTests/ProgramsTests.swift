@@ -181,6 +181,43 @@ struct ProgramsTests {
     }
 }
 
+/// config/flowforge-up.service passes `systemd-analyze verify` (with ExecStart pointed at this build, since
+/// verify wants the binary to exist) and keeps the choices docs/fleet.md explains: up attached, SIGTERM to up
+/// alone, bad config not restarted.
+@Suite struct UpServiceUnitTests {
+    static let analyzer = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test func unitKeepsItsStopChoices() throws {
+        let unit = try String(contentsOfFile: packageRoot + "/config/flowforge-up.service", encoding: .utf8)
+        let lines = Set(unit.split(separator: "\n").map(String.init))
+        #expect(lines.contains { $0.hasPrefix("ExecStart=") && $0.hasSuffix(" up --config /etc/flowforge/fleet.yaml --foreground") })
+        for line in ["Type=simple", "KillMode=mixed", "KillSignal=SIGTERM", "RestartPreventExitStatus=64", "Delegate=yes"] {
+            #expect(lines.contains(line), "\(line)")
+        }
+    }
+
+    @Test(.enabled(if: analyzer != nil))
+    func unitVerifies() throws {
+        let dir = NSTemporaryDirectory() + "ff-unit-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let unit = try String(contentsOfFile: packageRoot + "/config/flowforge-up.service", encoding: .utf8)
+            .replacingOccurrences(of: "/opt/flowforge/.build/release/flowforge", with: binDir + "/flowforge")
+        try unit.write(toFile: dir + "/flowforge-up.service", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try #require(Self.analyzer))
+        p.arguments = ["verify", dir + "/flowforge-up.service"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = err
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(text)")
+        #expect(!text.contains("flowforge-up.service:"), "\(text)")
+    }
+}
+
 /// One test's fleet: a temporary directory with the config and the state directory, and a marker every
 /// process it starts inherits, so cleanup (and the no-leftover checks) find exactly those processes.
 private final class FleetSandbox {
