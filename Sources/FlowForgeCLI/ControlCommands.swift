@@ -115,6 +115,8 @@ struct RestartCommand: ParsableCommand {
         if !toStart.isEmpty {
             let fleet = try Fleet.config(config, state: state)
             let launcher = InstanceLauncher(config: fleet, state: state, diagnostics: -1)
+            let lock = try Fleet.lock(state: state)
+            defer { Fleet.unlock(lock) }
             var started: [LaunchedInstance] = []
             for name in toStart {
                 guard let parsed = WorkerName(name), let instance = parsed.instance, let program = fleet.programs.first(where: { $0.name == parsed.program }),

@@ -46,6 +46,9 @@ struct UpCommand: ParsableCommand {
     func run() throws {
         // Before any thread exists (the status queries below start some), so no signal is taken by default.
         let signals = foreground ? try SignalFD.open() : -1
+        // Nothing up starts serves HTTP (programs take no --listen): no process of the fleet, the long-lived
+        // attached up and the log writers included, needs the API key in its /proc/PID/environ.
+        ProcessEnvironment.scrub("FLOWFORGE_API_KEY")
         let fleet = try FleetConfig.load(config)
         guard !fleet.programs.isEmpty else { throw ValidationError("\(fleet.path) has no programs: section (docs/fleet.md)") }
         let targets = try fleet.instances(matching: names)
@@ -57,6 +60,9 @@ struct UpCommand: ParsableCommand {
         try Fleet.ensureLogDirectory(state: state)
         FleetRecord(config: fleet.path, instances: fleet.instanceNames).write(state: state)
 
+        // Two ups at once (systemd's and an operator's) would both find a name free and start it twice.
+        // Released below (an attached up holds it only while starting); a throw ends the process, and the lock.
+        let lock = try Fleet.lock(state: state)
         let live = Fleet.liveRuns(state: state)
         var started: [LaunchedInstance] = []
         var failed = false
@@ -89,6 +95,7 @@ struct UpCommand: ParsableCommand {
                 UpCommand.out("\(instance.name): did not answer on a control socket within \(Int(UpCommand.startTimeout)) s (pid \(instance.reaper.pid)); see flowforge logs \(instance.name)")
             }
         }
+        Fleet.unlock(lock)
         guard foreground else {
             if failed { throw ExitCode(FlowForgeExitCode.internalFailure) }
             return
@@ -137,6 +144,19 @@ struct UpCommand: ParsableCommand {
 }
 
 extension Fleet {
+    /// Takes `up.lock` in the state directory (flock, exclusive), waiting for another `up` or `restart` that
+    /// is starting instances. Returns the descriptor to pass to `unlock`.
+    static func lock(state: String) throws -> Int32 {
+        let path = state + "/up.lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ValidationError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+        return fd
+    }
+
+    /// Releases a lock from `lock(state:)`.
+    static func unlock(_ fd: Int32) { FileIO.close(fd) }
+
     /// `logs/` in the state directory: created 0700, and refused unless it is ours alone (like `runs/`).
     static func ensureLogDirectory(state: String) throws {
         let dir = state + "/logs"

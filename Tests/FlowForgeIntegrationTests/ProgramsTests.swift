@@ -38,6 +38,23 @@ struct ProgramsTests {
         #expect(row["run_id"] is String && row["uptime_seconds"] is Double)
     }
 
+    /// Two ups at once (systemd's and an operator's) start each instance once: the second waits for the
+    /// first's up.lock, then adopts.
+    @Test(.timeLimit(.minutes(2)))
+    func concurrentUpsStartEachInstanceOnce() throws {
+        let fleet = try FleetSandbox(programs: """
+              consumer:
+                command: ["sleep", "300"]
+                instances: 2
+            """)
+        defer { fleet.cleanUp() }
+        let ups = (0..<3).map { _ in fleet.start(["up", "--config", fleet.config]) }
+        for up in ups { up.process.waitUntilExit() }
+        #expect(ups.allSatisfy { $0.process.terminationStatus == 0 }, "\(ups.map { $0.output() })")
+        #expect(fleet.ps().map(\.label) == ["consumer:1", "consumer:2"])
+        #expect(ups.map { $0.output().components(separatedBy: "started (run").count - 1 }.reduce(0, +) == 2)
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func stopOneInstanceThenRestartInPlaceAndFromTheConfig() throws {
         let fleet = try FleetSandbox(programs: """
