@@ -48,16 +48,17 @@ struct InstanceLauncher {
     /// Starts the instance: pipes, the log writer, then `flowforge run` in a new session with no parent-death
     /// signal, so it outlives this process (`up` returns) and belongs to no terminal.
     ///
-    /// - Throws: when a pipe or a process cannot be created (the log writer is stopped again if the run fails).
+    /// - Throws: when a pipe or a process cannot be created. A log writer whose run could not start sees EOF
+    ///   once our write ends close, and exits by itself.
     func launch(_ program: Program, instance: Int) throws -> LaunchedInstance {
         let name = "\(program.name):\(instance)"
         let settings = try SettingsResolver.resolve(configPath: config.path, given: [], program: program.name)
-        let self_ = ProcessEnvironment.executableDirectory() + "/flowforge"
+        let flowforge = ProcessEnvironment.executableDirectory() + "/flowforge"
         let null = try FileIO.open("/dev/null", .readWrite)
         defer { FileIO.close(null) }
         let out = try FileIO.pipe()
         let err = try FileIO.pipe()
-        var writer = SpawnSpec(path: self_, arguments: ["flowforge", "log-writer", "--directory", state + "/logs", "--name", name,
+        var writer = SpawnSpec(path: flowforge, arguments: ["flowforge", "log-writer", "--directory", state + "/logs", "--name", name,
                                                         "--rotate-bytes", "\(max(4096, Int(settings.number(.logRotateMB) * 1_048_576)))",
                                                         "--keep", "\(settings.integer(.logKeepRotated))"],
                                environment: ProcessEnvironment.current(), fdMap: [out.read, null, diagnostics >= 0 ? diagnostics : null, err.read])
@@ -75,19 +76,14 @@ struct InstanceLauncher {
             environment.removeAll { $0.hasPrefix(key + "=") }
             environment.append("\(key)=\(value)")
         }
-        var run = SpawnSpec(path: self_, arguments: ["flowforge"] + runArguments(program, instance: instance),
+        var run = SpawnSpec(path: flowforge, arguments: ["flowforge"] + runArguments(program, instance: instance),
                             environment: environment, fdMap: [null, out.write, err.write])
         run.parentDeathSignal = nil
         defer {
             FileIO.close(out.write)
             FileIO.close(err.write)
         }
-        do {
-            return LaunchedInstance(name: name, reaper: try Spawn.child(run), logWriter: logWriter)
-        } catch {
-            // The writer sees EOF once our write ends close (the defer above) and exits by itself.
-            throw error
-        }
+        return LaunchedInstance(name: name, reaper: try Spawn.child(run), logWriter: logWriter)
     }
 }
 
