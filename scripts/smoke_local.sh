@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# FlowForge release gate (runbook section 2): the demo's summary, then /healthz, /metrics and /timeline.
+# FlowForge release gate (runbook section 2): the demo's summary, flowforge up/ps/stop, then /healthz, /metrics
+# and /timeline.
 # Uses a running dashboard, or starts one on a free loopback port and stops it afterwards.
 set -euo pipefail
 unset PYTHONUNBUFFERED
@@ -9,7 +10,8 @@ usage() {
 Usage: ./scripts/smoke_local.sh [--bin PATH] [--help]
 
 Runs `flowforge demo` and checks its summary for "Runaway detected in", "CPU peaked at" and
-"Process recovered"; then probes GET /healthz, GET /metrics and GET /timeline on the running
+"Process recovered"; starts two instances with flowforge up in a throwaway state directory and checks
+ps --json and stop all; then probes GET /healthz, GET /metrics and GET /timeline on the running
 dashboard (or on one it starts on a free loopback port). Prints PASS/FAIL per check and exits
 non-zero on any failure.
 
@@ -39,7 +41,11 @@ check() { # check NAME CONDITION-RESULT(0/1) DETAIL
 state="${FLOWFORGE_STATE_DIR:-$HOME/.local/state/flowforge}"
 started_pid=""
 work="$(mktemp -d)"
+fleet_up=0
 cleanup() {
+    if [[ $fleet_up == 1 ]]; then
+        FLOWFORGE_STATE_DIR="$work/fleet" FLOWFORGE_CONFIG="$work/fleet.yaml" "$bin" stop all --grace 0 >/dev/null 2>&1 || true
+    fi
     if [[ -n "$started_pid" ]] && kill -0 "$started_pid" 2>/dev/null; then
         kill -TERM "$started_pid" 2>/dev/null || true
         for _ in $(seq 1 50); do kill -0 "$started_pid" 2>/dev/null || break; sleep 0.1; done
@@ -59,6 +65,22 @@ grep -q '^Runaway detected in ' "$demo_out"; check "demo: Runaway detected in ..
 grep -qE '^CPU peaked at [0-9]+%' "$demo_out"; check "demo: CPU peaked at ..." $?
 grep -q '^Process recovered' "$demo_out"; check "demo: Process recovered" $?
 [[ $demo_rc == 0 ]]; check "demo exit status 0" $? "exit $demo_rc"
+
+echo "==> fleet (flowforge up / ps / stop, in a throwaway state directory)"
+printf 'programs:\n  smoke:\n    command: ["sleep", "300"]\n    instances: 2\n' >"$work/fleet.yaml"
+fleet() { FLOWFORGE_STATE_DIR="$work/fleet" FLOWFORGE_CONFIG="$work/fleet.yaml" "$bin" "$@"; }
+fleet_up=1
+ok() { if "$@"; then echo 0; else echo 1; fi; } # a condition's result for check, without tripping set -e
+up_rc=0
+up_out="$(fleet up 2>&1)" || up_rc=$?
+check "up starts smoke:1 and smoke:2" "$(ok test "$up_rc" = 0 -a "$(grep -c ': started' <<<"$up_out")" = 2)" "${up_out:0:300}"
+count() { fleet ps --json | python3 -c 'import json,sys; print(sum(r["state"] == sys.argv[1] and (r["pid"] > 0) == (sys.argv[1] == "running") for r in json.load(sys.stdin)))' "$1" 2>&1 || true; }
+running="$(count running)"
+check "ps --json: 2 running" "$(ok test "$running" = 2)" "got: $running"
+stop_rc=0
+stop_out="$(fleet stop all --grace 1 2>&1)" || stop_rc=$?
+stopped="$(count stopped)"
+check "stop all: 2 stopped" "$(ok test "$stop_rc" = 0 -a "$stopped" = 2)" "${stop_out:0:300} (stopped: $stopped)"
 
 echo "==> endpoints"
 url=""

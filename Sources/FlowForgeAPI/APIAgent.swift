@@ -47,7 +47,8 @@ public enum APIAgent {
         }
         let handle: @Sendable (Message) -> Void = { message in
             switch message {
-            case .welcome(let run, _, let pid, let g): state.setRun(run, workerPID: Int32(bitPattern: pid), generation: g)
+            case .welcome(let run, let reaper, let pid, let g):
+                state.setRun(run, workerPID: Int32(bitPattern: pid), generation: g, reaperPID: Int32(bitPattern: reaper))
             case .event(let event):
                 let e = TimelineEvent(event, runID: state.runID)
                 if state.ingest(e) { metrics.count(e) }

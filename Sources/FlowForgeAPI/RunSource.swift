@@ -27,6 +27,12 @@ public struct RunSource: TimelineSource {
         if !state.name.isEmpty { run["name"] = state.name }
         if !state.command.isEmpty { run["command"] = state.command }
         if state.degraded { run["degraded"] = true }
+        // What `flowforge ps` shows, and `flowforge stop --grace` needs.
+        if state.reaperPID > 0 { run["reaper_pid"] = Int(state.reaperPID) }
+        if live != nil, let started = state.workerStarted { run["worker_started"] = started }
+        if live != nil, let s = state.latestSample, let rss = Int(s["rss_bytes"] ?? "") { run["rss_bytes"] = rss }
+        run["restarts"] = state.restarts
+        run["open_incidents"] = state.openIncidents
         return [run]
     }
 

@@ -23,11 +23,17 @@ struct ConfigCommand: ParsableCommand {
         var file: String
 
         func run() throws {
-            do { _ = try SettingsResolver.resolve(configPath: file, given: []) } catch let error as ValidationError {
+            let programs: [Program]
+            do {
+                programs = try SettingsResolver.resolve(configPath: file, given: []).programs
+                // Each program's settings as its instances will resolve them (max_cpu against the cores, ...).
+                for p in programs { _ = try SettingsResolver.resolve(configPath: file, given: [], program: p.name) }
+            } catch let error as ValidationError {
                 FileHandle.standardError.write(Data("\(error.message)\n".utf8))
                 throw ExitCode(1)
             }
-            print("\(file): ok")
+            let listed = programs.map { "\($0.name) x\($0.instances)" }.joined(separator: ", ")
+            print("\(file): ok\(programs.isEmpty ? "" : " (programs: \(listed))")")
         }
     }
 

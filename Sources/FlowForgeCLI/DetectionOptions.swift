@@ -139,7 +139,9 @@ enum PolicyRollout: String, ExpressibleByArgument, CaseIterable {
 /// variables, then what was given on the command line. Errors name the key (and the file line, or the flag).
 enum SettingsResolver {
     /// `cores` bounds --max-cpu (100 per core): this machine's, or, for a replay, the recording machine's.
-    static func resolve(configPath: String?, given: [SettingOverride], cores: Int = ThresholdOptions.cores) throws -> Settings {
+    /// With `program`, the file's `programs.NAME` keys apply over its sections (`flowforge run --program`).
+    static func resolve(configPath: String?, given: [SettingOverride], cores: Int = ThresholdOptions.cores,
+                        program: String? = nil) throws -> Settings {
         var settings = Settings()
         let env = ProcessInfo.processInfo.environment
         do {
@@ -148,6 +150,9 @@ enum SettingsResolver {
                     throw ValidationError("--config: cannot read \(path)")
                 }
                 try settings.applyFile(text, path: path)
+                if let program { try settings.applyProgram(program, source: path) }
+            } else if let program {
+                throw ValidationError("--program \(program): needs a config file with that program (--config or FLOWFORGE_CONFIG)")
             }
             try settings.applyEnvironment(env)
             try settings.apply(given, source: "command line")

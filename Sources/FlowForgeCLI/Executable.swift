@@ -23,6 +23,9 @@ enum Executable {
 
     static func currentDirectory() -> String { ProcessEnvironment.currentDirectory() }
 
+    /// `path` made absolute against the working directory.
+    static func absolute(_ path: String) -> String { path.hasPrefix("/") ? path : currentDirectory() + "/" + path }
+
     /// The directory holding the running `flowforge` binary (its siblings are the reaper and the agents).
     static func ownDirectory() -> String { ProcessEnvironment.executableDirectory() }
 

@@ -11,10 +11,12 @@ public struct FlowForgeCommand: ParsableCommand {
             Examples:
               flowforge run -- python3 worker.py
               flowforge run --grace 10 -- ./job.sh --queue main
+              flowforge up --config fleet.yaml && flowforge ps
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, DashboardCommand.self, DemoCommand.self, ReplayCommand.self, ConfigCommand.self,
-                      DemoWorkerCommand.self, SeccompProbeCommand.self]
+        subcommands: [RunCommand.self, UpCommand.self, PsCommand.self, StopCommand.self, RestartCommand.self, LogsCommand.self,
+                      DashboardCommand.self, DemoCommand.self, ReplayCommand.self, ConfigCommand.self,
+                      DemoWorkerCommand.self, SeccompProbeCommand.self, LogWriterCommand.self]
     )
 
     public init() {}

@@ -38,6 +38,12 @@ public struct RunCommand: ParsableCommand {
     @Option(help: "The worker's name in events, /runs, /timeline, the dashboard and the name label of /metrics: NAME or NAME:INSTANCE, letters, digits, '.', '_' and '-' (default: the command's basename).")
     var name: String?
 
+    @Option(help: "Apply the keys of programs.NAME in the --config file over the file's sections (flowforge up passes it for each instance).")
+    var program: String?
+
+    @Option(help: "Start the worker in this directory; a relative command path is found from there.")
+    var cwd: String?
+
     @Option(name: .long, help: "Seconds between SIGTERM and SIGKILL when stopping the worker's tree, 0-3600 (default 5).")
     var grace: Double?
 
@@ -104,7 +110,14 @@ public struct RunCommand: ParsableCommand {
     }
 
     func settings() throws -> Settings {
-        try SettingsResolver.resolve(configPath: detection.thresholds.config, given: given)
+        try SettingsResolver.resolve(configPath: detection.thresholds.config, given: given, program: program)
+    }
+
+    /// The worker's command resolved like execvp would, from `--cwd` when given.
+    func resolvedCommand() -> String? {
+        guard let cwd, !command[0].hasPrefix("/"), command[0].contains("/") else { return Executable.resolve(command[0]) }
+        let path = (cwd.hasPrefix("/") ? cwd : Executable.currentDirectory() + "/" + cwd) + "/" + command[0]
+        return FileIO.isExecutable(path) ? path : nil
     }
 
     /// The worker's name: `--name`, or the command's basename.
@@ -135,14 +148,16 @@ public struct RunCommand: ParsableCommand {
             guard Accounts.group(group) != nil else { throw ValidationError("--group: no such group '\(group)'") }
             guard CurrentProcess.effectiveUserID == 0 else { throw ValidationError("--group needs FlowForge to run as root") }
         }
-        guard Executable.resolve(command[0]) != nil else { throw ValidationError("command not found: \(command[0])") }
+        if let cwd, !FileIO.isDirectory(cwd) { throw ValidationError("--cwd \(cwd): not a directory") }
+        guard resolvedCommand() != nil else { throw ValidationError("command not found: \(command[0])\(cwd.map { " (in \($0))" } ?? "")") }
         if let listen { try ListenAddress.check(listen, allowRemote: allowRemote) }
         try ListenAddress.checkAllowedHosts(ListenAddress.hostList(s.text(.allowedHosts)))
     }
 
     public func run() throws {
         let s = try settings()
-        guard let path = Executable.resolve(command[0]) else { throw ValidationError("command not found: \(command[0])") }
+        guard let path = resolvedCommand() else { throw ValidationError("command not found: \(command[0])") }
+
         let agent = Accounts.user(s.text(.agentUser))!
         let runID = RunID.make()
         var args = ["--grace-ms=\(Int((s.number(.grace) * 1000).rounded()))", "--agent-user=\(agent.uid):\(agent.gid)",
@@ -160,7 +175,7 @@ public struct RunCommand: ParsableCommand {
         let owner = try Accounts.stateOwner()
         if let owner { args.append("--state-owner=\(owner)") }
         do {
-            let state = try StateDirectory.ensure(owner: owner)
+            let state = Executable.absolute(try StateDirectory.ensure(owner: owner)) // the spawner binds after --cwd
             let fd = try StateDirectory.createPrivateFile(in: state + "/runs", name: StateDirectory.spoolName(runID: runID, segment: 1), owner: owner)
             _ = try? FileIO.makeInheritable(fd) // inherited by the reaper (created close-on-exec, like every descriptor)
             args += ["--spool-fd=\(fd)", "--spool=\(state)/runs/\(StateDirectory.spoolName(runID: runID, segment: 1))",
@@ -204,6 +219,11 @@ public struct RunCommand: ParsableCommand {
         // or by setting PYTHONUNBUFFERED yourself (an explicit value is kept).
         if s.flag(.pythonUnbuffered) && ProcessEnvironment.value("PYTHONUNBUFFERED") == nil {
             ProcessEnvironment.set("PYTHONUNBUFFERED", to: "1")
+        }
+        // Last, so that relative paths given to FlowForge (--config, --events, FLOWFORGE_STATE_DIR) meant the
+        // caller's directory; the reaper, and through it the worker, inherits this one.
+        if let cwd {
+            do { try ProcessEnvironment.changeDirectory(cwd) } catch { throw ValidationError("--cwd: \(error)") }
         }
         try Executable.execSibling("flowforge-reaper", arguments: args)
     }

@@ -52,6 +52,10 @@ extension Settings {
                    help: "a run's spool (state directory, runs/) starts a new segment past this size"),
         SettingKey(section: "spool", name: "keep_segments", kind: .integer(1...1000), defaultValue: .integer(4), unit: "segments",
                    help: "segments kept per run, the one being written included; older ones are deleted"),
+        SettingKey(section: "logs", name: "rotate_mb", kind: .number(0.01...4096), defaultValue: .number(10), unit: "MiB",
+                   help: "flowforge up: a program instance's stdout or stderr log (state directory, logs/) is rotated past this size"),
+        SettingKey(section: "logs", name: "keep_rotated", kind: .integer(0...1000), defaultValue: .integer(5), unit: "files",
+                   help: "flowforge up: rotated files kept per log besides the one being written (NAME.out.log.1 is the newest)"),
         SettingKey(section: "events", name: "file", kind: .text, defaultValue: .text(""), unit: "",
                    help: "append every event as a JSON line to this file (empty: none)"),
     ]

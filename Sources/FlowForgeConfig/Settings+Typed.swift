@@ -15,6 +15,7 @@ public enum NumberSetting: String, CaseIterable, Sendable {
     case recoveryWindow = "actions.recovery_window"
     case restartWindow = "actions.restart_window"
     case segmentMB = "spool.segment_mb"
+    case logRotateMB = "logs.rotate_mb"
 }
 
 /// Tunables that are whole numbers.
@@ -23,6 +24,7 @@ public enum IntegerSetting: String, CaseIterable, Sendable {
     case maxRestarts = "actions.max_restarts"
     case canaryPercent = "policy.canary_percent"
     case keepSegments = "spool.keep_segments"
+    case logKeepRotated = "logs.keep_rotated"
 }
 
 /// Tunables that are text, free or one of a set of choices.

@@ -17,9 +17,13 @@ extension Settings {
         var staged = self
         for (sectionNode, body) in mapping {
             let section = sectionNode.string ?? "?"
+            if section == "programs" {
+                staged.programs = try Settings.parsePrograms(body, path: path)
+                continue
+            }
             guard Settings.keys.contains(where: { $0.section == section }) else {
                 throw SettingsError(key: section, source: path, line: sectionNode.mark?.line,
-                                    message: "unknown section (known: \(Array(Set(Settings.keys.map(\.section))).sorted().joined(separator: ", ")))")
+                                    message: "unknown section (known: \((Array(Set(Settings.keys.map(\.section))) + ["programs"]).sorted().joined(separator: ", ")))")
             }
             if case .scalar(let s) = body, s.string.isEmpty { continue } // "section:" with nothing under it
             guard let entries = body.mapping else {
@@ -50,6 +54,23 @@ extension Settings {
             let rendered: String
             if case .text(let s) = value { rendered = Settings.doubleQuoted(s) } else { rendered = value.description }
             out += "  \(key.name): \(rendered)  # \(origins[key.path] ?? "default")\n"
+        }
+        if !programs.isEmpty { out += "\nprograms:\n" }
+        for p in programs {
+            out += "  \(p.name):\n    command: [\(p.command.map(Settings.doubleQuoted).joined(separator: ", "))]\n"
+            out += "    instances: \(p.instances)  # \(p.instanceNames.count == 1 ? p.instanceNames[0] : "\(p.instanceNames[0]) ... \(p.instanceNames.last!)")\n"
+            for (key, value) in [("cwd", p.cwd), ("user", p.user), ("group", p.group)] {
+                if let value { out += "    \(key): \(Settings.doubleQuoted(value))\n" }
+            }
+            if !p.environment.isEmpty {
+                out += "    environment:\n" + p.environment.sorted { $0.key < $1.key }.map { "      \($0.key): \(Settings.doubleQuoted($0.value))\n" }.joined()
+            }
+            for key in Settings.keys {
+                guard let value = p.settings[key.path] else { continue }
+                let rendered: String
+                if case .text(let s) = value { rendered = Settings.doubleQuoted(s) } else { rendered = value.description }
+                out += "    \(key.name): \(rendered)\n"
+            }
         }
         return out
     }

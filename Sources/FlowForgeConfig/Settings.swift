@@ -60,6 +60,8 @@ public struct Settings: Sendable, Equatable {
     public private(set) var values: [String: SettingValue]
     /// Where each value came from: "default", "file", "environment" or "command line".
     public private(set) var origins: [String: String]
+    /// The file's `programs:`, in file order (`flowforge up` runs them).
+    public internal(set) var programs: [Program] = []
 
     public init() {
         values = Dictionary(uniqueKeysWithValues: Settings.keys.map { ($0.path, $0.defaultValue) })

@@ -21,6 +21,12 @@ public final class RunState: Sendable {
         var rolloutMode = "enforce"
         /// The run lost its spawner (`supervisor.degraded`): the worker runs on, restarts become stops.
         var degraded = false
+        /// The reaper's pid (from the reaper's welcome): what `flowforge stop --grace` signals to escalate.
+        var reaperPID: Int32 = 0
+        /// When the newest generation started (its `worker.started`), nil until that event is in.
+        var workerStarted: (ts: String, nanos: Int64)?
+        /// Detector incidents opened and not yet closed or recovered.
+        var openIncidents = Set<String>()
     }
 
     /// Events kept in memory (at least this many, oldest dropped first, in batches); the spool keeps everything.
@@ -38,9 +44,10 @@ public final class RunState: Sendable {
         data.withLock { $0.workerAlive ? ($0.workerPID, $0.generation) : nil }
     }
 
-    public func setRun(_ runID: String, workerPID: Int32, generation: UInt32) {
+    public func setRun(_ runID: String, workerPID: Int32, generation: UInt32, reaperPID: Int32 = 0) {
         data.withLock {
             $0.runID = runID
+            if reaperPID > 0 { $0.reaperPID = reaperPID }
             if workerPID > 0 {
                 $0.workerPID = workerPID
                 $0.generation = generation
@@ -50,6 +57,15 @@ public final class RunState: Sendable {
     }
 
     public var degraded: Bool { data.withLock { $0.degraded } }
+
+    /// The reaper's pid, 0 until the reaper's welcome.
+    public var reaperPID: Int32 { data.withLock { $0.reaperPID } }
+    /// Restarts so far: generations started after the first.
+    public var restarts: Int { data.withLock { max(0, Int($0.generation) - 1) } }
+    /// When the newest generation started (RFC 3339), if its `worker.started` is in the history.
+    public var workerStarted: String? { data.withLock { $0.workerStarted?.ts } }
+    /// Detector incidents open now (opened, not yet closed or recovered).
+    public var openIncidents: Int { data.withLock { $0.openIncidents.count } }
 
     public func setDropped(_ bytes: UInt64) { data.withLock { $0.droppedBytes = bytes } }
     public var droppedBytes: UInt64 { data.withLock { $0.droppedBytes } }
@@ -83,6 +99,11 @@ public final class RunState: Sendable {
                 d.workerPID = Int32(event.fields["pid"] ?? "") ?? 0
                 d.generation = event.generation
                 d.workerAlive = true
+                d.workerStarted = (event.ts, event.wallNanos)
+            case EventKind.incidentOpened.rawValue:
+                if let id = event.incidentID { d.openIncidents.insert(id) }
+            case EventKind.incidentClosed.rawValue, EventKind.incidentRecovered.rawValue:
+                if let id = event.incidentID { d.openIncidents.remove(id) }
             case EventKind.workerExited.rawValue where event.generation == d.generation:
                 d.workerAlive = false
             case EventKind.runPolicy.rawValue:

@@ -118,6 +118,12 @@ public enum FileIO {
         return access(path, X_OK) == 0
     }
 
+    /// Whether `path` is a directory (stat follows symlinks).
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
     /// Removes `path` (a file or socket, not a directory); false when it could not (ENOENT included).
     @discardableResult
     public static func unlink(_ path: String) -> Bool {

@@ -34,6 +34,13 @@ public enum ProcessEnvironment {
         return String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Makes `path` the working directory (chdir).
+    ///
+    /// - Throws: `SystemError` naming the path.
+    public static func changeDirectory(_ path: String) throws(SystemError) {
+        _ = try sys("chdir \(path)") { chdir(path) }
+    }
+
     /// Replaces this process with `path` (execv), `arguments` as its argv (the program name included), this
     /// environment, and every descriptor not close-on-exec.
     ///
