@@ -143,7 +143,8 @@ struct DashboardCommand: ParsableCommand {
                                  requireKeyForReads: requireKey)
         let server = PreboundServer(listeningSocket: listener, router: APIRoutes.router(context), logger: logger)
         let ingestion = StoreIngestion(store: store, runsDirectory: runs, retentionDays: retentionDays,
-                                       inserted: metrics.count, skipped: reportSkipped)
+                                       inserted: metrics.count, skipped: reportSkipped,
+                                       refreshLive: { source.refreshLiveRuns() })
         // Started in this order, stopped in reverse: the server stops accepting and finishes the responses in
         // flight, then ingestion takes a last pass and the store closes.
         var configuration = ServiceGroupConfiguration(services: [.init(service: ingestion), .init(service: server)],
@@ -188,6 +189,8 @@ struct StoreIngestion: Service {
     let retentionDays: Double
     let inserted: @Sendable (TimelineEvent) -> Void
     let skipped: @Sendable (String, Int) -> Void
+    /// Asks the live runs' control sockets, so `/runs` and `/metrics` answer from a status at most a second old.
+    let refreshLive: @Sendable () -> Void
 
     func run() async {
         await cancelWhenGracefulShutdown {
@@ -196,6 +199,7 @@ struct StoreIngestion: Service {
                 try? await Task.sleep(for: .seconds(1))
                 if Task.isCancelled { break }
                 ingest()
+                refreshLive()
                 if ContinuousClock.now - lastRetention > .seconds(3600) {
                     try? store.applyRetention(days: retentionDays, runsDirectory: runsDirectory)
                     lastRetention = .now

@@ -12,11 +12,16 @@ public struct StoreSource: TimelineSource {
     public let runsDirectory: String
     public let metrics: APIMetrics
     public let started = Date()
+    /// The live runs' status as their control sockets last said it: `/runs` and `/metrics` read it, so a
+    /// request costs no socket round trips (50 live runs took 50 of them per request); the dashboard's
+    /// ingestion service refreshes it every second, and a request finding it older than that refreshes it.
+    let live: LiveRunCache
 
-    public init(store: Store, runsDirectory: String, metrics: APIMetrics) {
+    public init(store: Store, runsDirectory: String, metrics: APIMetrics, liveMaxAge: Double = 1.5) {
         self.store = store
         self.runsDirectory = runsDirectory
         self.metrics = metrics
+        self.live = LiveRunCache(maxAge: liveMaxAge)
     }
 
     public func incidents(limit: Int, before: Int64?) -> [IncidentSummary] { (try? store.incidents(limit: limit, before: before)) ?? [] }
@@ -44,12 +49,22 @@ public struct StoreSource: TimelineSource {
         return out
     }
 
-    public var hasLiveWorker: Bool { liveRuns().contains { $0["live"] as? Bool == true } }
+    /// Asked fresh: whether a process action has a live run to go to.
+    public var hasLiveWorker: Bool { liveRuns(fresh: true).contains { $0["live"] as? Bool == true } }
 
-    /// Runs whose control socket answers, with their status. A socket that does not answer within
-    /// `ControlClient.statusTimeoutMillis` (accepted and silent, or never accepted) is skipped for
-    /// `ControlClient.quarantineSeconds`, so a hung run costs one short timeout, not one per request.
-    public func liveRuns() -> [[String: Any]] {
+    /// Runs whose control socket answers, with their status: from the cache unless `fresh` (process actions
+    /// ask the sockets themselves). A socket that does not answer within `ControlClient.statusTimeoutMillis`
+    /// (accepted and silent, or never accepted) is skipped for `ControlClient.quarantineSeconds`, so a hung
+    /// run costs one short timeout, not one per request.
+    public func liveRuns(fresh: Bool = false) -> [[String: Any]] {
+        fresh ? refreshLiveRuns() : live.get(refresh: askSockets)
+    }
+
+    /// Asks every control socket now and keeps the answer for the next requests.
+    @discardableResult
+    public func refreshLiveRuns() -> [[String: Any]] { live.set(askSockets()) }
+
+    private func askSockets() -> [[String: Any]] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory)) ?? []
         return names.filter { $0.hasSuffix(".sock") }.compactMap { name in
             ControlClient.status(runsDirectory + "/" + name)
@@ -75,7 +90,7 @@ public struct ControlSink: ActionSink {
     public init(source: StoreSource) { self.source = source }
 
     public func act(kind: ActionKind, reason: String, runID: String?) async -> ActionResult {
-        let live = source.liveRuns().filter { $0["live"] as? Bool == true }.compactMap { $0["run_id"] as? String }
+        let live = source.liveRuns(fresh: true).filter { $0["live"] as? Bool == true }.compactMap { $0["run_id"] as? String }
         let target: String
         if let runID {
             guard live.contains(runID) else { return .unknownRun(runID) }
@@ -98,5 +113,38 @@ public struct ControlSink: ActionSink {
         return .done(ActionReply(actionID: UInt64(reply["action_id"] as? String ?? "") ?? 0,
                                  incidentID: reply["incident_id"] as? String ?? "", accepted: true,
                                  detail: reply["detail"] as? String ?? ""))
+    }
+}
+
+/// The newest status of the live runs, with its age. One caller refreshes a stale value while the others keep
+/// reading the previous one (never a pile of requests asking the same sockets at once).
+final class LiveRunCache: @unchecked Sendable { // every stored property is guarded by `lock`
+    private let lock = NSLock()
+    private var runs: [[String: Any]] = []
+    private var at: Date?
+    private var refreshing = false
+    let maxAge: Double
+
+    init(maxAge: Double) { self.maxAge = maxAge }
+
+    func get(refresh: () -> [[String: Any]]) -> [[String: Any]] {
+        lock.lock()
+        if let at, Date().timeIntervalSince(at) < maxAge || refreshing {
+            defer { lock.unlock() }
+            return runs
+        }
+        refreshing = true
+        lock.unlock()
+        return set(refresh())
+    }
+
+    @discardableResult
+    func set(_ new: [[String: Any]]) -> [[String: Any]] {
+        lock.lock()
+        defer { lock.unlock() }
+        runs = new
+        at = Date()
+        refreshing = false
+        return new
     }
 }
