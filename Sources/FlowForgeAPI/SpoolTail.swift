@@ -6,16 +6,16 @@ import FlowForgeSystem
 /// its last `window` bytes (the agent keeps at most `RunState.capacity` events anyway, and a long run's
 /// spool can be far larger), in chunks, calling `line` for each. A partial first line (the window starts
 /// inside it) and a partial last line (the reaper is still writing it) are skipped. Closes `fd`.
-enum SpoolTail {
+public enum SpoolTail {
     /// 64 MiB: well over 50 000 events of a few hundred bytes each.
-    static let window = 64 << 20
+    public static let window = 64 << 20
     static let chunk = 1 << 16
     /// A longer line is no event FlowForge writes (a sample is at most a few KiB): skipped.
     static let maxLine = 1 << 20
 
     /// Returns the number of lines handed to `line`.
     @discardableResult
-    static func read(fd: Int32, window: Int = SpoolTail.window, line: (Substring) -> Void) -> Int {
+    public static func read(fd: Int32, window: Int = SpoolTail.window, line: (Substring) -> Void) -> Int {
         guard fd >= 0 else { return 0 }
         defer { FileIO.close(fd) }
         guard let size = FileIO.size(fd) else { return 0 }

@@ -1,5 +1,7 @@
 // FlowForge — how a named worker's last run ended, read from its spool (for `flowforge ps` on stopped instances).
 // SPDX-License-Identifier: Apache-2.0
+import FlowForgeAPI
+import FlowForgeModel
 import FlowForgeSystem
 import FlowForgeWire
 import Foundation
@@ -25,9 +27,8 @@ struct SpoolHistory {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? []
         for file in files {
             guard let (runID, segment) = StateDirectory.spoolSegment(ofName: file), segment == 1,
-                  let first = firstLine(runs + "/" + file),
-                  let name = first["name"] as? String, names.contains(name), let ts = first["ts"] as? String else { continue }
-            if (newest[name]?.ts ?? "") < ts { newest[name] = (ts, runID) }
+                  let first = firstEvent(runs + "/" + file), names.contains(first.name) else { continue }
+            if (newest[first.name]?.ts ?? "") < first.ts { newest[first.name] = (first.ts, runID) }
         }
         return newest.mapValues(\.runID)
     }
@@ -36,44 +37,35 @@ struct SpoolHistory {
     func ending(of runID: String) -> Ending {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? []
         let last = files.compactMap { StateDirectory.spoolSegment(ofName: $0) }.filter { $0.runID == runID }.map(\.segment).max() ?? 1
-        let events = tail(runs + "/" + StateDirectory.spoolName(runID: runID, segment: last), bytes: 256 * 1024)
+        let path = runs + "/" + StateDirectory.spoolName(runID: runID, segment: last)
         var detail = "no record of its end"
         var state = "stopped"
-        var generation = 0
-        for e in events {
-            let fields = e["fields"] as? [String: Any] ?? [:]
-            generation = max(generation, e["generation"] as? Int ?? 0)
-            switch e["kind"] as? String {
-            case EventKind.workerExited.rawValue?:
-                if let code = fields["exit_code"] { detail = "worker exited with \(code)" }
-                if let signal = fields["signal"] { detail = "worker ended by signal \(signal)" }
-            case EventKind.teardownFinished.rawValue?:
-                if let cause = fields["cause"] as? String { detail = cause }
-            case EventKind.restartSuppressed.rawValue?:
-                state = "crash-loop stopped"
-                detail = fields["reason"] as? String ?? "restart suppressed"
+        var generation: UInt32 = 0
+        SpoolTail.read(fd: (try? FileIO.open(path, .readOnly)) ?? -1, window: 256 * 1024) { line in
+            guard let e = TimelineEvent(jsonLine: line) else { return }
+            generation = max(generation, e.generation)
+            switch EventKind(rawValue: e.kind) {
+            case .workerExited?:
+                if let code = e.fields["exit_code"] { detail = "worker exited with \(code)" }
+                if let signal = e.fields["signal"] { detail = "worker ended by signal \(signal)" }
+            case .teardownFinished?:
+                if let cause = e.fields["cause"] { detail = cause }
+            case .restartSuppressed?:
+                let reason = e.fields["reason"] ?? ""
+                state = RestartSuppression(reason: reason) == .crashLoop ? "crash-loop stopped" : "stopped"
+                detail = reason.isEmpty ? "restart suppressed" : reason
             default: break
             }
         }
-        return Ending(runID: runID, state: state, detail: detail, restarts: max(0, generation - 1))
+        return Ending(runID: runID, state: state, detail: detail, restarts: max(0, Int(generation) - 1))
     }
 
-    private func firstLine(_ path: String) -> [String: Any]? {
+    /// The first event of a spool segment (its first line, within the first 4 KiB).
+    private func firstEvent(_ path: String) -> TimelineEvent? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         let data = (try? handle.read(upToCount: 4096)) ?? Data()
         guard let line = data.split(separator: UInt8(ascii: "\n")).first else { return nil }
-        return (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any]
-    }
-
-    private func tail(_ path: String, bytes: Int) -> [[String: Any]] {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
-        defer { try? handle.close() }
-        let size = (try? handle.seekToEnd()) ?? 0
-        let start = size > UInt64(bytes) ? size - UInt64(bytes) : 0
-        try? handle.seek(toOffset: start)
-        var lines = ((try? handle.readToEnd()) ?? Data()).split(separator: UInt8(ascii: "\n"))
-        if start > 0, !lines.isEmpty { lines.removeFirst() } // cut mid-line
-        return lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0))) as? [String: Any] }
+        return TimelineEvent(jsonLine: Substring(decoding: line, as: UTF8.self))
     }
 }

@@ -27,7 +27,7 @@ extension APIMetrics {
             counter(.workerRestartsTotal, program).increment()
             counter(.restartsTotal, program).increment()
         case EventKind.restartSuppressed.rawValue:
-            let reason = SuppressedReason(text: e.fields["reason"] ?? "")
+            let reason = RestartSuppression(reason: e.fields["reason"] ?? "")
             counter(.restartsSuppressedTotal, program + [("reason", reason.rawValue)]).increment()
         case EventKind.agentExited.rawValue:
             counter(.agentRespawnsTotal, program + [("agent", e.fields["agent"] ?? "?")]).increment()

@@ -77,23 +77,6 @@ public final class APIMetrics: Sendable {
     public func prepare(run: String, name: String) {
         let labels = programLabels(run: run, name: name)
         counter(.workerRestartsTotal, labels).increment(by: Int64(0))
-        counter(.restartsSuppressedTotal, labels + [("reason", SuppressedReason.crashLoop.rawValue)]).increment(by: Int64(0))
-    }
-
-    /// Why a restart was suppressed, as the `reason` label of `flowforge_restarts_suppressed_total`.
-    enum SuppressedReason: String {
-        case crashLoop = "crash_loop"
-        case degraded
-        case other
-
-        init(text: String) {
-            if text.hasPrefix("crash-loop") {
-                self = .crashLoop
-            } else if text.hasPrefix("degraded") {
-                self = .degraded
-            } else {
-                self = .other
-            }
-        }
+        counter(.restartsSuppressedTotal, labels + [("reason", RestartSuppression.crashLoop.rawValue)]).increment(by: Int64(0))
     }
 }

@@ -84,7 +84,7 @@ extension IncidentSummary {
         case EventKind.workerStarted.rawValue where e.generation > generation:
             outcome = "restarted"
         case EventKind.restartSuppressed.rawValue:
-            outcome = (e.fields["reason"] ?? "").hasPrefix("crash-loop") ? "crash-loop stopped" : "stopped"
+            outcome = RestartSuppression(reason: e.fields["reason"] ?? "") == .crashLoop ? "crash-loop stopped" : "stopped"
         default: break
         }
     }

@@ -190,7 +190,7 @@ public struct ReaperStateMachine: Sendable {
                 // Nothing can start a new generation: a restart would be a stop that calls itself a restart.
                 var actions: [Action] = [.reply(id: id, .accepted, "stopping generation \(g) (degraded: the spawner is gone, so no restart)"),
                                          .emit(kind: .restartSuppressed, generation: g,
-                                               fields: ["reason": "degraded: the spawner is gone; stopping instead of restarting"])]
+                                               fields: ["reason": "\(RestartSuppression.degraded.reasonPrefix): the spawner is gone; stopping instead of restarting"])]
                 actions += beginStop(generation: g, cause: .request(kind, reason: reason),
                                      exitCode: FlowForgeExitCode.internalFailure, restart: false, now: now)
                 return actions
@@ -325,7 +325,7 @@ public struct ReaperStateMachine: Sendable {
         if stop.restartAfter {
             restartTimes = restartTimes.filter { now &- $0 < restartPolicy.windowNanos }
             if restartTimes.count >= restartPolicy.maxRestarts {
-                let why = "crash-loop guard: \(restartTimes.count) restarts within \(restartPolicy.windowNanos / 1_000_000_000) s (--max-restarts \(restartPolicy.maxRestarts)); stopping instead of restarting"
+                let why = "\(RestartSuppression.crashLoop.reasonPrefix): \(restartTimes.count) restarts within \(restartPolicy.windowNanos / 1_000_000_000) s (--max-restarts \(restartPolicy.maxRestarts)); stopping instead of restarting"
                 phase = .exited
                 return actions + [.log(.error, why),
                                   .emit(kind: .restartSuppressed, generation: g, fields: ["reason": why, "restarts": "\(restartTimes.count)"]),

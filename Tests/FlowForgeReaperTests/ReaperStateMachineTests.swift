@@ -154,6 +154,8 @@ struct ReaperStateMachineTests {
         let request = m.handle(.actionRequested(id: 7, kind: .restart, generation: 0, reason: "runaway"), now: second)
         #expect(request.contains { if case .reply(7, .accepted, let d) = $0 { d.contains("no restart") } else { false } })
         #expect(request.contains { if case .emit(.restartSuppressed, 1, _) = $0 { true } else { false } })
+        // Readers (ps, the incident's outcome, the metrics' reason label) tell the cause from the reason.
+        #expect(request.contains { if case .emit(.restartSuppressed, _, let f) = $0 { RestartSuppression(reason: f["reason"] ?? "") == .degraded } else { false } })
         #expect(signals(request) == [.terminate])
         _ = m.handle(.workerExited(generation: 1, status: .signaled(15)), now: 2 * second)
         let end = m.handle(.treeChecked(empty: true), now: 2 * second + 1)
@@ -270,6 +272,7 @@ struct RestartPolicyTests {
         // The fourth, 45 s after the first: three restarts inside the 60 s window already, so suppressed.
         let fourth = restart(&m, generation: 4, at: now)
         #expect(fourth.contains { if case .emit(.restartSuppressed, 4, _) = $0 { true } else { false } })
+        #expect(fourth.contains { if case .emit(.restartSuppressed, _, let f) = $0 { RestartSuppression(reason: f["reason"] ?? "") == .crashLoop } else { false } })
         #expect(exitCode(fourth) == FlowForgeExitCode.terminatedByFlowForge)
 
         // The same three restarts spread over more than the window: the fourth is allowed.
