@@ -257,7 +257,7 @@ private final class FleetSandbox {
         env["PYTHONUNBUFFERED"] = nil
         env["FLOWFORGE_CONFIG"] = nil
         env["FLOWFORGE_STATE_DIR"] = state
-        env["FLOWFORGE_DRILL_MARKER"] = marker
+        env[Marker.variable] = marker
         for (k, v) in extraEnv { env[k] = v }
         return env
     }
@@ -331,21 +331,12 @@ private final class FleetSandbox {
     }
 
     /// PIDs of live processes whose environment holds this sandbox's marker (all of them started by this test).
-    func markedProcesses() -> [Int32] {
-        let needle = Array("FLOWFORGE_DRILL_MARKER=\(marker)".utf8)
-        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
-        return pids.filter { pid in
-            guard let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ"),
-                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  !(stat.split(separator: ")").last?.hasPrefix(" Z") ?? true) else { return false }
-            return environ.split(separator: 0).contains { Array($0) == needle }
-        }
-    }
+    func markedProcesses() -> [Int32] { processes(withMarker: marker) }
 
     /// Stops the fleet the way an operator would, then SIGKILLs any process still carrying the marker.
     func cleanUp() {
         _ = flowforge(["stop", "all", "--grace", "0"])
-        for pid in markedProcesses() { kill(pid, SIGKILL) }
+        killMarked(marker)
         try? FileManager.default.removeItem(atPath: dir)
     }
 }
