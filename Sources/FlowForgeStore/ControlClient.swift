@@ -45,9 +45,15 @@ public enum ControlClient {
         return nil
     }
 
-    enum Outcome {
+    /// One request, telling a run that is gone (``Outcome/noListener``) from one that did not answer in time.
+    public static func ask(_ path: String, _ body: [String: Any], timeoutMillis: Int = 10_000) -> Outcome {
+        exchange(path, body, timeoutMillis: timeoutMillis)
+    }
+
+    public enum Outcome {
         case reply([String: Any])
-        /// No socket file, nothing listening, or not a control socket: no run to wait for.
+        /// No socket file, nothing listening, the connection closed before a reply, or not a control socket: no
+        /// run to wait for.
         case noListener
         /// Connected (or queued) but no complete reply in time.
         case timedOut

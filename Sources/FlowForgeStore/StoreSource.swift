@@ -101,8 +101,16 @@ public struct ControlSink: ActionSink {
             target = live[0]
         }
         let op = kind == .restart ? "restart" : "kill"
-        guard let reply = ControlClient.request(source.runsDirectory + "/\(target).sock", ["op": op, "reason": reason]) else {
-            return .unavailable("run \(target) did not answer on its control socket")
+        let reply: [String: Any]
+        switch ControlClient.ask(source.runsDirectory + "/\(target).sock", ["op": op, "reason": reason]) {
+        case .reply(let answer): reply = answer
+        case .timedOut: return .unavailable("run \(target) did not answer on its control socket")
+        case .noListener:
+            // The run ended between the status check and the request (an earlier kill, or the worker exited and
+            // the run tore down): the same answer as for a run that was not live to begin with.
+            let stillLive = source.liveRuns(fresh: true).contains { $0["run_id"] as? String == target && $0["live"] as? Bool == true }
+            if stillLive { return .unavailable("run \(target) closed its control socket without an answer") }
+            return runID == nil ? .noLiveRun : .unknownRun(target)
         }
         if let error = reply["error"] as? String, reply["code"] as? Int == 503 || error.contains("did not answer") {
             return .unavailable(error)
