@@ -154,11 +154,25 @@ public struct RunCommand: ParsableCommand {
         try ListenAddress.checkAllowedHosts(ListenAddress.hostList(s.text(.allowedHosts)))
     }
 
+    /// The uid and gid the agents switch to: the agent user's, unless FlowForge is root of a user namespace
+    /// that does not map them (a rootless container: `unshare --user --map-root-user`, rootless Podman without
+    /// subordinate ids). Then no switch is possible and the agents keep this namespace's uid 0, which is the
+    /// unprivileged caller outside it, as they keep the caller's uid when FlowForge is not root; they still
+    /// drop every capability and run under no-new-privs and their filters.
+    func agentIdentity(named user: String) -> (uid: UInt32, gid: UInt32) {
+        let agent = Accounts.user(user)!
+        let namespace = UserNamespace.current()
+        guard CurrentProcess.effectiveUserID == 0, !namespace.maps(uid: agent.uid) || !namespace.maps(gid: agent.gid) else { return agent }
+        let outside = namespace.outsideUID(0).map { "uid \($0) outside" } ?? "unmapped outside"
+        FileIO.warn("flowforge: warning: the agent user \(user) (uid \(agent.uid)) is not mapped in this user namespace: the detector and API agents keep its uid 0 (\(outside)), without capabilities, under no-new-privs and their seccomp filters")
+        return (0, CurrentProcess.effectiveGroupID)
+    }
+
     public func run() throws {
         let s = try settings()
         guard let path = resolvedCommand() else { throw ValidationError("command not found: \(command[0])") }
 
-        let agent = Accounts.user(s.text(.agentUser))!
+        let agent = agentIdentity(named: s.text(.agentUser))
         let runID = RunID.make()
         var args = ["--grace-ms=\(Int((s.number(.grace) * 1000).rounded()))", "--agent-user=\(agent.uid):\(agent.gid)",
                     "--run-id=\(runID)", "--name=\(workerName)", "--log-level=\(s.text(.logLevel))", "--log-format=\(s.text(.logFormat))"]

@@ -19,6 +19,8 @@ public enum CurrentProcess {
     public static var realUserID: UInt32 { getuid() }
     /// getgid().
     public static var realGroupID: UInt32 { getgid() }
+    /// getegid().
+    public static var effectiveGroupID: UInt32 { getegid() }
 
     /// Ends the process with `code` after the C runtime's exit handlers (exit(3)).
     public static func exit(_ code: Int32) -> Never { Glibc.exit(code) }

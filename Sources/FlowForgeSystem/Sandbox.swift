@@ -29,7 +29,9 @@ public enum Sandbox {
     }
 
     /// An agent: when root, switch to `uid`/`gid` with no groups and no capabilities left anywhere; then
-    /// no-new-privs and its filter. When not root it keeps its uid and still gets the filter.
+    /// no-new-privs and its filter. When not root it keeps its uid and still gets the filter. Root of a user
+    /// namespace whose `setgroups` is denied keeps its supplementary groups (it cannot change them); the CLI
+    /// then passes the namespace's own uid and gid (see ``UserNamespace``).
     public static func enterAgent(policy: SeccompPolicy, uid: UInt32, gid: UInt32, parentDeathSignal: Signal? = .kill,
                                   expectedParent: Int32 = getppid(), enforcement: Enforcement = .kill) throws {
         // Capabilities are per thread: a thread started before this point would keep them. Refuse to go on.
@@ -37,7 +39,7 @@ public enum Sandbox {
             throw SystemError("\(status.threads) threads exist before the sandbox (privileges are per thread)", errno: EBUSY)
         }
         if geteuid() == 0 {
-            _ = try sys("setgroups") { ffsys_setgroups_empty() }
+            if UserNamespace.current().setgroupsAllowed { _ = try sys("setgroups") { ffsys_setgroups_empty() } }
             _ = try sys("setresgid") { ffsys_setresgid(gid) }
             _ = try sys("drop bounding set") { ffsys_drop_bounding_set() }
             _ = try sys("clear ambient") { ffsys_clear_ambient_caps() }
