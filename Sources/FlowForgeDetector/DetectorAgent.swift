@@ -100,7 +100,7 @@ public enum DetectorAgent {
             let now = Clock.monotonicNanos()
             guard now >= nextSample else { return }
             nextSample = now + interval
-            let table = ProcessTable.snapshot()
+            let table = ProcessTable.tree(of: reaperPID, excluding: helpers) ?? ProcessTable.snapshot()
             let tree = table.descendants(of: reaperPID, excluding: helpers)
             var ticks: UInt64 = 0
             var rss: Int64 = 0

@@ -73,6 +73,46 @@ public struct ProcessTable: Sendable {
         return ProcessTable(entries: entries)
     }
 
+    /// The processes under `root` (not `root` itself, nor `excluded` and what is under them), found by
+    /// walking `/proc/PID/task/TID/children` down from `root`: reads proportional to the tree, where
+    /// `snapshot()` reads every process on the machine. Fifty runs sampling their trees every second with
+    /// `snapshot()` read 50 x (every process of the fleet) stat files a second; this reads each run's own.
+    ///
+    /// - Note: the kernel's `children` lists are a live view: a process that forks or is reparented during
+    ///   the walk can be missed once. Fine for a sample; teardown decides on `snapshot()`.
+    /// - Returns: nil when `root`'s `children` lists cannot be read (a kernel without CONFIG_PROC_CHILDREN,
+    ///   or `root` is gone): use `snapshot()`.
+    public static func tree(of root: Int32, excluding excluded: Set<Int32> = [], limit: Int = 4096) -> ProcessTable? {
+        guard let top = children(of: root) else { return nil }
+        var entries: [Int32: ProcessEntry] = [:]
+        var stack = top.filter { !excluded.contains($0) }
+        while let pid = stack.popLast(), entries.count < limit {
+            guard entries[pid] == nil,
+                  let bytes = FileIO.readFile("/proc/\(pid)/stat", limit: 4096), let e = ProcessEntry(stat: bytes) else { continue }
+            entries[pid] = e
+            stack += (children(of: pid) ?? []).filter { !excluded.contains($0) }
+        }
+        return ProcessTable(entries: entries)
+    }
+
+    /// The children of every thread of `pid` (a child belongs to the thread that forked it); nil when no
+    /// thread's list could be read.
+    static func children(of pid: Int32) -> [Int32]? {
+        guard let dir = opendir("/proc/\(pid)/task") else { return nil }
+        defer { closedir(dir) }
+        var result: [Int32] = []
+        var readable = false
+        while let ent = readdir(dir) {
+            let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard let tid = Int32(name), let text = FileIO.readFile("/proc/\(pid)/task/\(tid)/children", limit: 1 << 16) else { continue }
+            readable = true
+            result += text.split(separator: UInt8(ascii: " ")).compactMap { Int32(String(decoding: $0, as: UTF8.self)) }
+        }
+        return readable ? result : nil
+    }
+
     /// Every descendant of `root` (not `root` itself), found by following parent links.
     public func descendants(of root: Int32, excluding excluded: Set<Int32> = []) -> [Int32] {
         var children: [Int32: [Int32]] = [:]
