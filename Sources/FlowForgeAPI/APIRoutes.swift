@@ -47,7 +47,9 @@ public enum APIRoutes {
                      body: .init(byteBuffer: ByteBuffer(string: ctx.source.metricsText())))
         }
         router.get("/timeline") { request, _ in timeline(request, ctx) }
-        router.get("/runs") { _, _ in jsonArray(.ok, ctx.source.runs()) }
+        router.get("/runs") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: ctx.source.runsJSON())))
+        }
         for action in ["restart", "kill"] {
             router.post("/process/\(action)") { request, _ in
                 try await processAction(request, kind: action == "restart" ? .restart : .kill, ctx)

@@ -256,6 +256,15 @@ struct Spawner {
         return table.descendants(of: reaperPID, excluding: excluded).filter { table.entries[$0]?.state != "Z" }
     }
 
+    /// What `scan()` finds, by walking the reaper's tree (`ProcessTable.tree`) instead of reading every
+    /// process on the machine: for the once-a-second activity reading, not for teardown.
+    func walk() -> [Int32] {
+        var excluded: Set<Int32> = [CurrentProcess.id]
+        for pid in agentPIDs.values { excluded.insert(pid) }
+        guard let table = ProcessTable.tree(of: reaperPID, excluding: excluded) else { return scan() }
+        return table.entries.values.filter { $0.state != "Z" }.map(\.pid)
+    }
+
     /// The summed `/proc/PID/io` and context switches of `generation`'s tree: its cgroup's members when it
     /// has one, else the reaper's descendants; at most 512 processes (the silence rule needs the gist).
     func activity(_ generation: UInt32) -> SpawnerMessage {
@@ -267,7 +276,7 @@ struct Spawner {
                 FileIO.close(fd)
             }
         }
-        if pids.isEmpty { pids = scan() }
+        if pids.isEmpty { pids = walk() }
         var total = ProcessActivity()
         var readable: UInt32 = 0
         for pid in pids.prefix(512) {

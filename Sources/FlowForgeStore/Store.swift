@@ -78,6 +78,13 @@ public final class Store: Sendable {
     /// with the events ingested, not with their square).
     public var incidentEventsRead: Int { eventsRead.withLock { $0 } }
     let eventsRead = Mutex(0)
+    /// Each run's newest `sample` event (its fields), kept as ingestion stores them: `/metrics` asks for 50
+    /// live runs' samples per request, which took 50 read transactions (most of its time).
+    let samples = Mutex<[String: (seq: UInt64, fields: [String: String])]>([:])
+    let changes = Atomic<UInt64>(0)
+
+    /// Counts ingestion passes that stored something: a view built from the store stays valid while it holds.
+    public var changeCount: UInt64 { changes.load(ordering: .acquiring) }
 
     // MARK: ingestion
 
@@ -157,6 +164,14 @@ public final class Store: Sendable {
                 try Store.saveOffset(db, spool: spool, offset: offset)
             }
             for e in new { inserted(e) }
+            if !new.isEmpty {
+                samples.withLock { latest in
+                    for e in new where e.kind == EventKind.sample.rawValue && e.seq > latest[e.runID]?.seq ?? 0 {
+                        latest[e.runID] = (e.seq, e.fields)
+                    }
+                }
+                changes.add(1, ordering: .releasing)
+            }
             count += new.count
             if data.count < Store.ingestChunk { break }
         }
@@ -276,9 +291,16 @@ public final class Store: Sendable {
 
     /// The newest sample of a run, for its live gauges.
     public func latestSample(run: String) throws -> [String: String]? {
-        try db.read { db in
-            try Store.events(db, sql: "SELECT * FROM events WHERE run_id = ? AND kind = 'sample' ORDER BY seq DESC LIMIT 1", [run]).first?.fields
+        if let kept = samples.withLock({ $0[run] }) { return kept.fields }
+        let stored = try db.read { db in
+            try Store.events(db, sql: "SELECT * FROM events WHERE run_id = ? AND kind = 'sample' ORDER BY seq DESC LIMIT 1", [run]).first
         }
+        if let stored {
+            samples.withLock { latest in
+                if stored.seq > latest[run]?.seq ?? 0 { latest[run] = (stored.seq, stored.fields) }
+            }
+        }
+        return stored?.fields
     }
 
     public func eventCount() throws -> Int { try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM events") ?? 0 } }

@@ -95,3 +95,42 @@ final class ScriptedControlSocket: @unchecked Sendable { // fd and thread are se
         guard case .unavailable = result else { Issue.record("kill dropped by a live run: \(result)"); return }
     }
 }
+
+/// What the dashboard keeps between requests: `/runs`'s body and each run's newest sample. Both must follow
+/// the store: a kept body is replaced once ingestion stored something, a kept sample by a newer one.
+@Suite struct StoreSourceKeptTests {
+    private func line(_ run: String, _ seq: Int, _ kind: String, _ fields: String = "{}") -> String {
+        #"{"ts":"2026-12-07T14:00:0\#(seq).000000Z","run_id":"\#(run)","name":"w","generation":1,"kind":"\#(kind)","seq":\#(seq),"fields":\#(fields)}"# + "\n"
+    }
+
+    @Test func keptBodiesAndSamplesFollowTheStore() throws {
+        let dir = NSTemporaryDirectory() + "ff-kept-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir + "/runs", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let source = StoreSource(store: try Store(path: dir + "/flowforge.db"), runsDirectory: dir + "/runs", metrics: APIMetrics(.dashboard))
+        func runIDs() throws -> Set<String> {
+            let runs = try #require(try JSONSerialization.jsonObject(with: Data(source.runsJSON())) as? [[String: Any]])
+            return Set(runs.compactMap { $0["run_id"] as? String })
+        }
+        let r1 = dir + "/runs/r1.jsonl"
+        try (line("r1", 1, "run.started") + line("r1", 2, "sample", #"{"cpu_percent":"5"}"#)).write(toFile: r1, atomically: false, encoding: .utf8)
+        try source.store.ingest(runsDirectory: dir + "/runs")
+        #expect(try runIDs() == ["r1"])
+        #expect(source.runsJSON() == source.runsJSON())
+        #expect(try source.store.latestSample(run: "r1")?["cpu_percent"] == "5")
+
+        try line("r2", 1, "run.started").write(toFile: dir + "/runs/r2.jsonl", atomically: false, encoding: .utf8)
+        let handle = try #require(FileHandle(forWritingAtPath: r1))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(line("r1", 3, "sample", #"{"cpu_percent":"97"}"#).utf8))
+        try handle.close()
+        try source.store.ingest(runsDirectory: dir + "/runs")
+        #expect(try runIDs() == ["r1", "r2"], "the kept /runs body outlived a change of the store")
+        #expect(try source.store.latestSample(run: "r1")?["cpu_percent"] == "97")
+
+        // A restarted dashboard over the same database: nothing kept yet, the store answers.
+        let again = try Store(path: dir + "/flowforge.db")
+        #expect(try again.latestSample(run: "r1")?["cpu_percent"] == "97")
+        #expect(try again.latestSample(run: "r2") == nil)
+    }
+}
