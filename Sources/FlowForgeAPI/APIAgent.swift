@@ -58,13 +58,13 @@ public enum APIAgent {
             }
         }
         guard let (host, _) = address, case .success(let socket) = listener else {
-            runtime.run(handle: handle, tick: {})
+            runtime.run(handle: handle, tick: { nil })
             exit(0)
         }
         let channelRuntime = runtime
         Thread {
             var rt = channelRuntime
-            rt.run(handle: handle, tick: {})
+            rt.run(handle: handle, tick: { nil })
             // The reaper is exiting (or dropped us): give in-flight responses, such as the 202 of the kill that
             // ended the run, a moment to reach their clients. The reaper waits for its agents as long.
             usleep(300_000)

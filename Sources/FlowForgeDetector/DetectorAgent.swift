@@ -24,7 +24,7 @@ public enum DetectorAgent {
         let restartAt = TestProbe.restartRequestGeneration()
         var sendRestart = false
         var helpers: Set<Int32> = [CurrentProcess.id]
-        // The tree's I/O activity, as the spawner read it and the reaper forwarded it once a second: the
+        // The tree's I/O activity, as the spawner read it and the reaper forwarded it once per sample: the
         // spawner has the caller's privileges, this sandbox may not read /proc/PID/io of a root worker, and
         // one reader is enough.
         var treeActivity: (at: UInt64, generation: UInt32, value: ProcessActivity)?
@@ -63,7 +63,10 @@ public enum DetectorAgent {
             }
         }
 
-        runtime.run(tickMillis: Int32(clamping: min(interval / 1_000_000, 1000)), handle: { message in
+        /// Milliseconds until the next sample is due.
+        func untilSample(_ now: UInt64) -> Int32 { Int32(clamping: (nextSample &- min(now, nextSample)) / 1_000_000 + 1) }
+
+        runtime.run(handle: { message in
             let now = Clock.monotonicNanos()
             switch message {
             case .welcome(let run, let reaper, let pid, let g):
@@ -78,6 +81,8 @@ public enum DetectorAgent {
                 sendRestart = g == restartAt
             case .output(let g, let stream, let bytes) where g == engine.generation:
                 engine.output(bytes, stderr: stream == .stderr, now: now)
+                // A quiet tree's next sample was put off: output brings it back to one interval.
+                nextSample = min(nextSample, now &+ interval)
             case .event(let event) where event.kind == EventKind.treeActivity.rawValue:
                 let f = Dictionary(event.fields.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
                 if let syscalls = UInt64(f["syscalls"] ?? ""), let bytes = UInt64(f["bytes"] ?? "") {
@@ -92,13 +97,13 @@ public enum DetectorAgent {
                 for field in event.fields { if let pid = Int32(field.value) { helpers.insert(pid) } }
             default: break
             }
-        }, tick: {
+        }, tick: { () -> Int32? in
             if sendRestart {
                 sendRestart = false
                 _ = try? channel.send(Message.actionRequest(id: 1, kind: .restart, generation: engine.generation, reason: "test hook").encode())
             }
             let now = Clock.monotonicNanos()
-            guard now >= nextSample else { return }
+            guard now >= nextSample else { return untilSample(now) }
             nextSample = now + interval
             let table = ProcessTable.tree(of: reaperPID, excluding: helpers) ?? ProcessTable.snapshot()
             let tree = table.descendants(of: reaperPID, excluding: helpers)
@@ -111,14 +116,19 @@ public enum DetectorAgent {
                 rss += max(0, e.rssPages) * pageSize
                 if treeText.utf8.count < 3800 { treeText += "\(e.pid) ppid=\(e.ppid) pgid=\(e.pgid) \(e.state)\n" }
             }
-            // A reading older than 3 s is a gap (unreadable), not the tree's state now.
+            // The reaper reads the tree's activity once per sample, so a reading is one interval old (a quiet
+            // tree's is up to the quiet interval); older than that plus 3 s is a gap (unreadable), not the
+            // tree's state now.
             var activity = ProcessActivity()
-            if let t = treeActivity, t.generation == engine.generation, now < t.at &+ 3_000_000_000 { activity = t.value }
+            let fresh = 3_000_000_000 &+ UInt64(engine.nextSampleDelay() * 1e9)
+            if let t = treeActivity, t.generation == engine.generation, now < t.at &+ fresh { activity = t.value }
             if let path = cpuStatPath, let usec = cgroupUsageMicros(path) {
                 ticks = usec * ticksPerSecond / 1_000_000
             }
             send(engine.sample(ticks: ticks, ticksPerSecond: ticksPerSecond, rssBytes: rss, processes: tree.count,
                                tree: treeText, activity: activity, now: now))
+            nextSample = now &+ UInt64(engine.nextSampleDelay() * 1e9)
+            return untilSample(Clock.monotonicNanos())
         })
         CurrentProcess.exit(0)
     }

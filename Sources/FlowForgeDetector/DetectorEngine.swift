@@ -45,6 +45,15 @@ public struct DetectorEngine: Sendable {
     var peakCPU = 0.0
     /// The verdict of the newest sample.
     public private(set) var lastVerdict: Verdict?
+    /// Output arrived since the newest sample.
+    var outputSinceSample = false
+    /// The newest sample found the tree quiet: under `quietCPUPercent`, no output since the one before, no
+    /// incident open.
+    public private(set) var lastSampleQuiet = false
+    /// CPU (percent of one core) under which a silent tree counts as quiet.
+    public static let quietCPUPercent = 5.0
+    /// The longest wait between two samples of a quiet tree.
+    public static let longestQuietInterval = 5.0
     /// Output kept per `sample` event (what `flowforge replay` sees): lines and bytes (a wire string holds
     /// at most `Wire.maxStringBytes`).
     public static let recordedOutputLines = 96
@@ -91,9 +100,21 @@ public struct DetectorEngine: Sendable {
         }
     }
 
+    /// How long after a sample the next one is due: the sample interval, or while the tree is quiet (see
+    /// `lastSampleQuiet`) half the sustain time, at most `longestQuietInterval` and never less than the
+    /// interval. Fifty idle workers sampled every second cost a tenth of a core in FlowForge processes; a
+    /// runaway needs CPU above `max_cpu` for the whole sustain time, so the first busy sample comes at most
+    /// one quiet interval late, and output brings the next sample forward (`DetectorAgent`).
+    public func nextSampleDelay() -> Double {
+        let interval = max(0.05, options.sampleIntervalSeconds)
+        guard lastSampleQuiet else { return interval }
+        return max(interval, min(Self.longestQuietInterval, options.thresholds.sustainSeconds / 2))
+    }
+
     /// The reaper's copy of the worker's output.
     public mutating func output(_ bytes: [UInt8], stderr: Bool, now: UInt64) {
         window.noteActivity(at: now)
+        outputSinceSample = true
         let source: OutputSource = stderr ? .stderr : .stdout
         for line in assembler.append(bytes, from: source) {
             remember(line.text)
@@ -131,6 +152,8 @@ public struct DetectorEngine: Sendable {
         lastVerdict = verdict
         let percent = cpu.latestPercent ?? 0
         peakCPU = max(peakCPU, percent)
+        lastSampleQuiet = cpu.latestPercent != nil && percent < Self.quietCPUPercent && !outputSinceSample && incident == nil
+        outputSinceSample = false
         var out: [Output] = []
         var sample = [
             "cpu_percent": FixedDecimal.format(percent, digits: 1), "entropy": FixedDecimal.format(verdict.entropy, digits: 2),

@@ -91,6 +91,8 @@ extension ReaperLoop {
             let stamped = (try? FlowForgeWire.Event(kind: event.kind, generation: event.generation,
                                                     wallNanos: Clock.wallNanos(), fields: event.fields)) ?? event
             publish(stamped, except: role)
+            // The next activity reading is for the detector's next sample, whenever that comes.
+            if role == .detector && event.kind == EventKind.sample.rawValue { activityWanted = true }
             return true
         default:
             disconnect(role, why: "protocol violation: unexpected \(message.kindName) from the \(role) agent")

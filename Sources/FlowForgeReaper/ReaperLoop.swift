@@ -55,7 +55,8 @@ final class ReaperLoop {
     var scan = TreeScan()
     /// The tree-activity poll for the detector: one request in flight, at most one a second.
     var activityInFlight = false
-    var nextActivityAt: UInt64 = 0
+    /// A sample arrived from the detector since the last activity reading was asked for.
+    var activityWanted = true
     var exitCode: Int32?
     lazy var eventsWritable = [Bool](repeating: true, count: config.eventsFDs.count)
     /// The run's spool: the segment being written and its size so far (nil: none, or it failed).
@@ -154,13 +155,14 @@ final class ReaperLoop {
         requestActivity(now: later)
     }
 
-    /// Asks the spawner for the worker tree's I/O activity, once a second while a worker runs, nothing else
-    /// is asked of the spawner, and a detector listens: the detector's sandbox cannot read `/proc/PID/io` of
-    /// a worker with more privileges than it has, and its silence rule needs it. Never during a teardown.
+    /// Asks the spawner for the worker tree's I/O activity, once per detector sample (the detector samples a
+    /// quiet tree less often, and its next sample gets this reading), while a worker runs, nothing else is
+    /// asked of the spawner, and a detector listens: the detector's sandbox cannot read `/proc/PID/io` of a
+    /// worker with more privileges than it has, and its silence rule needs it. Never during a teardown.
     private func requestActivity(now: UInt64) {
-        guard now >= nextActivityAt, !activityInFlight, pendingSpawner.isEmpty, incidents.active == nil,
+        guard activityWanted, !activityInFlight, pendingSpawner.isEmpty, incidents.active == nil,
               !scan.busy, let w = worker, agents[.detector]?.readyChannel != nil else { return }
-        nextActivityAt = now + 1_000_000_000
+        activityWanted = false
         activityInFlight = true
         sendSpawner(.activity(generation: w.generation), expecting: .activity(w.generation))
     }

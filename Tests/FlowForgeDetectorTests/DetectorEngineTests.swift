@@ -83,4 +83,39 @@ import Testing
         }
         #expect(fields["io_syscalls"] == "7" && fields["io_bytes"] == "4096" && fields["io_switches"] == "3")
     }
+
+    /// A quiet tree (under 5 % of a core, no output) is sampled every half sustain time (5 s by default) instead
+    /// of every second; CPU, output or an open incident bring back the sample interval.
+    @Test func quietTreesAreSampledLessOften() throws {
+        var e = try engine()
+        #expect(e.nextSampleDelay() == 1, "no CPU reading yet")
+        func sample(_ s: UInt64, ticks: UInt64) { _ = e.sample(ticks: ticks, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", now: s * Self.second) }
+        sample(1, ticks: 0)
+        sample(2, ticks: 1) // 1 % of a core
+        #expect(e.lastSampleQuiet && e.nextSampleDelay() == 5)
+        sample(7, ticks: 1)
+        #expect(e.nextSampleDelay() == 5)
+        e.output(Array("job 1 done\n".utf8), stderr: false, now: 8 * Self.second)
+        sample(9, ticks: 1)
+        #expect(!e.lastSampleQuiet && e.nextSampleDelay() == 1, "output since the last sample")
+        sample(10, ticks: 1)
+        #expect(e.nextSampleDelay() == 5)
+        sample(11, ticks: 91) // 90 % of a core
+        #expect(e.nextSampleDelay() == 1, "busy")
+
+        // Never longer than the sample interval, never longer than half the sustain time.
+        var options = DetectorOptions()
+        options.thresholds = DetectionThresholds(sustainSeconds: 4)
+        var short = try DetectorEngine(options: options)
+        short.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
+        _ = short.sample(ticks: 0, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", now: Self.second)
+        _ = short.sample(ticks: 0, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", now: 2 * Self.second)
+        #expect(short.nextSampleDelay() == 2)
+        options.sampleIntervalSeconds = 3
+        var slow = try DetectorEngine(options: options)
+        slow.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
+        _ = slow.sample(ticks: 0, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", now: Self.second)
+        _ = slow.sample(ticks: 0, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", now: 4 * Self.second)
+        #expect(slow.nextSampleDelay() == 3)
+    }
 }
