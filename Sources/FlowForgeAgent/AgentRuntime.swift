@@ -72,7 +72,7 @@ public struct AgentRuntime: Sendable {
     }
 
     /// How often an agent tells the reaper it is alive (the reaper drops one silent for 10 s).
-    static let heartbeatNanos: UInt64 = 2_000_000_000
+    static let heartbeatNanos: UInt64 = 3_000_000_000
 
     /// Greets the reaper, then calls `handle` for every message and `tick` after each round; `tick` returns
     /// how many milliseconds it may wait until its next call at most (nil: until the next heartbeat). An idle
