@@ -72,6 +72,9 @@ struct DetectionOptions: ParsableArguments {
     @Option(name: .customLong("recovery-window"), help: "Seconds a restarted worker must stay healthy to count as recovered (default 10).")
     var recoveryWindow: Double?
 
+    @Option(name: .customLong("restart-on-exit"), help: "When the worker exits on its own: never (the run ends with it; default), on-failure (exit code not 0, or a signal) or always start it again, under the crash-loop guard.")
+    var restartOnExit: ExitRestartChoice?
+
     @Option(name: .customLong("max-restarts"), help: "Crash-loop guard: at most this many restarts within --restart-window, then stop (default 5).")
     var maxRestarts: Int?
 
@@ -100,6 +103,7 @@ struct DetectionOptions: ParsableArguments {
         var out = thresholds.given
         if let v = onRunaway { out.append(.text(.onRunaway, v.rawValue)) }
         if let v = recoveryWindow { out.append(.number(.recoveryWindow, v)) }
+        if let v = restartOnExit { out.append(.text(.restartOnExit, v.rawValue)) }
         if let v = maxRestarts { out.append(.integer(.maxRestarts, v)) }
         if let v = restartWindow { out.append(.number(.restartWindow, v)) }
         if shadowMode { out.append(.text(.rollout, "shadow")) } else if let r = policyRollout { out.append(.text(.rollout, r.rawValue)) }
@@ -124,11 +128,19 @@ struct DetectionOptions: ParsableArguments {
         ["--rollout=\(s.text(.rollout))", "--canary-percent=\(s.integer(.canaryPercent))",
          "--max-restarts=\(s.integer(.maxRestarts))",
          "--restart-window-ms=\(Int((s.number(.restartWindow) * 1000).rounded()))",
-         "--stable-run-ms=\(Int((max(s.number(.recoveryWindow), 1) * 1000).rounded()))"]
+         "--stable-run-ms=\(Int((max(s.number(.recoveryWindow), 1) * 1000).rounded()))",
+         "--restart-on-exit=\(s.text(.restartOnExit))"]
     }
 }
 
 extension RunawayAction: ExpressibleByArgument {}
+
+/// `--restart-on-exit` values (the reaper's `ExitRestart`; the CLI does not link the reaper).
+enum ExitRestartChoice: String, ExpressibleByArgument, CaseIterable {
+    case never
+    case onFailure = "on-failure"
+    case always
+}
 
 /// How detector-requested kill/restart actions are rolled out (runbook section 8).
 enum PolicyRollout: String, ExpressibleByArgument, CaseIterable {

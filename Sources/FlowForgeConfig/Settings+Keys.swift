@@ -34,6 +34,8 @@ extension Settings {
                    help: "busy CPU with no output and no I/O for this long is a silent spin"),
         SettingKey(section: "actions", name: "on_runaway", kind: .choice(["restart", "kill", "log"]), defaultValue: .text("restart"), unit: "",
                    help: "what to do with a runaway"),
+        SettingKey(section: "actions", name: "restart_on_exit", kind: .choice(["never", "on-failure", "always"]), defaultValue: .text("never"), unit: "",
+                   help: "a worker that exits on its own: never started again (the run ends with it), on-failure (exit code not 0, or a signal), always; the crash-loop guard applies; a program of flowforge up restarts on-failure unless it sets its own"),
         SettingKey(section: "actions", name: "recovery_window", kind: .number(0...86_400), defaultValue: .number(10), unit: "seconds",
                    help: "how long a restarted worker must stay healthy to count as recovered"),
         SettingKey(section: "actions", name: "max_restarts", kind: .integer(0...1_000_000), defaultValue: .integer(5), unit: "restarts",

@@ -16,6 +16,11 @@ extension Settings {
             throw SettingsError(key: "programs.\(name)", source: source, line: nil,
                                 message: "no such program (\(known.isEmpty ? "the file has no programs" : "known: \(known.joined(separator: ", "))"))")
         }
+        // supervisord and pm2 restart a program that exits; `flowforge run` alone ends with its worker. The
+        // file's `actions.restart_on_exit` is for `run`: a program that wants another value says so itself.
+        if program.settings[TextSetting.restartOnExit.rawValue] == nil {
+            try set(TextSetting.restartOnExit.rawValue, .text(ExitRestartDefault.programs), source: "\(source) (programs default)")
+        }
         for (path, value) in program.settings.sorted(by: { $0.key < $1.key }) {
             try set(path, value, source: "\(source) (programs.\(name))")
         }
@@ -122,4 +127,10 @@ extension Settings {
         program.command = command + args
         return program
     }
+}
+
+/// `actions.restart_on_exit` for the instances of `flowforge up` when neither the file's `actions:` section
+/// nor the program says otherwise.
+public enum ExitRestartDefault {
+    public static let programs = "on-failure"
 }

@@ -33,6 +33,7 @@ public enum TextSetting: String, CaseIterable, Sendable {
     case logLevel = "run.log_level"
     case logFormat = "run.log_format"
     case onRunaway = "actions.on_runaway"
+    case restartOnExit = "actions.restart_on_exit"
     case rollout = "policy.rollout"
     case allowedHosts = "api.allowed_hosts"
     case eventsFile = "events.file"

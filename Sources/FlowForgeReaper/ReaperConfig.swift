@@ -47,6 +47,8 @@ public struct ReaperConfig: Sendable, Equatable {
     public var restartWindowNanos: UInt64 = 300_000_000_000
     /// A generation that ran at least this long resets the restart backoff.
     public var stableRunNanos: UInt64 = 60_000_000_000
+    /// Whether a worker that exits on its own is started again.
+    public var restartOnExit = ExitRestart.never
     /// Inherited descriptors to append JSON-lines events to: the run's spool in the state directory and
     /// `--events FILE`.
     public var eventsFDs: [Int32] = []
@@ -130,6 +132,9 @@ public struct ReaperConfig: Sendable, Equatable {
             case "restart-window-ms":
                 guard let ms = UInt64(value), ms <= 86_400_000 * 7 else { throw ConfigError("bad restart window '\(value)'") }
                 restartWindowNanos = ms * 1_000_000
+            case "restart-on-exit":
+                guard let r = ExitRestart(rawValue: value) else { throw ConfigError("bad restart-on-exit '\(value)'") }
+                restartOnExit = r
             case "stable-run-ms":
                 guard let ms = UInt64(value), ms <= 86_400_000 * 7 else { throw ConfigError("bad stable run '\(value)'") }
                 stableRunNanos = ms * 1_000_000
@@ -181,7 +186,8 @@ public struct ReaperConfig: Sendable, Equatable {
         if let c = controlPath { a.append("--control=\(c)") }
         if let k = apiKeyFD { a.append("--api-key-fd=\(k)") }
         a += ["--rollout=\(rollout.rawValue)", "--canary-percent=\(canaryPercent)", "--max-restarts=\(maxRestarts)",
-              "--restart-window-ms=\(restartWindowNanos / 1_000_000)", "--stable-run-ms=\(stableRunNanos / 1_000_000)"]
+              "--restart-window-ms=\(restartWindowNanos / 1_000_000)", "--stable-run-ms=\(stableRunNanos / 1_000_000)",
+              "--restart-on-exit=\(restartOnExit.rawValue)"]
         return a + ["--", workerPath] + workerArguments
     }
 

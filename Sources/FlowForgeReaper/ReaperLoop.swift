@@ -89,6 +89,7 @@ final class ReaperLoop {
         self.machine.restartPolicy.maxRestarts = config.maxRestarts
         self.machine.restartPolicy.windowNanos = config.restartWindowNanos
         self.machine.restartPolicy.stableRunNanos = config.stableRunNanos
+        self.machine.restartPolicy.onExit = config.restartOnExit
         self.relays = [OutputRelay(source: stdoutSource, sink: 1, stream: .stdout, sinkIsPipe: sinksArePipes.0),
                        OutputRelay(source: stderrSource, sink: 2, stream: .stderr, sinkIsPipe: sinksArePipes.1)]
         // 256 KiB/s is thousands of lines a second: plenty to judge repetition, cheap for the detector.

@@ -13,8 +13,32 @@ extension FlowForgeExitCode {
     }
 }
 
+/// Whether a worker that exits on its own is started again (`--restart-on-exit`).
+public enum ExitRestart: String, Sendable, Equatable, CaseIterable {
+    /// The run ends with the worker (`flowforge run`'s default).
+    case never
+    /// Started again unless it exited with code 0 (`flowforge up`'s default for programs).
+    case onFailure = "on-failure"
+    /// Started again whatever its exit status.
+    case always
+
+    /// Whether a worker that ended with `status` is started again.
+    public func restarts(_ status: ExitStatus) -> Bool {
+        switch self {
+        case .never: false
+        case .always: true
+        case .onFailure: status != .exited(0)
+        }
+    }
+}
+
 /// When FlowForge restarts a worker it tore down, and when it refuses to.
 public struct RestartPolicy: Sendable, Equatable {
+    /// A worker that exits on its own: never started again, unless it failed, or always. The crash-loop guard
+    /// and the backoff apply as to every restart, but a generation that ran `stableRunNanos` or longer
+    /// before it exited does not count towards `maxRestarts` (a job that exits after an hour's work is not
+    /// a crash loop).
+    public var onExit = ExitRestart.never
     /// The crash-loop guard: more than this many restarts within `windowNanos` stops FlowForge instead.
     public var maxRestarts = 5
     public var windowNanos: UInt64 = 300_000_000_000
@@ -162,11 +186,13 @@ public struct ReaperStateMachine: Sendable {
             return []
 
         case (.running(let g, _), .workerExited(let eg, let status)) where eg == g:
+            let restart = restartPolicy.onExit.restarts(status) && !degraded
             let stop = Stop(cause: .workerExited(status), stage: .probing, leaderExited: true,
-                            exitCode: FlowForgeExitCode.forWorker(status), restartAfter: false, nextCheck: now)
+                            exitCode: FlowForgeExitCode.forWorker(status), restartAfter: restart, nextCheck: now)
             phase = .stopping(generation: g, stop)
-            return [.emit(kind: .workerExited, generation: g, fields: statusFields(status)),
-                    .checkTree(generation: g)]
+            var actions: [Action] = [.emit(kind: .workerExited, generation: g, fields: statusFields(status))]
+            if restart { actions.append(.log(.info, "worker exited (\(statusText(status))); --restart-on-exit \(restartPolicy.onExit.rawValue): starting it again once its tree is gone")) }
+            return actions + [.checkTree(generation: g)]
 
         case (.waitingToRestart(let g, let at), .tick) where now >= at:
             phase = .starting(generation: g)
@@ -324,6 +350,9 @@ public struct ReaperStateMachine: Sendable {
                                  .finishGeneration(generation: g)]
         if stop.restartAfter {
             restartTimes = restartTimes.filter { now &- $0 < restartPolicy.windowNanos }
+            if case .workerExited = stop.cause, now &- generationStartedAt >= restartPolicy.stableRunNanos {
+                restartTimes = [] // it ran long enough: an exit after real work is not part of a crash loop
+            }
             if restartTimes.count >= restartPolicy.maxRestarts {
                 let why = "\(RestartSuppression.crashLoop.reasonPrefix): \(restartTimes.count) restarts within \(restartPolicy.windowNanos / 1_000_000_000) s (--max-restarts \(restartPolicy.maxRestarts)); stopping instead of restarting"
                 phase = .exited

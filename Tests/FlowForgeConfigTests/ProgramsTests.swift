@@ -137,4 +137,29 @@ import Testing
         let back = try load(text)
         #expect(back.programs == s.programs.map { p in var p = p; p.line = back.program(p.name)?.line; return p })
     }
+
+    /// A program restarts on failure unless it says otherwise, like supervisord's and pm2's; the file's
+    /// `actions.restart_on_exit` is `flowforge run`'s.
+    @Test func programsRestartOnFailureUnlessTheySayOtherwise() throws {
+        let s = try load("""
+            actions:
+              restart_on_exit: never
+            programs:
+              job:
+                command: ["./job.sh"]
+              once:
+                command: ["./once.sh"]
+                restart_on_exit: never
+              loop:
+                command: ["./loop.sh"]
+                restart_on_exit: always
+            """)
+        #expect(s.text(.restartOnExit) == "never")
+        for (name, expected) in [("job", "on-failure"), ("once", "never"), ("loop", "always")] {
+            var applied = s
+            try applied.applyProgram(name, source: "fleet.yaml")
+            #expect(applied.text(.restartOnExit) == expected, "\(name)")
+        }
+        #expect(error("programs:\n  p:\n    command: [\"x\"]\n    restart_on_exit: sometimes\n")?.message.contains("never, on-failure, always") == true)
+    }
 }

@@ -175,6 +175,32 @@ struct ProgramsTests {
         try fleet.waitFor("the crash-loop guard") { fleet.ps().first?.json["state"] as? String == "crash-loop stopped" }
     }
 
+    /// A program that fails is started again (supervisord's and pm2's default), one that says
+    /// `restart_on_exit: never` is not, and ps shows both.
+    @Test(.timeLimit(.minutes(2)))
+    func programsRestartWhenTheyFail() throws {
+        let counter = try makeTemporaryDirectory("ff-flaky")
+        defer { try? FileManager.default.removeItem(atPath: counter) }
+        let fleet = try FleetSandbox(programs: """
+              flaky:
+                command: ["sh", "-c", "n=$(( $(cat $0/count 2>/dev/null || echo 0) + 1 )); echo $n > $0/count; [ $n -ge 2 ] && exec sleep 300; exit 1", "\(counter)"]
+              once:
+                command: ["sh", "-c", "exit 1"]
+                restart_on_exit: never
+            """)
+        defer { fleet.cleanUp() }
+        _ = fleet.flowforge(["up", "--config", fleet.config])
+        try fleet.waitFor("flaky restarted once and running") {
+            let row = fleet.ps().first { $0.label == "flaky:1" }
+            return row?.json["state"] as? String == "running" && row?.json["restarts"] as? Int == 1
+        }
+        try fleet.waitFor("once stopped, not restarted") {
+            let row = fleet.ps().first { $0.label == "once:1" }
+            return row?.json["state"] as? String == "stopped"
+        }
+        #expect(try String(contentsOfFile: counter + "/count", encoding: .utf8).hasPrefix("2"))
+    }
+
     /// The systemd mode: SIGTERM to an attached up stops every instance it started, each reaper tearing its
     /// tree down, and up exits 0 once all of them (and their log writers) are gone: no process with the
     /// test's marker is left.

@@ -26,6 +26,36 @@ struct SupervisionTests {
         #expect(stopped.exitCode == 120, "FlowForge-terminated has its own code")
     }
 
+    /// `--restart-on-exit on-failure`: a worker that fails twice and then succeeds runs three generations, and
+    /// the run ends with the last one's code; `always` with quick exits meets the crash-loop guard (120).
+    @Test(.timeLimit(.minutes(1)))
+    func restartOnExit() throws {
+        let dir = try makeTemporaryDirectory("ff-exit")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let script = #"n=$(( $(cat "$0/count" 2>/dev/null || echo 0) + 1 )); echo $n > "$0/count"; echo "attempt $n"; [ $n -ge 3 ]"#
+        let flaky = try Supervised(["--restart-on-exit", "on-failure", "--", "sh", "-c", script, dir])
+        #expect(flaky.waitForExit())
+        #expect(flaky.exitCode == 0, "\(flaky.stderr)")
+        #expect(flaky.stdout.contains("attempt 3") && !flaky.stdout.contains("attempt 4"))
+        let spool = try String(contentsOfFile: try #require(spoolPath(flaky)), encoding: .utf8)
+        #expect(spool.components(separatedBy: #""kind":"worker.started""#).count - 1 == 3)
+        #expect(flaky.stderr.contains("--restart-on-exit on-failure: starting it again"))
+
+        let looping = try Supervised(["--restart-on-exit", "always", "--max-restarts", "2", "--", "sh", "-c", "exit 0"])
+        #expect(looping.waitForExit(timeout: 30))
+        #expect(looping.exitCode == 120, "crash-loop stopped: \(looping.stderr)")
+        #expect(looping.stderr.contains("crash-loop guard: 2 restarts"))
+
+        let never = try Supervised(["--", "sh", "-c", "exit 7"])
+        #expect(never.waitForExit())
+        #expect(never.exitCode == 7, "the default: the run ends with its worker")
+    }
+
+    private func spoolPath(_ ff: Supervised) -> String? {
+        let runs = ff.dir + "/state/runs"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? []).first { $0.hasSuffix(".jsonl") }.map { runs + "/" + $0 }
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func usageErrorsStartNothing() throws {
         let missing = try Supervised(["--", "definitely-not-a-command-ff"])

@@ -288,6 +288,61 @@ struct RestartPolicyTests {
         }
     }
 
+    /// `--restart-on-exit`: the worker exits on its own, its tree is checked empty, then what follows.
+    private func exits(_ m: inout ReaperStateMachine, generation g: UInt32, _ status: FlowForgeSystem.ExitStatus, at now: UInt64) -> [ReaperStateMachine.Action] {
+        _ = m.handle(.workerExited(generation: g, status: status), now: now)
+        return m.handle(.treeChecked(empty: true), now: now + 1)
+    }
+
+    @Test func restartOnExitFollowsItsChoice() {
+        for (choice, status, restarts) in [(ExitRestart.never, FlowForgeSystem.ExitStatus.exited(1), false), (.onFailure, .exited(0), false),
+                                           (.onFailure, .exited(3), true), (.onFailure, .signaled(9), true),
+                                           (.always, .exited(0), true), (.always, .signaled(15), true)] {
+            var m = running()
+            m.restartPolicy.onExit = choice
+            let out = exits(&m, generation: 1, status, at: second)
+            #expect((spawned(out) == 2) == restarts, "\(choice) after \(status)")
+            #expect(restarts ? exitCode(out) == nil : exitCode(out) == FlowForgeExitCode.forWorker(status), "\(choice) after \(status)")
+        }
+    }
+
+    /// Quick exits are a crash loop like quick runaway restarts; a generation that ran the stable time before it
+    /// exited does not count towards the guard (a job that exits after real work restarts for ever).
+    @Test func restartOnExitHasTheCrashLoopGuardButNotForStableRuns() {
+        var m = running()
+        m.restartPolicy.onExit = .onFailure
+        m.restartPolicy.maxRestarts = 2
+        m.restartPolicy.firstBackoffNanos = 0
+        var now: UInt64 = second
+        for g in UInt32(1)...2 {
+            #expect(spawned(exits(&m, generation: g, .exited(1), at: now)) == g + 1)
+            _ = m.handle(.workerSpawned(generation: g + 1, pid: 100 + Int32(g)), now: now + 2)
+            now += second
+        }
+        let third = exits(&m, generation: 3, .exited(1), at: now)
+        #expect(third.contains { if case .emit(.restartSuppressed, _, let f) = $0 { RestartSuppression(reason: f["reason"] ?? "") == .crashLoop } else { false } })
+        #expect(exitCode(third) == FlowForgeExitCode.terminatedByFlowForge)
+
+        var stable = running()
+        stable.restartPolicy.onExit = .always
+        stable.restartPolicy.maxRestarts = 2
+        now = 0
+        for g in UInt32(1)...6 {
+            now += stable.restartPolicy.stableRunNanos
+            #expect(spawned(exits(&stable, generation: g, .exited(0), at: now)) == g + 1, "exit \(g) after a stable run")
+            now += 2
+            _ = stable.handle(.workerSpawned(generation: g + 1, pid: 100 + Int32(g)), now: now)
+        }
+    }
+
+    /// A degraded run (no spawner) cannot start a worker: an exit ends the run with the worker's code.
+    @Test func restartOnExitInADegradedRunEnds() {
+        var m = running()
+        m.restartPolicy.onExit = .always
+        _ = m.handle(.spawnerLost, now: second)
+        #expect(exitCode(exits(&m, generation: 1, .exited(4), at: 2 * second)) == 4)
+    }
+
     /// Inputs the loop should never deliver are not swallowed silently: a warning, and no other effect.
     @Test func unexpectedInputsAreLoggedNotSwallowed() {
         var m = running()
