@@ -34,6 +34,9 @@ struct ThresholdOptions: ParsableArguments {
     @Option(help: "Seconds of busy CPU with no output and no I/O that count as a silent spin (default 30).")
     var silence: Double?
 
+    @Option(name: .customLong("stall-timeout"), help: "Seconds with no output, CPU under 2% and no I/O after which the worker is stalled and gets the --on-runaway action (default 0: off).")
+    var stallTimeout: Double?
+
     @Option(help: "A config file (YAML; see config/flowforge.yaml). Also FLOWFORGE_CONFIG.")
     var config: String?
 
@@ -50,6 +53,7 @@ struct ThresholdOptions: ParsableArguments {
         if let v = entropyThreshold { out.append(.number(.entropyThreshold, v)) }
         if let v = minLines { out.append(.integer(.minLines, v)) }
         if let v = silence { out.append(.number(.silence, v)) }
+        if let v = stallTimeout { out.append(.number(.stallTimeout, v)) }
         return out
     }
 
@@ -58,7 +62,8 @@ struct ThresholdOptions: ParsableArguments {
                             minConfidence: s.number(.minConfidence),
                             repetitionThreshold: s.number(.repetitionThreshold),
                             entropyHealthyBitsPerChar: s.number(.entropyThreshold),
-                            minLines: s.integer(.minLines), silenceSeconds: s.number(.silence))
+                            minLines: s.integer(.minLines), silenceSeconds: s.number(.silence),
+                            stallSeconds: s.number(.stallTimeout))
     }
 }
 

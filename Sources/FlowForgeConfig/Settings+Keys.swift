@@ -32,6 +32,8 @@ extension Settings {
                    help: "fewest output records (lines, tracebacks) a text rule judges"),
         SettingKey(section: "detection", name: "silence", kind: .number(0.1...86_400), defaultValue: .number(30), unit: "seconds",
                    help: "busy CPU with no output and no I/O for this long is a silent spin"),
+        SettingKey(section: "detection", name: "stall_timeout", kind: .number(0...604_800), defaultValue: .number(0), unit: "seconds",
+                   help: "no output, CPU under 2% and no I/O for this long is a stalled worker (0: off)"),
         SettingKey(section: "actions", name: "on_runaway", kind: .choice(["restart", "kill", "log"]), defaultValue: .text("restart"), unit: "",
                    help: "what to do with a runaway"),
         SettingKey(section: "actions", name: "restart_on_exit", kind: .choice(["never", "on-failure", "always"]), defaultValue: .text("never"), unit: "",

@@ -12,6 +12,7 @@ public enum NumberSetting: String, CaseIterable, Sendable {
     case repetitionThreshold = "detection.repetition_threshold"
     case entropyThreshold = "detection.entropy_threshold"
     case silence = "detection.silence"
+    case stallTimeout = "detection.stall_timeout"
     case recoveryWindow = "actions.recovery_window"
     case restartWindow = "actions.restart_window"
     case segmentMB = "spool.segment_mb"

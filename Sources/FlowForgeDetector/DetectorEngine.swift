@@ -69,6 +69,10 @@ public struct DetectorEngine: Sendable {
         self.options = options
         self.decision = try RunawayDecision(thresholds: options.thresholds, cores: options.cores)
         self.window = OutputWindow()
+        // The stall rule looks back over its whole timeout: keep that much CPU and activity history.
+        let stall = options.thresholds.stallSeconds
+        self.cpu = CPUSeries(retentionSeconds: max(300, stall + 60))
+        self.activity = ActivitySeries(retentionSeconds: max(180, stall + 60))
     }
 
     public mutating func welcome(runID: String) { self.runID = runID }
@@ -101,14 +105,17 @@ public struct DetectorEngine: Sendable {
     }
 
     /// How long after a sample the next one is due: the sample interval, or while the tree is quiet (see
-    /// `lastSampleQuiet`) half the sustain time, at most `longestQuietInterval` and never less than the
+    /// `lastSampleQuiet`) half the sustain time (and half the stall timeout when that rule is on), at most
+    /// `longestQuietInterval` and never less than the
     /// interval. Fifty idle workers sampled every second cost a tenth of a core in FlowForge processes; a
     /// runaway needs CPU above `max_cpu` for the whole sustain time, so the first busy sample comes at most
     /// one quiet interval late, and output brings the next sample forward (`DetectorAgent`).
     public func nextSampleDelay() -> Double {
         let interval = max(0.05, options.sampleIntervalSeconds)
         guard lastSampleQuiet else { return interval }
-        return max(interval, min(Self.longestQuietInterval, options.thresholds.sustainSeconds / 2))
+        var quiet = min(Self.longestQuietInterval, options.thresholds.sustainSeconds / 2)
+        if options.thresholds.stallSeconds > 0 { quiet = min(quiet, options.thresholds.stallSeconds / 2) } // a stall is a quiet tree
+        return max(interval, quiet)
     }
 
     /// The reaper's copy of the worker's output.
@@ -254,7 +261,7 @@ public struct DetectorEngine: Sendable {
                                                                  "enforced": "false"]))
         case .restart, .kill:
             out.append(.request(id: id, restart: options.onRunaway == .restart, generation: generation,
-                                reason: "runaway detected in \(workerName) (pid \(workerPID)): \(verdict.reason)".utf8Prefix(4000)))
+                                reason: "\(verdict.kind == .stalled ? "stall" : "runaway") detected in \(workerName) (pid \(workerPID)): \(verdict.reason)".utf8Prefix(4000)))
         }
         return out
     }

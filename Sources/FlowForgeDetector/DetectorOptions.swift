@@ -33,6 +33,7 @@ public struct DetectorOptions: Sendable, Equatable {
             case "entropy-threshold": thresholds.entropyHealthyBitsPerChar = number ?? .nan
             case "min-lines": thresholds.minLines = Int(value) ?? -1
             case "silence": thresholds.silenceSeconds = number ?? .nan
+            case "stall-timeout": thresholds.stallSeconds = number ?? .nan
             case "sample-interval": sampleIntervalSeconds = number ?? 1
             case "recovery-window": recoveryWindowSeconds = number ?? 10
             case "on-runaway": onRunaway = RunawayAction(rawValue: value) ?? .log
@@ -48,7 +49,8 @@ public struct DetectorOptions: Sendable, Equatable {
         ["--max-cpu=\(thresholds.maxCPU)", "--sustain=\(thresholds.sustainSeconds)",
          "--min-confidence=\(thresholds.minConfidence)", "--repetition-threshold=\(thresholds.repetitionThreshold)",
          "--entropy-threshold=\(thresholds.entropyHealthyBitsPerChar)", "--min-lines=\(thresholds.minLines)",
-         "--silence=\(thresholds.silenceSeconds)", "--sample-interval=\(sampleIntervalSeconds)",
+         "--silence=\(thresholds.silenceSeconds)", "--stall-timeout=\(thresholds.stallSeconds)",
+         "--sample-interval=\(sampleIntervalSeconds)",
          "--recovery-window=\(recoveryWindowSeconds)", "--on-runaway=\(onRunaway.rawValue)", "--cores=\(cores)"]
     }
 }

@@ -118,4 +118,39 @@ import Testing
         _ = slow.sample(ticks: 0, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", now: 4 * Self.second)
         #expect(slow.nextSampleDelay() == 3)
     }
+
+    /// The stall rule (issue 13): no output, next to no CPU and no I/O for the stall timeout is an incident
+    /// `stalled` with the --on-runaway action; a heartbeat, CPU or I/O keeps a worker out of it, and 0 turns
+    /// the rule off.
+    @Test func stalledWorkers() throws {
+        func run(stall: Double, seconds: Int, ticksPerSecond cpu: UInt64 = 0, heartbeatEvery: Int = 0,
+                 syscallsPerSecond: UInt64 = 0) throws -> [String: String]? {
+            var options = DetectorOptions()
+            options.thresholds = DetectionThresholds(stallSeconds: stall)
+            options.onRunaway = .restart
+            var e = try DetectorEngine(options: options)
+            e.welcome(runID: "t")
+            e.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
+            for s in 1...seconds {
+                let now = UInt64(s) * Self.second
+                if heartbeatEvery > 0 && s % heartbeatEvery == 0 { e.output(Array("still waiting for the queue\n".utf8), stderr: false, now: now) }
+                let io = ProcessActivity(syscalls: UInt64(s) * syscallsPerSecond, bytes: 0, voluntarySwitches: UInt64(s), readable: true)
+                for output in e.sample(ticks: UInt64(s) * cpu, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", activity: io, now: now) {
+                    if case .event(.incidentOpened, let fields) = output { return fields }
+                }
+            }
+            return nil
+        }
+        let stalled = try #require(try run(stall: 20, seconds: 30))
+        #expect(stalled["verdict"] == "stalled")
+        #expect(stalled["reason"]?.hasPrefix("stalled: no output for 2") == true, "\(stalled["reason"] ?? "")")
+        #expect(stalled["action"] == "restart")
+        #expect(try run(stall: 20, seconds: 19) == nil, "not before the timeout")
+        #expect(try run(stall: 20, seconds: 60, heartbeatEvery: 10) == nil, "a heartbeat is not a stall")
+        #expect(try run(stall: 20, seconds: 60, ticksPerSecond: 30) == nil, "30 % of a core is working")
+        #expect(try run(stall: 20, seconds: 60, syscallsPerSecond: 200) == nil, "reading or writing is working")
+        #expect(try run(stall: 0, seconds: 120) == nil, "off by default")
+        // Longer than the default history: the series keep the whole timeout.
+        #expect(try run(stall: 400, seconds: 410)?["verdict"] == "stalled")
+    }
 }

@@ -30,6 +30,29 @@ struct DetectionTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
 
+    /// Issue 13, item 1: a deadlocked Python worker (a lock taken twice: no output, no CPU, no I/O) is stopped
+    /// as `stalled` after --stall-timeout; one that waits just as long but prints a heartbeat is left alone.
+    @Test(.timeLimit(.minutes(1)))
+    func deadlockedWorkerIsStalledAndAWaitingOneWithAHeartbeatIsNot() throws {
+        let events = dir + "/stall.jsonl"
+        let deadlock = "import threading\nlock = threading.Lock()\nlock.acquire()\nprint('took the lock', flush=True)\nlock.acquire()\n"
+        let stalled = try Supervised(["--stall-timeout", "3", "--on-runaway", "kill", "--grace", "1", "--events", events,
+                                      "--", "python3", "-c", deadlock])
+        defer { stalled.signal(SIGKILL) }
+        #expect(stalled.waitForExit(timeout: 30), "\(stalled.stderr)")
+        #expect(stalled.exitCode == 120)
+        let opened = try #require(readEvents(events).first { $0["kind"] as? String == "incident.opened" })
+        #expect(fields(opened)["verdict"] as? String == "stalled", "\(fields(opened))")
+        #expect((fields(opened)["reason"] as? String)?.hasPrefix("stalled: no output for") == true)
+
+        let waiting = "import time\nwhile True:\n    print('waiting for the upstream API', flush=True)\n    time.sleep(1)\n"
+        let healthy = try Supervised(["--stall-timeout", "3", "--on-runaway", "kill", "--", "python3", "-c", waiting])
+        defer { healthy.signal(SIGKILL) }
+        #expect(consistently(for: 8) { healthy.process.isRunning }, "a worker with a heartbeat was stopped: \(healthy.stderr)")
+        healthy.signal(SIGTERM)
+        #expect(healthy.waitForExit())
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func demoPrintsTheReleaseGateLines() throws {
         let demo = Process()

@@ -53,11 +53,14 @@ public struct DetectionThresholds: Sendable, Equatable {
     public var minLines: Int
     /// Seconds without any output after which a busy worker counts as a silent spin. Default 30.
     public var silenceSeconds: Double
+    /// Seconds with no output, CPU under `RunawayDecision.stallCPUPercent` and no I/O after which a worker is
+    /// stalled (deadlocked, waiting for ever). 0, the default, switches the rule off.
+    public var stallSeconds: Double
 
     /// Thresholds with the documented defaults, overridable per field.
     public init(maxCPU: Double = 85, sustainSeconds: Double = 10, minConfidence: Double = 0.8,
                 repetitionThreshold: Double = 0.8, entropyHealthyBitsPerChar: Double = 2.5,
-                minLines: Int = 20, silenceSeconds: Double = 30) {
+                minLines: Int = 20, silenceSeconds: Double = 30, stallSeconds: Double = 0) {
         self.maxCPU = maxCPU
         self.sustainSeconds = sustainSeconds
         self.minConfidence = minConfidence
@@ -65,6 +68,7 @@ public struct DetectionThresholds: Sendable, Equatable {
         self.entropyHealthyBitsPerChar = entropyHealthyBitsPerChar
         self.minLines = minLines
         self.silenceSeconds = silenceSeconds
+        self.stallSeconds = stallSeconds
     }
 
     /// Throws the first problem found: non-finite or negative values, zero `maxCPU`,
@@ -74,7 +78,7 @@ public struct DetectionThresholds: Sendable, Equatable {
         let numeric: [(String, Double)] = [
             ("maxCPU", maxCPU), ("sustainSeconds", sustainSeconds), ("minConfidence", minConfidence),
             ("repetitionThreshold", repetitionThreshold), ("entropyHealthyBitsPerChar", entropyHealthyBitsPerChar),
-            ("minLines", Double(minLines)), ("silenceSeconds", silenceSeconds),
+            ("minLines", Double(minLines)), ("silenceSeconds", silenceSeconds), ("stallSeconds", stallSeconds),
         ]
         for (field, value) in numeric {
             guard value.isFinite else { throw .notFinite(field: field) }

@@ -80,6 +80,7 @@ public struct RunawayDecision: Sendable {
 
         let loop = LoopEvidence(output: output, entries: entries, thresholds: t, now: now)
         let silence = output.silenceSeconds(at: now)
+        if let stalled = stall(cpu: cpu, activity: activity, silence: silence, signals: signals) { return stalled }
         let quietTree = activity.isQuiet(overSeconds: t.silenceSeconds)
         let enoughLines = signals.unstructuredCount >= minLines
         let sameHit = loop.holds
@@ -132,6 +133,31 @@ public struct RunawayDecision: Sendable {
                        sustainedSeconds: sustained, entropy: signals.entropyBitsPerChar,
                        repetition: signals.repetitionRatio, cycle: signals.cycle, silenceSeconds: silence, kind: kind,
                        repeatingRecords: loop.repeats, example: loop.example ?? signals.example)
+    }
+
+    /// CPU (percent of one core, mean over the stall timeout) under which a silent, I/O-less tree is stalled.
+    public static let stallCPUPercent = 2.0
+
+    /// The stall rule (`stallSeconds > 0`): no output for the stall timeout, the tree's CPU over that time under
+    /// `stallCPUPercent`, and no I/O over it (or no reading: the rule then acts on silence and CPU alone and
+    /// says so). A worker printing a heartbeat while it waits is not stalled; a deadlock is. Its own verdict,
+    /// with confidence 1: a timeout the operator chose, not an inference.
+    private func stall(cpu: CPUSeries, activity: ActivitySeries, silence: Double, signals: OutputSignals) -> Verdict? {
+        let t = thresholds
+        guard t.stallSeconds > 0, silence >= t.stallSeconds, let busy = cpu.mean(overSeconds: t.stallSeconds),
+              busy < Self.stallCPUPercent else { return nil }
+        let quiet = activity.isQuiet(overSeconds: t.stallSeconds)
+        guard quiet != false else { return nil }
+        var io = "I/O unknown"
+        if let r = activity.rates(overSeconds: t.stallSeconds) {
+            io = "I/O \(FixedDecimal.format(r.syscalls, digits: 1)) calls/s, \(FixedDecimal.format(r.bytes, digits: 0)) B/s, "
+                + "\(FixedDecimal.format(r.switches, digits: 1)) switches/s (quiet)"
+        }
+        let reason = "stalled: no output for \(VerdictReason.seconds(silence)) (stall timeout \(VerdictReason.seconds(t.stallSeconds))); "
+            + "CPU \(FixedDecimal.format(busy, digits: 1))% (under \(FixedDecimal.format(Self.stallCPUPercent, digits: 0))%); \(io); confidence 1.00"
+        return Verdict(isRunaway: true, confidence: 1, reason: reason, cpuPercent: busy, sustainedSeconds: 0,
+                       entropy: signals.entropyBitsPerChar, repetition: signals.repetitionRatio, cycle: nil,
+                       silenceSeconds: silence, kind: .stalled)
     }
 
     private func ratioExcess(_ value: Double) -> Double {

@@ -11,6 +11,8 @@ public struct Verdict: Sendable, Equatable {
         case cycle
         /// Busy CPU with no output and no I/O for the silence window.
         case silentSpin
+        /// No output, next to no CPU and no I/O for the stall timeout: deadlocked or waiting for ever.
+        case stalled
         /// Not a runaway (including suspected cases whose confidence fell short).
         case healthy
     }

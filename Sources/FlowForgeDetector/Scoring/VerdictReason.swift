@@ -61,6 +61,7 @@ struct VerdictReason {
         case .repetitiveOutput: prefix = "runaway (repetitive output): "
         case .cycle: prefix = "runaway (cycle): "
         case .silentSpin: prefix = "runaway (silent spin): "
+        case .stalled: prefix = "stalled: "
         case .healthy: prefix = candidate == .healthy ? "healthy: " : "suspect, not acted on: "
         }
         return prefix + parts.joined(separator: "; ")
