@@ -249,7 +249,8 @@ bench_remove_cgroups() {
   done </proc/self/cgroup
   own=${own%/}
   for pid in "${BENCH_REAPERS[@]}"; do
-    for dir in "$mount/flowforge-$pid-g"* "$mount$own/flowforge-$pid-g"* "$mount/"*"/flowforge-$pid-g"*; do
+    # flowforge-<pid namespace>-<reaper pid>-g<generation>: this shell's namespace is the reapers'.
+    for dir in "$mount/$(cgroup_owner_prefix)$pid-g"* "$mount$own/$(cgroup_owner_prefix)$pid-g"* "$mount/"*"/$(cgroup_owner_prefix)$pid-g"*; do
       [[ -d "$dir" ]] || continue
       note "removing leftover cgroup $dir"
       for tries in 1 2 3 4 5 6 7 8 9 10; do

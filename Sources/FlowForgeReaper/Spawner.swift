@@ -49,7 +49,7 @@ struct Spawner {
         }
         if config.useCgroup, !hooks.isOff("escapees"), !hooks.isOff("tree-teardown"), CurrentProcess.effectiveUserID == 0,
            let parent = Cgroup.parentDirectory() {
-            Cgroup.sweepStale(under: parent, prefix: "flowforge-") { owner in Signal.processExists(owner) }
+            Cgroup.sweepStale(under: parent, prefix: Cgroup.ownerPrefix) { owner in Signal.processExists(owner) }
             cgroupParent = parent
         }
     }
@@ -110,7 +110,7 @@ struct Spawner {
         if let parent = cgroupParent {
             // A fresh cgroup per generation: after cgroup.kill, later joins of the same cgroup are killed at
             // birth on this kernel (6.18), see HARDENING.md section 7.
-            cgroup = Cgroup.create(named: "flowforge-\(reaperPID)-g\(generation)", under: parent)
+            cgroup = Cgroup.create(named: Cgroup.workerName(reaperPID: reaperPID, generation: generation), under: parent)
             joinFD = cgroup?.open("cgroup.procs", write: true) ?? -1
             if joinFD < 0 { cgroup = nil }
             // The worker starts inside it (CLONE_INTO_CGROUP), unless the directory was not ours to begin

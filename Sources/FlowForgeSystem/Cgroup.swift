@@ -90,7 +90,20 @@ public struct Cgroup: Sendable {
         return bytes.split(separator: UInt8(ascii: "\n")).compactMap { Int32(String(decoding: $0, as: UTF8.self)) }
     }
 
+    /// The name of a worker generation's cgroup: `flowforge-<pid namespace>-<reaper pid>-g<generation>`. The
+    /// PID namespace (the inode of `/proc/self/ns/pid`) is part of it because a reaper PID means nothing in
+    /// another namespace: a FlowForge in a container that shares the cgroup hierarchy (`unshare --pid` without
+    /// `--cgroup`) saw the host's reapers as dead owners and swept their live workers' cgroups.
+    public static func workerName(reaperPID: Int32, generation: UInt32) -> String {
+        "\(ownerPrefix)\(reaperPID)-g\(generation)"
+    }
+
+    /// `flowforge-<pid namespace>-`: the names this PID namespace's reapers own (the only ones it sweeps).
+    public static var ownerPrefix: String { "flowforge-\(CurrentProcess.pidNamespace)-" }
+
     /// Removes stale `flowforge-*` cgroups left by a FlowForge that was SIGKILLed (their owner is gone).
+    /// `prefix` must name this PID namespace (`ownerPrefix`): an owner PID is only checked where it means
+    /// something; names of other namespaces, and older names without one, are left alone.
     public static func sweepStale(under parent: String, prefix: String, isOwnerAlive: (Int32) -> Bool) {
         guard let dir = opendir(parent) else { return }
         var stale: [String] = []
@@ -98,7 +111,7 @@ public struct Cgroup: Sendable {
             let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            // flowforge-<reaper pid>-g<generation>
+            // <prefix><reaper pid>-g<generation>
             guard name.hasPrefix(prefix) else { continue }
             let rest = name.dropFirst(prefix.count)
             guard let dashG = rest.firstIndex(of: "-"), let owner = Int32(rest[..<dashG]) else { continue }

@@ -21,6 +21,11 @@ public enum CurrentProcess {
     public static var realGroupID: UInt32 { getgid() }
     /// getegid().
     public static var effectiveGroupID: UInt32 { getegid() }
+    /// This process's PID namespace: the inode of `/proc/self/ns/pid` (0 when it cannot be read).
+    public static var pidNamespace: UInt64 {
+        var st = stat()
+        return stat("/proc/self/ns/pid", &st) == 0 ? UInt64(st.st_ino) : 0
+    }
 
     /// Ends the process with `code` after the C runtime's exit handlers (exit(3)).
     public static func exit(_ code: Int32) -> Never { Glibc.exit(code) }

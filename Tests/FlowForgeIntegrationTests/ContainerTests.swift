@@ -14,9 +14,19 @@ private let userNamespacesAllowed = (FileIO.readText("/proc/sys/user/max_user_na
 @Suite("Containers: PID 1 in a PID namespace", .serialized)
 struct ContainerTests {
     /// `unshare --pid --fork --mount-proc flowforge run` as root: the container's PID 1 is the reaper.
+    /// Also: a host run beside it keeps its worker. The container's reaper sweeps stale worker cgroups when it
+    /// starts, and it shares the host's cgroup hierarchy; it used to read the host reaper's PID in its own PID
+    /// namespace, find no such process, and kill the host run's cgroup (CI lost a demo run that way).
     @Test(.timeLimit(.minutes(2)), .enabled(if: canUnshare))
     func rootIsPIDOneOfItsNamespace() throws {
+        let host = try Supervised(["--", "sleep", "120"])
+        defer { host.signal(SIGKILL) }
+        var worker: Int32?
+        #expect(eventually { worker = host.worker(); return worker != nil })
         try drill(rootless: false)
+        #expect(host.process.isRunning && worker.map(isAlive) == true, "the container's reaper killed a host run: \(host.stderr)")
+        host.signal(SIGTERM)
+        #expect(host.waitForExit())
     }
 
     /// The same as an unprivileged user (uid 4242) in a user namespace that maps only that uid to 0, as rootless
@@ -142,6 +152,14 @@ private func namespacePIDs(_ pid: Int32) -> [Int32] {
         let podman = UserNamespace.parseMap("0 1000 1\n1 100000 65536\n")
         #expect(UserNamespace(uidMap: podman, gidMap: podman, setgroupsAllowed: true).outsideUID(65534) == 165533)
         #expect(UserNamespace.parseMap("garbage\n1 2\n\n4 5 6 7\n").isEmpty)
+    }
+
+    /// Worker cgroups carry the PID namespace they were named in.
+    @Test func cgroupNamesCarryThePIDNamespace() throws {
+        let link = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid") // pid:[4026531836]
+        let inode = link.filter(\.isNumber)
+        #expect(!inode.isEmpty && CurrentProcess.pidNamespace == UInt64(inode))
+        #expect(Cgroup.workerName(reaperPID: 42, generation: 3) == "flowforge-\(inode)-42-g3")
     }
 
     /// This test process's own namespace, read from /proc (the host's, when tests run outside a container).

@@ -263,7 +263,7 @@ struct SupervisionTests {
                                 marker: marker)
         defer { killMarked(marker) }
         #expect(eventually { ff.stdout.contains("ready") && processes(withMarker: marker).count >= 4 })
-        let cgroupDir = Cgroup.parentDirectory().map { $0 + "/flowforge-\(ff.pid)-g1" }
+        let cgroupDir = Cgroup.parentDirectory().map { $0 + "/" + Cgroup.workerName(reaperPID: ff.pid, generation: 1) }
         if cgroupsUsable, let dir = cgroupDir {
             #expect(FileManager.default.fileExists(atPath: dir))
             // The worker started inside its generation's cgroup (CLONE_INTO_CGROUP), so its whole tree is there.
@@ -274,7 +274,7 @@ struct SupervisionTests {
             for pid in tree {
                 let line = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8))?
                     .split(separator: "\n").first { $0.hasPrefix("0::") } ?? ""
-                #expect(line.hasSuffix("/flowforge-\(ff.pid)-g1"), "pid \(pid) is in \(line)")
+                #expect(line.hasSuffix("/" + Cgroup.workerName(reaperPID: ff.pid, generation: 1)), "pid \(pid) is in \(line)")
             }
         }
         ff.signal(SIGTERM)

@@ -233,3 +233,9 @@ kill_env_pids() {
   done
   printf '%s\n' "$killed"
 }
+
+# cgroup_owner_prefix: "flowforge-<pid namespace inode>-", the start of the names of the worker cgroups
+# that reapers of this shell's PID namespace create (Cgroup.workerName in FlowForgeSystem/Cgroup.swift).
+cgroup_owner_prefix() {
+  printf 'flowforge-%s-' "$(stat -L -c %i /proc/self/ns/pid)"
+}

@@ -527,14 +527,15 @@ drill_init() {
   log_info "marker FLOWFORGE_DRILL_MARKER=$FF_MARKER, temp dir $FF_TMP"
 }
 
-# remove_reaper_cgroups: removes the cgroups named after this drill's reaper (flowforge-<pid>-g<N>)
+# remove_reaper_cgroups: removes the cgroups named after this drill's reaper
+# (flowforge-<pid namespace>-<pid>-g<N>)
 # that a negative control left behind; their processes were SIGKILLed above.
 remove_reaper_cgroups() {
   local mount dir tries
   [[ -n "$REAPER_PID" ]] || return 0
   mount=$(awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo)
   [[ -n "$mount" && -d "$mount" ]] || return 0
-  for dir in "$mount"/flowforge-"$REAPER_PID"-g* "$mount"/*/flowforge-"$REAPER_PID"-g*; do
+  for dir in "$mount/$(cgroup_owner_prefix)$REAPER_PID"-g* "$mount"/*/"$(cgroup_owner_prefix)$REAPER_PID"-g*; do
     [[ -d "$dir" ]] || continue
     for tries in 1 2 3 4 5 6 7 8 9 10; do
       rmdir "$dir" 2>/dev/null && break
