@@ -37,6 +37,9 @@ struct ThresholdOptions: ParsableArguments {
     @Option(name: .customLong("stall-timeout"), help: "Seconds with no output, CPU under 2% and no I/O after which the worker is stalled and gets the --on-runaway action (default 0: off).")
     var stallTimeout: Double?
 
+    @Option(name: .customLong("max-memory"), help: ArgumentHelp("The tree's memory (cgroup memory.current, else the sum of RSS) above this for --sustain seconds gets the --on-runaway action: bytes, or 512M, 2G (default 0: off).", valueName: "size"))
+    var maxMemory: MemorySize?
+
     @Option(help: "A config file (YAML; see config/flowforge.yaml). Also FLOWFORGE_CONFIG.")
     var config: String?
 
@@ -54,6 +57,7 @@ struct ThresholdOptions: ParsableArguments {
         if let v = minLines { out.append(.integer(.minLines, v)) }
         if let v = silence { out.append(.number(.silence, v)) }
         if let v = stallTimeout { out.append(.number(.stallTimeout, v)) }
+        if let v = maxMemory { out.append(.number(.maxMemory, v.bytes)) }
         return out
     }
 
@@ -63,7 +67,7 @@ struct ThresholdOptions: ParsableArguments {
                             repetitionThreshold: s.number(.repetitionThreshold),
                             entropyHealthyBitsPerChar: s.number(.entropyThreshold),
                             minLines: s.integer(.minLines), silenceSeconds: s.number(.silence),
-                            stallSeconds: s.number(.stallTimeout))
+                            stallSeconds: s.number(.stallTimeout), maxMemoryBytes: s.number(.maxMemory))
     }
 }
 
@@ -139,6 +143,15 @@ struct DetectionOptions: ParsableArguments {
 }
 
 extension RunawayAction: ExpressibleByArgument {}
+
+/// `--max-memory`: a size as `ByteSize` reads it.
+struct MemorySize: ExpressibleByArgument {
+    let bytes: Double
+    init?(argument: String) {
+        guard let bytes = ByteSize.parse(argument) else { return nil }
+        self.bytes = bytes
+    }
+}
 
 /// `--restart-on-exit` values (the reaper's `ExitRestart`; the CLI does not link the reaper).
 enum ExitRestartChoice: String, ExpressibleByArgument, CaseIterable {

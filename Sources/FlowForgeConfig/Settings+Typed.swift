@@ -13,6 +13,7 @@ public enum NumberSetting: String, CaseIterable, Sendable {
     case entropyThreshold = "detection.entropy_threshold"
     case silence = "detection.silence"
     case stallTimeout = "detection.stall_timeout"
+    case maxMemory = "detection.max_memory"
     case recoveryWindow = "actions.recovery_window"
     case restartWindow = "actions.restart_window"
     case segmentMB = "spool.segment_mb"

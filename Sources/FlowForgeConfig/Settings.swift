@@ -23,6 +23,8 @@ public enum SettingValue: Sendable, Equatable, CustomStringConvertible {
 public struct SettingKey: Sendable {
     public enum Kind: Sendable {
         case number(ClosedRange<Double>)
+        /// A size in bytes, written as bytes or with a binary suffix (`512M`, `2G`; see `ByteSize`), stored as a number.
+        case bytes(ClosedRange<Double>)
         case integer(ClosedRange<Int>)
         case choice([String])
         case text
@@ -107,6 +109,11 @@ public struct Settings: Sendable, Equatable {
                 throw SettingsError(key: key.path, source: source, line: line, message: "expected a finite number\(key.unit.isEmpty ? "" : " (\(key.unit))"), got '\(raw)'")
             }
             value = .number(d)
+        case .bytes:
+            guard let bytes = ByteSize.parse(s) else {
+                throw SettingsError(key: key.path, source: source, line: line, message: "expected a size: bytes, or a number with K, M, G or T (powers of 1024), got '\(raw)'")
+            }
+            value = .number(bytes)
         case .integer:
             guard let i = Int(s) else { throw SettingsError(key: key.path, source: source, line: line, message: "expected a whole number, got '\(raw)'") }
             value = .integer(i)
@@ -130,7 +137,7 @@ public struct Settings: Sendable, Equatable {
 
     static func check(_ value: SettingValue, for key: SettingKey, source: String, line: Int?) throws(SettingsError) {
         switch (key.kind, value) {
-        case (.number(let range), .number(let d)):
+        case (.number(let range), .number(let d)), (.bytes(let range), .number(let d)):
             guard d.isFinite, range.contains(d) else {
                 throw SettingsError(key: key.path, source: source, line: line, message: "\(value) is outside \(format(range.lowerBound))...\(format(range.upperBound))\(key.unit.isEmpty ? "" : " \(key.unit)")")
             }
@@ -156,4 +163,33 @@ extension String {
         while let l = s.last, set.contains(l) { s = s.dropLast() }
         return String(s)
     }
+}
+
+/// Sizes as systemd's `MemoryMax=` and pm2's `max_memory_restart` take them: bytes, or a number (a fraction
+/// allowed) with `K`, `M`, `G` or `T`, each 1024 times the one before; an optional `B` or `iB` after the
+/// suffix is accepted (`512MiB`). Case does not matter.
+public enum ByteSize {
+    public static func parse(_ text: String) -> Double? {
+        var s = Substring(text.trimmingCharacters(in: " \t").uppercased())
+        if s.hasSuffix("IB") { s = s.dropLast(2) } else if s.hasSuffix("B") { s = s.dropLast() }
+        var factor = 1.0
+        if let last = s.last, let power = ["K": 1.0, "M": 2.0, "G": 3.0, "T": 4.0][String(last)] {
+            factor = pow1024(power)
+            s = s.dropLast()
+        }
+        guard !s.isEmpty, s.allSatisfy({ $0.isNumber || $0 == "." }), let n = Double(s), n.isFinite, n >= 0 else { return nil }
+        return (n * factor).rounded()
+    }
+
+    /// `bytes` the way an operator reads it: `512 MiB`, `1.5 GiB`, `300 B`.
+    public static func format(_ bytes: Double) -> String {
+        for (power, unit) in [(4.0, "TiB"), (3.0, "GiB"), (2.0, "MiB"), (1.0, "KiB")] where bytes >= pow1024(power) {
+            let v = bytes / pow1024(power)
+            return (v == v.rounded() ? String(Int(v)) : String(format1(v))) + " " + unit
+        }
+        return "\(Int(bytes)) B"
+    }
+
+    static func pow1024(_ n: Double) -> Double { n <= 0 ? 1 : 1024 * pow1024(n - 1) }
+    static func format1(_ v: Double) -> String { String(Double(Int((v * 10).rounded())) / 10) }
 }

@@ -125,7 +125,13 @@ public enum DetectorAgent {
             if let path = cpuStatPath, let usec = cgroupUsageMicros(path) {
                 ticks = usec * ticksPerSecond / 1_000_000
             }
-            send(engine.sample(ticks: ticks, ticksPerSecond: ticksPerSecond, rssBytes: rss, processes: tree.count,
+            // The cgroup's memory.current (page cache and kernel memory of every process that ran in it) when the
+            // memory controller is on for it; else the sum of RSS over the tree.
+            var memory: Int64?
+            if let path = cpuStatPath, let text = FileIO.readText(String(path.dropLast("cpu.stat".count)) + "memory.current") {
+                memory = Int64(text.split(separator: "\n").first ?? "")
+            }
+            send(engine.sample(ticks: ticks, ticksPerSecond: ticksPerSecond, rssBytes: rss, memoryBytes: memory, processes: tree.count,
                                tree: treeText, activity: activity, now: now))
             nextSample = now &+ UInt64(engine.nextSampleDelay() * 1e9)
             return untilSample(Clock.monotonicNanos())

@@ -47,6 +47,10 @@ public struct DetectorEngine: Sendable {
     public private(set) var lastVerdict: Verdict?
     /// Output arrived since the newest sample.
     var outputSinceSample = false
+    /// When the tree's memory went above `maxMemoryBytes` (nil: at or below it at the last sample).
+    var memoryAboveSince: UInt64?
+    /// The tree's memory at the newest sample, for the incident's evidence.
+    var lastMemory: Int64 = 0
     /// The newest sample found the tree quiet: under `quietCPUPercent`, no output since the one before, no
     /// incident open.
     public private(set) var lastSampleQuiet = false
@@ -98,6 +102,7 @@ public struct DetectorEngine: Sendable {
         recordingHasGap = false
         healthySince = nil
         peakCPU = 0
+        memoryAboveSince = nil
         if var open = incident, open.generation < g {
             open.restarted = true
             incident = open
@@ -116,6 +121,33 @@ public struct DetectorEngine: Sendable {
         var quiet = min(Self.longestQuietInterval, options.thresholds.sustainSeconds / 2)
         if options.thresholds.stallSeconds > 0 { quiet = min(quiet, options.thresholds.stallSeconds / 2) } // a stall is a quiet tree
         return max(interval, quiet)
+    }
+
+    /// The memory rule (`maxMemoryBytes > 0`): the tree's memory above the limit at every sample for the
+    /// sustain time (the clock starts at the first sample above it and stops at the first one at or below).
+    /// Its own verdict, with confidence 1: a limit the operator set. The action comes before the kernel's
+    /// OOM killer would: a graceful SIGTERM with the grace period, like any incident.
+    private mutating func memoryVerdict(_ memory: Int64, base: Verdict, now: UInt64) -> Verdict? {
+        let limit = options.thresholds.maxMemoryBytes
+        guard limit > 0, Double(memory) > limit else {
+            memoryAboveSince = nil
+            return nil
+        }
+        let since = memoryAboveSince ?? now
+        memoryAboveSince = since
+        let held = Double(now &- since) / 1e9
+        guard held >= options.thresholds.sustainSeconds else { return nil }
+        let reason = "memory: \(Self.size(Double(memory))) above the limit of \(Self.size(limit)) for \(FixedDecimal.format(held, digits: 1))s"
+            + " (--sustain \(FixedDecimal.format(options.thresholds.sustainSeconds, digits: 1))s); confidence 1.00"
+        return Verdict(isRunaway: true, confidence: 1, reason: reason, cpuPercent: cpu.mean(overSeconds: held) ?? 0,
+                       sustainedSeconds: held, entropy: base.entropy, repetition: base.repetition, cycle: nil,
+                       silenceSeconds: base.silenceSeconds, kind: .memory)
+    }
+
+    /// Bytes in MiB or GiB, one decimal.
+    static func size(_ bytes: Double) -> String {
+        let gib = 1_073_741_824.0, mib = 1_048_576.0
+        return bytes >= gib ? FixedDecimal.format(bytes / gib, digits: 1) + " GiB" : FixedDecimal.format(bytes / mib, digits: 1) + " MiB"
     }
 
     /// The reaper's copy of the worker's output.
@@ -148,25 +180,29 @@ public struct DetectorEngine: Sendable {
 
     /// One sample of the worker's tree: cumulative CPU ticks, memory, process count and, when it could be
     /// read, the tree's cumulative I/O activity.
-    public mutating func sample(ticks: UInt64, ticksPerSecond: UInt64, rssBytes: Int64, processes: Int,
-                                tree: String, activity io: ProcessActivity? = nil, now: UInt64) -> [Output] {
+    public mutating func sample(ticks: UInt64, ticksPerSecond: UInt64, rssBytes: Int64, memoryBytes: Int64? = nil,
+                                processes: Int, tree: String, activity io: ProcessActivity? = nil, now: UInt64) -> [Output] {
         guard generation > 0 else { return [] }
         lastSampleAt = now
         flushRecords(now: now)
         cpu.record(at: now, ticks: ticks, ticksPerSecond: ticksPerSecond)
         if let io { activity.record(at: now, io) }
-        let verdict = decision.evaluate(cpu: cpu, output: window, activity: activity, now: now)
+        let memory = memoryBytes ?? rssBytes
+        lastMemory = memory
+        var verdict = decision.evaluate(cpu: cpu, output: window, activity: activity, now: now)
+        if !verdict.isRunaway, let over = memoryVerdict(memory, base: verdict, now: now) { verdict = over }
         lastVerdict = verdict
         let percent = cpu.latestPercent ?? 0
         peakCPU = max(peakCPU, percent)
         lastSampleQuiet = cpu.latestPercent != nil && percent < Self.quietCPUPercent && !outputSinceSample && incident == nil
+            && memoryAboveSince == nil
         outputSinceSample = false
         var out: [Output] = []
         var sample = [
             "cpu_percent": FixedDecimal.format(percent, digits: 1), "entropy": FixedDecimal.format(verdict.entropy, digits: 2),
             "repetition": FixedDecimal.format(verdict.repetition, digits: 3),
             "confidence": FixedDecimal.format(verdict.confidence, digits: 3), "verdict": verdict.kind.rawValue,
-            "rss_bytes": "\(rssBytes)", "processes": "\(processes)", "lines": "\(window.lineCount)",
+            "rss_bytes": "\(rssBytes)", "memory_bytes": "\(memory)", "processes": "\(processes)", "lines": "\(window.lineCount)",
             "ticks": "\(ticks)", "ticks_per_second": "\(ticksPerSecond)",
             "repeating": "\(verdict.repeatingRecords)",
         ]
@@ -253,6 +289,7 @@ public struct DetectorEngine: Sendable {
             "confidence": FixedDecimal.format(verdict.confidence, digits: 3), "action": options.onRunaway.rawValue,
             "last_lines": recentLines.joined(separator: "\n").utf8Prefix(4000), "cpu_series": series.utf8Prefix(1000),
             "process_tree": tree.utf8Prefix(4000), "repeating": "\(verdict.repeatingRecords)",
+            "memory_bytes": "\(lastMemory)",
         ]
         var out: [Output] = [.event(kind: .incidentOpened, fields: fields)]
         switch options.onRunaway {
@@ -261,7 +298,7 @@ public struct DetectorEngine: Sendable {
                                                                  "enforced": "false"]))
         case .restart, .kill:
             out.append(.request(id: id, restart: options.onRunaway == .restart, generation: generation,
-                                reason: "\(verdict.kind == .stalled ? "stall" : "runaway") detected in \(workerName) (pid \(workerPID)): \(verdict.reason)".utf8Prefix(4000)))
+                                reason: "\(verdict.kind == .stalled ? "stall" : verdict.kind == .memory ? "memory limit" : "runaway") detected in \(workerName) (pid \(workerPID)): \(verdict.reason)".utf8Prefix(4000)))
         }
         return out
     }

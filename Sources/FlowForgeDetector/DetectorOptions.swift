@@ -34,6 +34,7 @@ public struct DetectorOptions: Sendable, Equatable {
             case "min-lines": thresholds.minLines = Int(value) ?? -1
             case "silence": thresholds.silenceSeconds = number ?? .nan
             case "stall-timeout": thresholds.stallSeconds = number ?? .nan
+            case "max-memory": thresholds.maxMemoryBytes = number ?? .nan
             case "sample-interval": sampleIntervalSeconds = number ?? 1
             case "recovery-window": recoveryWindowSeconds = number ?? 10
             case "on-runaway": onRunaway = RunawayAction(rawValue: value) ?? .log
@@ -50,6 +51,7 @@ public struct DetectorOptions: Sendable, Equatable {
          "--min-confidence=\(thresholds.minConfidence)", "--repetition-threshold=\(thresholds.repetitionThreshold)",
          "--entropy-threshold=\(thresholds.entropyHealthyBitsPerChar)", "--min-lines=\(thresholds.minLines)",
          "--silence=\(thresholds.silenceSeconds)", "--stall-timeout=\(thresholds.stallSeconds)",
+         "--max-memory=\(thresholds.maxMemoryBytes)",
          "--sample-interval=\(sampleIntervalSeconds)",
          "--recovery-window=\(recoveryWindowSeconds)", "--on-runaway=\(onRunaway.rawValue)", "--cores=\(cores)"]
     }

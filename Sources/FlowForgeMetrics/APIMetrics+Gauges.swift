@@ -68,6 +68,7 @@ extension APIMetrics {
         if let s = sample {
             record(.workerCpuPercent, Double(s["cpu_percent"] ?? "") ?? 0)
             record(.workerResidentBytes, Double(s["rss_bytes"] ?? "") ?? 0)
+            record(.workerMemoryBytes, Double(s["memory_bytes"] ?? s["rss_bytes"] ?? "") ?? 0)
             record(.workerProcesses, Double(s["processes"] ?? "") ?? 0)
         }
         record(.workerUp, up ? 1 : 0)

@@ -34,7 +34,10 @@ struct SettingsTests {
         let s = Settings()
         for k in NumberSetting.allCases {
             note(k.rawValue, "number")
-            guard case .number? = Settings.key(k.rawValue)?.kind else { Issue.record("\(k) is not a number key"); continue }
+            switch Settings.key(k.rawValue)?.kind {
+            case .number?, .bytes?: break // a size is stored as a number of bytes
+            default: Issue.record("\(k) is not a number key"); continue
+            }
             _ = s.number(k)
         }
         for k in IntegerSetting.allCases {
@@ -128,5 +131,25 @@ struct SettingsYAMLTests {
         try reloaded.applyFile(s.yaml(), path: "shown.yaml")
         #expect(reloaded.text(.agentUser) == value)
         #expect(reloaded.values == s.values)
+    }
+
+    /// `max_memory` takes sizes as systemd and pm2 write them, and says what it expected otherwise.
+    @Test func memorySizes() throws {
+        for (text, bytes) in [("0", 0.0), ("1048576", 1_048_576), ("512M", 536_870_912), ("2G", 2_147_483_648), ("1.5g", 1_610_612_736),
+                              ("64KiB", 65_536), ("3MB", 3_145_728), ("1T", 1_099_511_627_776)] {
+            #expect(ByteSize.parse(text) == bytes, "\(text)")
+        }
+        for bad in ["", "M", "-1M", "12X", "1e9", "nan", "1 G B"] { #expect(ByteSize.parse(bad) == nil, "\(bad)") }
+        var s = Settings()
+        try s.applyFile("detection:\n  max_memory: 512M\n", path: "f.yaml")
+        #expect(s.number(.maxMemory) == 536_870_912)
+        var bad = Settings()
+        do {
+            try bad.applyFile("detection:\n  max_memory: 12X\n", path: "f.yaml")
+            Issue.record("12X was accepted")
+        } catch {
+            #expect(error.description.contains("detection.max_memory") && error.description.contains("expected a size"), "\(error)")
+        }
+        #expect(ByteSize.format(536_870_912) == "512 MiB" && ByteSize.format(1_610_612_736) == "1.5 GiB")
     }
 }

@@ -153,4 +153,34 @@ import Testing
         // Longer than the default history: the series keep the whole timeout.
         #expect(try run(stall: 400, seconds: 410)?["verdict"] == "stalled")
     }
+
+    /// The memory rule (issue 13 item 3): memory above --max-memory at every sample for --sustain seconds is an
+    /// incident `memory`; a spike shorter than that, memory at the limit, or no limit is not.
+    @Test func memoryAboveTheLimitForTheSustainTime() throws {
+        let mib: Int64 = 1 << 20
+        func run(limit: Double, sustain: Double = 5, memory: (Int) -> Int64, seconds: Int = 20) throws -> [String: String]? {
+            var options = DetectorOptions()
+            options.thresholds = DetectionThresholds(sustainSeconds: sustain, maxMemoryBytes: limit)
+            var e = try DetectorEngine(options: options)
+            e.welcome(runID: "t")
+            e.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
+            for s in 1...seconds {
+                e.output(Array("job \(s) done\n".utf8), stderr: false, now: UInt64(s) * Self.second - 1)
+                for output in e.sample(ticks: UInt64(s) * 20, ticksPerSecond: 100, rssBytes: memory(s) / 2, memoryBytes: memory(s),
+                                       processes: 1, tree: "", now: UInt64(s) * Self.second) {
+                    if case .event(.incidentOpened, let fields) = output { return fields.merging(["at": "\(s)"]) { a, _ in a } }
+                }
+            }
+            return nil
+        }
+        let limit = Double(200 * mib)
+        let leak = try #require(try run(limit: limit, memory: { Int64($0) * 20 * mib }))
+        #expect(leak["verdict"] == "memory")
+        #expect(leak["at"] == "16", "above the limit from second 11, held 5 s: \(leak["at"] ?? "")")
+        #expect(leak["reason"]?.hasPrefix("memory: 320.0 MiB above the limit of 200.0 MiB for 5.0s") == true, "\(leak["reason"] ?? "")")
+        #expect(leak["memory_bytes"] == "\(320 * mib)", "memory.current, not RSS")
+        #expect(try run(limit: limit, memory: { $0 % 5 == 0 ? 300 * mib : 100 * mib }) == nil, "spikes shorter than --sustain")
+        #expect(try run(limit: limit, memory: { _ in 200 * mib }) == nil, "at the limit is not above it")
+        #expect(try run(limit: 0, memory: { Int64($0) * 100 * mib }) == nil, "off by default")
+    }
 }

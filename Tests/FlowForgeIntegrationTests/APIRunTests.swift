@@ -37,7 +37,7 @@ struct APIRunTests {
         #expect(page.types["flowforge_uptime_seconds"] == "gauge")
         let build = try #require(page.first("flowforge_build_info"))
         #expect(build.value == 1 && build.labels["version"]?.isEmpty == false, "\(build)")
-        for name in ["flowforge_worker_cpu_percent", "flowforge_worker_resident_bytes", "flowforge_worker_processes",
+        for name in ["flowforge_worker_cpu_percent", "flowforge_worker_resident_bytes", "flowforge_worker_memory_bytes", "flowforge_worker_processes",
                      "flowforge_worker_up", "flowforge_analysis_dropped_bytes"] {
             let sample = try #require(page.first(name, ["run": runID]), "\(name){run=\"\(runID)\"} missing:\n\(reply.text)")
             #expect(page.types[name] == "gauge", "\(name)")

@@ -53,6 +53,35 @@ struct DetectionTests {
         #expect(healthy.waitForExit())
     }
 
+    /// Issue 13, item 3: a worker leaking 20 MiB a second against --max-memory 200M is stopped gracefully
+    /// (SIGTERM, the kernel's OOM killer never involved) as `memory`; one holding 100 MiB steady is left alone.
+    @Test(.timeLimit(.minutes(1)))
+    func leakingWorkerIsStoppedAtItsMemoryLimitAndASteadyOneIsNot() throws {
+        let events = dir + "/memory.jsonl"
+        let leak = "import time\nkeep = []\nwhile True:\n    keep.append(bytearray(b'x') * (2 << 20))\n    print(len(keep) * 2, 'MiB', flush=True)\n    time.sleep(0.1)\n"
+        let leaking = try Supervised(["--max-memory", "200M", "--sustain", "2", "--on-runaway", "kill", "--grace", "2", "--events", events,
+                                      "--", "python3", "-c", leak])
+        defer { leaking.signal(SIGKILL) }
+        #expect(leaking.waitForExit(timeout: 40), "\(leaking.stderr)")
+        #expect(leaking.exitCode == 120)
+        let all = readEvents(events)
+        let opened = try #require(all.first { $0["kind"] as? String == "incident.opened" })
+        #expect(fields(opened)["verdict"] as? String == "memory", "\(fields(opened))")
+        let memory = Double(fields(opened)["memory_bytes"] as? String ?? "") ?? 0
+        #expect(memory > 200 * 1_048_576 && memory < 400 * 1_048_576, "stopped soon after the limit: \(memory)")
+        // Stopped by FlowForge's SIGTERM, not by SIGKILL (the OOM killer's signal) or escalation.
+        let exited = try #require(all.first { $0["kind"] as? String == "worker.exited" })
+        #expect(fields(exited)["signal"] as? Int == 15, "\(fields(exited))")
+        #expect(!kinds(all).contains("teardown.escalated"))
+
+        let steady = "import time\nkeep = bytearray(b'x') * (100 << 20)\nwhile True:\n    print('holding', len(keep) >> 20, 'MiB', flush=True)\n    time.sleep(0.5)\n"
+        let healthy = try Supervised(["--max-memory", "200M", "--sustain", "2", "--on-runaway", "kill", "--", "python3", "-c", steady])
+        defer { healthy.signal(SIGKILL) }
+        #expect(consistently(for: 8) { healthy.process.isRunning }, "a worker under its limit was stopped: \(healthy.stderr)")
+        healthy.signal(SIGTERM)
+        #expect(healthy.waitForExit())
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func demoPrintsTheReleaseGateLines() throws {
         let demo = Process()

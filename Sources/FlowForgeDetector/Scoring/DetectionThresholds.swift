@@ -56,11 +56,14 @@ public struct DetectionThresholds: Sendable, Equatable {
     /// Seconds with no output, CPU under `RunawayDecision.stallCPUPercent` and no I/O after which a worker is
     /// stalled (deadlocked, waiting for ever). 0, the default, switches the rule off.
     public var stallSeconds: Double
+    /// Bytes of memory the tree may hold; above it for `sustainSeconds` is an incident. 0, the default: off.
+    public var maxMemoryBytes: Double
 
     /// Thresholds with the documented defaults, overridable per field.
     public init(maxCPU: Double = 85, sustainSeconds: Double = 10, minConfidence: Double = 0.8,
                 repetitionThreshold: Double = 0.8, entropyHealthyBitsPerChar: Double = 2.5,
-                minLines: Int = 20, silenceSeconds: Double = 30, stallSeconds: Double = 0) {
+                minLines: Int = 20, silenceSeconds: Double = 30, stallSeconds: Double = 0,
+                maxMemoryBytes: Double = 0) {
         self.maxCPU = maxCPU
         self.sustainSeconds = sustainSeconds
         self.minConfidence = minConfidence
@@ -69,6 +72,7 @@ public struct DetectionThresholds: Sendable, Equatable {
         self.minLines = minLines
         self.silenceSeconds = silenceSeconds
         self.stallSeconds = stallSeconds
+        self.maxMemoryBytes = maxMemoryBytes
     }
 
     /// Throws the first problem found: non-finite or negative values, zero `maxCPU`,
@@ -79,6 +83,7 @@ public struct DetectionThresholds: Sendable, Equatable {
             ("maxCPU", maxCPU), ("sustainSeconds", sustainSeconds), ("minConfidence", minConfidence),
             ("repetitionThreshold", repetitionThreshold), ("entropyHealthyBitsPerChar", entropyHealthyBitsPerChar),
             ("minLines", Double(minLines)), ("silenceSeconds", silenceSeconds), ("stallSeconds", stallSeconds),
+            ("maxMemoryBytes", maxMemoryBytes),
         ]
         for (field, value) in numeric {
             guard value.isFinite else { throw .notFinite(field: field) }

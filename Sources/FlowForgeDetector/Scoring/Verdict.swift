@@ -13,6 +13,8 @@ public struct Verdict: Sendable, Equatable {
         case silentSpin
         /// No output, next to no CPU and no I/O for the stall timeout: deadlocked or waiting for ever.
         case stalled
+        /// The tree's memory above `--max-memory` for the sustain time.
+        case memory
         /// Not a runaway (including suspected cases whose confidence fell short).
         case healthy
     }

@@ -62,6 +62,7 @@ struct VerdictReason {
         case .cycle: prefix = "runaway (cycle): "
         case .silentSpin: prefix = "runaway (silent spin): "
         case .stalled: prefix = "stalled: "
+        case .memory: prefix = "memory: "
         case .healthy: prefix = candidate == .healthy ? "healthy: " : "suspect, not acted on: "
         }
         return prefix + parts.joined(separator: "; ")
