@@ -22,7 +22,7 @@ Checks the FlowForge dashboard in headless Chromium against a real backend:
   3. checks that the server serves this checkout's dashboard files, with a CSP and no external URLs
   4. loads / (newest incident opens by default) and /?incident=<id> (preselected) in chromium --headless
      --dump-dom and asserts on the DOM: the incident in #timeline, the drilldown (.event rows, evidence),
-     #chart-cpu/#chart-entropy/#chart-confidence each drawing a line, the live run with Kill/Restart buttons,
+     #chart-cpu/#chart-entropy/#chart-confidence/#chart-memory each drawing a line, the live run with Kill/Restart buttons,
      a healthy status dot, the run under its name in #programs and #timeline; and on Chromium's network log and console: nothing requested outside the
      server's origin, no CSP violation, no uncaught error
   5. the second load also takes a 1280x900 screenshot: $artifacts/dashboard.png

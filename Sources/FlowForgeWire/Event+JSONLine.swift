@@ -5,7 +5,7 @@ extension Event {
     /// Field keys whose values are written as JSON numbers when they parse as finite decimals.
     public static let numericKeys: Set<String> = [
         "pid", "pgid", "exit_code", "signal", "cpu_percent", "peak_cpu_percent", "mean_cpu_percent", "entropy",
-        "repetition", "confidence", "cycle_period", "cycle_fraction", "lines", "rss_bytes", "processes",
+        "repetition", "confidence", "cycle_period", "cycle_fraction", "lines", "rss_bytes", "memory_bytes", "processes",
         "latency_seconds", "sustained_seconds", "cgroup_members", "action_id", "dropped_bytes", "restarts",
         "draw", "canary_percent", "seed", "backoff_seconds", "silence_seconds", "threshold_cpu_percent",
         "min_confidence", "distinct_ratio", "structured_fraction", "recovery_window_seconds", "seq",

@@ -378,7 +378,8 @@
       el('div', { class: 'charts' },
         chart('chart-cpu', 'CPU %', samples, 'cpu_percent', 100, 1, marks),
         chart('chart-entropy', 'Entropy (bits/char)', samples, 'entropy', 1, 2, marks),
-        chart('chart-confidence', 'Confidence', samples, 'confidence', 1, 2, marks)),
+        chart('chart-confidence', 'Confidence', samples, 'confidence', 1, 2, marks),
+        chart('chart-memory', 'Memory (MiB)', samples.map(withMemoryMiB), 'memory_mib', 1, 1, marks)),
       el('h3', {}, 'Event chain'),
       el('ol', { class: 'events' }, own.map((e) => eventRow(e, t0))),
       el('p', { class: 'muted' }, `${samples.length} sample${samples.length === 1 ? '' : 's'} of generation ${own.length ? own[0].generation : '?'} in the charts above (from 30 s before the incident opened).`),
@@ -408,6 +409,13 @@
       block('Last lines', f.last_lines, 'evidence-lines'),
       block('Process tree', f.process_tree, 'evidence-tree'),
       f.cpu_series ? block('CPU series (%)', String(f.cpu_series).split(',').join(' '), 'evidence-cpu') : null);
+  }
+
+  // A sample with `memory_mib`: its memory_bytes (rss_bytes in samples recorded before there was one) in MiB.
+  function withMemoryMiB(e) {
+    const f = e.fields || {};
+    const bytes = toNumber(f.memory_bytes != null ? f.memory_bytes : f.rss_bytes);
+    return { ...e, fields: { ...f, memory_mib: Number.isFinite(bytes) ? bytes / 1048576 : null } };
   }
 
   // One line chart as inline SVG: time on x, the samples' field on y (0 to at least yMin), with markers.

@@ -115,7 +115,7 @@ def cmd_dom(args):
     check(len(events) >= 2, f"{label}: #drilldown has {len(events)} .event row(s)")
     for kind in ("incident.opened", "policy.decision"):
         check(kind in kinds, f"{label}: the event chain includes {kind}", f"kinds: {kinds}")
-    for chart in ("chart-cpu", "chart-entropy", "chart-confidence"):
+    for chart in ("chart-cpu", "chart-entropy", "chart-confidence", "chart-memory"):
         node = by_id(drill, chart)
         lines = [n for n in node.find_all(lambda n: n.tag in ("polyline", "path"))] if node else []
         drawn = [n for n in lines if len((n.attrs.get("points") or n.attrs.get("d") or "").split()) >= 2]
