@@ -30,7 +30,7 @@ source "$repo/scripts/lib/deps.sh"
 unset PYTHONUNBUFFERED
 
 echo "==> system packages"
-ensure_packages libseccomp-dev libcap-dev libsqlite3-dev curl shellcheck prometheus prometheus-alertmanager
+ensure_packages libseccomp-dev libcap-dev libsqlite3-dev curl shellcheck prometheus prometheus-alertmanager systemd util-linux
 
 echo "==> swift build"
 swift build

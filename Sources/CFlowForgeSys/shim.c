@@ -26,6 +26,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -360,6 +362,60 @@ int ffsys_seccomp_load(void *ctx) {
 
 void ffsys_seccomp_release(void *ctx) { seccomp_release(ctx); }
 
+// ---- sd_notify ----
+
+int ffsys_notify_bind(const char *name) {
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    size_t n = strlen(name);
+    if (n == 0 || n + 1 > sizeof addr.sun_path) { errno = ENAMETOOLONG; return -1; }
+    memcpy(addr.sun_path + 1, name, n); // sun_path[0] = 0: the abstract namespace
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0 ||
+        bind(fd, (struct sockaddr *)&addr, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+int ffsys_notify_receive(int fd, char *buf, int len, int32_t *pid, uint32_t *uid) {
+    union { struct cmsghdr align; char space[CMSG_SPACE(sizeof(struct ucred))]; } control;
+    struct iovec iov = { .iov_base = buf, .iov_len = (size_t)len };
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.space;
+    msg.msg_controllen = sizeof control.space;
+    ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0) return -1;
+    *pid = 0;
+    *uid = (uint32_t)-1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred cred;
+            memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            *pid = cred.pid;
+            *uid = cred.uid;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            // Descriptors sent along (sd_pid_notify_with_fds): never wanted here; close them.
+            int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            for (int i = 0; i < count; i++) {
+                int passed;
+                memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof passed);
+                close(passed);
+            }
+        }
+    }
+    return (int)n;
+}
+
 // ---- spawning: everything from here to execve runs in the new process and is async-signal-safe ----
 
 static void child_fail(int errfd) {
@@ -400,6 +456,17 @@ static void child_exec(const ffsys_spawn_spec *s, int errfd, int in_cgroup) {
     }
     // Everything else closes at exec, the error pipe included.
     if (syscall(SYS_close_range, (unsigned)count, ~0U, CLOSE_RANGE_CLOEXEC) != 0) child_fail(errfd);
+    // WATCHDOG_PID (sd_notify): the worker's own pid, known only here. The spawner passes
+    // "WATCHDOG_PID=" followed by 12 '%' as room for the digits.
+    for (char *const *e = s->envp; *e != NULL; e++) {
+        if (memcmp(*e, "WATCHDOG_PID=%", 14) != 0) continue;
+        char digits[16];
+        int n = 0;
+        for (unsigned long pid = (unsigned long)getpid(); n == 0 || pid > 0; pid /= 10) digits[n++] = (char)('0' + pid % 10);
+        char *value = *e + 13;
+        for (int i = 0; i < n; i++) value[i] = digits[n - 1 - i];
+        value[n] = 0;
+    }
     execve(s->path, s->argv, s->envp);
     child_fail(errfd);
 }

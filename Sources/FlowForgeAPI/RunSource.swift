@@ -32,6 +32,10 @@ public struct RunSource: TimelineSource {
         if live != nil, let started = state.workerStarted { run["worker_started"] = started }
         if live != nil, let s = state.latestSample, let rss = Int(s["rss_bytes"] ?? "") { run["rss_bytes"] = rss }
         run["restarts"] = state.restarts
+        let notify = state.notify
+        if live != nil, notify.ready { run["notify_ready"] = true }
+        if live != nil, notify.stopping { run["notify_stopping"] = true }
+        if live != nil, let status = notify.status { run["notify_status"] = status }
         run["open_incidents"] = state.openIncidents
         return [run]
     }

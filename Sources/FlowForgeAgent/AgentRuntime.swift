@@ -80,6 +80,12 @@ public struct AgentRuntime: Sendable {
     /// polling every second were a measurable part of an idle fleet's CPU).
     /// Returns when the reaper closes the channel (it exited or dropped us).
     public mutating func run(handle: (Message) -> Void, tick: () -> Int32?) {
+        run(extra: -1, onExtra: {}, handle: handle, tick: tick)
+    }
+
+    /// `run(handle:tick:)`, also calling `onExtra` whenever `extra` (another descriptor the agent reads, such as
+    /// the detector's notify socket) is readable; -1 for none.
+    public mutating func run(extra: Int32, onExtra: () -> Void, handle: (Message) -> Void, tick: () -> Int32?) {
         guard send(.hello(role: role, pid: UInt32(CurrentProcess.id))) else { return }
         if TestProbe.sendsGarbage(role: "\(role)") {
             _ = try? channel.send([0x46, 0x46, 1, 0xEE, 0, 0, 0, 3, 1, 2, 3])
@@ -93,8 +99,10 @@ public struct AgentRuntime: Sendable {
             // A failed poll is treated as a timeout, as it always was: the channel's own receive reports a
             // descriptor that went bad, and the heartbeat below still goes out.
             let timeout = max(0, min(untilHeartbeat, tickWants ?? untilHeartbeat))
-            let ready = (try? Poll.wait(for: channel.fd, .readable, timeoutMillis: timeout)) ?? []
-            if !ready.isEmpty {
+            var watched = [PollDescriptor(fd: channel.fd, events: .readable), PollDescriptor(fd: extra, events: .readable)]
+            if (try? Poll.wait(&watched, timeoutMillis: timeout)) == nil { watched[0].revents = []; watched[1].revents = [] }
+            if extra >= 0 && !watched[1].revents.isEmpty { onExtra() }
+            if !watched[0].revents.isEmpty {
                 // Bounded per round: a worker flooding output must not starve heartbeats and sampling.
                 for _ in 0..<256 {
                     guard let received = try? channel.receive() else { return }

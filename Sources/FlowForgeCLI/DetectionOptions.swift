@@ -40,6 +40,9 @@ struct ThresholdOptions: ParsableArguments {
     @Option(name: .customLong("max-memory"), help: ArgumentHelp("The tree's memory (cgroup memory.current, else the sum of RSS) above this for --sustain seconds gets the --on-runaway action: bytes, or 512M, 2G (default 0: off).", valueName: "size"))
     var maxMemory: MemorySize?
 
+    @Option(help: "Seconds the worker may go without sending WATCHDOG=1 to its NOTIFY_SOCKET (sd_notify) before it gets the --on-runaway action; sets WATCHDOG_USEC and WATCHDOG_PID for it (default 0: off).")
+    var watchdog: Double?
+
     @Option(help: "A config file (YAML; see config/flowforge.yaml). Also FLOWFORGE_CONFIG.")
     var config: String?
 
@@ -58,6 +61,7 @@ struct ThresholdOptions: ParsableArguments {
         if let v = silence { out.append(.number(.silence, v)) }
         if let v = stallTimeout { out.append(.number(.stallTimeout, v)) }
         if let v = maxMemory { out.append(.number(.maxMemory, v.bytes)) }
+        if let v = watchdog { out.append(.number(.watchdog, v)) }
         return out
     }
 
@@ -128,6 +132,7 @@ struct DetectionOptions: ParsableArguments {
         o.onRunaway = RunawayAction(rawValue: s.text(.onRunaway)) ?? .restart
         o.recoveryWindowSeconds = s.number(.recoveryWindow)
         o.cores = ThresholdOptions.cores
+        o.watchdogSeconds = s.number(.watchdog)
         try o.thresholds.validate(cores: o.cores)
         return o
     }
@@ -139,6 +144,7 @@ struct DetectionOptions: ParsableArguments {
          "--restart-window-ms=\(Int((s.number(.restartWindow) * 1000).rounded()))",
          "--stable-run-ms=\(Int((max(s.number(.recoveryWindow), 1) * 1000).rounded()))",
          "--restart-on-exit=\(s.text(.restartOnExit))"]
+            + (s.number(.watchdog) > 0 ? ["--watchdog-usec=\(UInt64((s.number(.watchdog) * 1e6).rounded()))"] : [])
     }
 }
 

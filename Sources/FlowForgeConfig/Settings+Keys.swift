@@ -36,6 +36,8 @@ extension Settings {
                    help: "no output, CPU under 2% and no I/O for this long is a stalled worker (0: off)"),
         SettingKey(section: "detection", name: "max_memory", kind: .bytes(0...Double(1 << 50)), defaultValue: .number(0), unit: "bytes",
                    help: "the tree's memory (cgroup memory.current, else the sum of RSS) above this for sustain seconds is an incident (512M, 2G; 0: off)"),
+        SettingKey(section: "detection", name: "watchdog", kind: .number(0...604_800), defaultValue: .number(0), unit: "seconds",
+                   help: "the worker's sd_notify watchdog: WATCHDOG_USEC for the worker, and no WATCHDOG=1 for this long is an incident (0: off)"),
         SettingKey(section: "actions", name: "on_runaway", kind: .choice(["restart", "kill", "log"]), defaultValue: .text("restart"), unit: "",
                    help: "what to do with a runaway"),
         SettingKey(section: "actions", name: "restart_on_exit", kind: .choice(["never", "on-failure", "always"]), defaultValue: .text("never"), unit: "",

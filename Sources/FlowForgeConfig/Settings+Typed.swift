@@ -14,6 +14,7 @@ public enum NumberSetting: String, CaseIterable, Sendable {
     case silence = "detection.silence"
     case stallTimeout = "detection.stall_timeout"
     case maxMemory = "detection.max_memory"
+    case watchdog = "detection.watchdog"
     case recoveryWindow = "actions.recovery_window"
     case restartWindow = "actions.restart_window"
     case segmentMB = "spool.segment_mb"

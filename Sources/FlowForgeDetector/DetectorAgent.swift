@@ -63,10 +63,63 @@ public enum DetectorAgent {
             }
         }
 
-        /// Milliseconds until the next sample is due.
-        func untilSample(_ now: UInt64) -> Int32 { Int32(clamping: (nextSample &- min(now, nextSample)) / 1_000_000 + 1) }
+        /// Milliseconds until the next sample or the watchdog's deadline.
+        func untilDue(_ now: UInt64) -> Int32 {
+            let due = min(nextSample, engine.watchdogDeadline().map { $0 &+ 1_000_000 } ?? .max)
+            return Int32(clamping: (due &- min(now, due)) / 1_000_000 + 1)
+        }
 
-        runtime.run(handle: { message in
+        // The worker's NOTIFY_SOCKET (the spawner bound it; /dev/null when the run has none). A datagram counts
+        // only when its sender (SCM_CREDENTIALS) is in the worker's tree: below the reaper, not a helper.
+        let notifyFD = NotifySocket.isSocket(InheritedFD.Detector.notify) ? InheritedFD.Detector.notify : -1
+        let logger = runtime // the runtime itself is busy running the loop these closures are called from
+        var refused = 0
+        func inWorkerTree(_ pid: Int32, uid: UInt32) -> Bool {
+            var p = pid
+            for step in 0..<64 {
+                guard p > 1, p != reaperPID, !helpers.contains(p) else { return false }
+                guard let bytes = FileIO.readFile("/proc/\(p)/stat", limit: 4096), let e = ProcessEntry(stat: bytes) else {
+                    // The sender exited before we looked (`systemd-notify` sends and exits at once; systemd has
+                    // the same race). It can no longer be placed in a tree: it counts when it ran as the
+                    // worker's user, who could ptrace the worker anyway.
+                    return step == 0 && ProcStatus.read(pid: engine.workerPID)?.uid.first == uid
+                }
+                if e.ppid == reaperPID { return true }
+                p = e.ppid
+            }
+            return false
+        }
+        // Messages that arrive before the reaper said which worker runs (a worker's first READY=1 can beat the
+        // welcome) wait here, at most 16, and are judged once it has.
+        var early: [(bytes: [UInt8], pid: Int32, uid: UInt32)] = []
+        func readNotifications() {
+            for _ in 0..<64 {
+                guard let datagram = NotifySocket.receive(notifyFD) else { break }
+                if engine.generation == 0 {
+                    if early.count < 16 { early.append(datagram) }
+                    continue
+                }
+                judge(datagram)
+            }
+        }
+        func judgeEarly() {
+            guard engine.generation > 0, !early.isEmpty else { return }
+            let waiting = early
+            early = []
+            for datagram in waiting { judge(datagram) }
+        }
+        func judge(_ datagram: (bytes: [UInt8], pid: Int32, uid: UInt32)) {
+            guard inWorkerTree(datagram.pid, uid: datagram.uid) else {
+                refused += 1
+                if refused <= 3 || refused % 100 == 0 {
+                    logger.log(1, "notify socket: refused \(refused) message(s) from outside the worker's tree (pid \(datagram.pid))")
+                }
+                return
+            }
+            send(engine.notify(String(decoding: datagram.bytes, as: UTF8.self), now: Clock.monotonicNanos()))
+        }
+
+        runtime.run(extra: notifyFD, onExtra: readNotifications, handle: { message in
             let now = Clock.monotonicNanos()
             switch message {
             case .welcome(let run, let reaper, let pid, let g):
@@ -102,8 +155,10 @@ public enum DetectorAgent {
                 sendRestart = false
                 _ = try? channel.send(Message.actionRequest(id: 1, kind: .restart, generation: engine.generation, reason: "test hook").encode())
             }
+            judgeEarly()
             let now = Clock.monotonicNanos()
-            guard now >= nextSample else { return untilSample(now) }
+            send(engine.checkWatchdog(now: now))
+            guard now >= nextSample else { return untilDue(now) }
             nextSample = now + interval
             let table = ProcessTable.tree(of: reaperPID, excluding: helpers) ?? ProcessTable.snapshot()
             let tree = table.descendants(of: reaperPID, excluding: helpers)
@@ -134,7 +189,7 @@ public enum DetectorAgent {
             send(engine.sample(ticks: ticks, ticksPerSecond: ticksPerSecond, rssBytes: rss, memoryBytes: memory, processes: tree.count,
                                tree: treeText, activity: activity, now: now))
             nextSample = now &+ UInt64(engine.nextSampleDelay() * 1e9)
-            return untilSample(Clock.monotonicNanos())
+            return untilDue(Clock.monotonicNanos())
         })
         CurrentProcess.exit(0)
     }

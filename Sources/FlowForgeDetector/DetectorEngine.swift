@@ -51,6 +51,19 @@ public struct DetectorEngine: Sendable {
     var memoryAboveSince: UInt64?
     /// The tree's memory at the newest sample, for the incident's evidence.
     var lastMemory: Int64 = 0
+    /// The process tree of the newest sample, for an incident opened between samples (the watchdog).
+    var lastTree = ""
+    // sd_notify state of the current generation (`notify(_:now:)`).
+    var ready = false
+    /// The worker said READY=1 in some generation: recovery then waits for the new one's READY=1.
+    var readyGates = false
+    var stopping = false
+    var notifyStatus = ""
+    var lastStatusEventAt: UInt64 = 0
+    /// The watchdog timeout (0: off): `--watchdog`, or what the worker set with WATCHDOG_USEC.
+    var watchdogNanos: UInt64 = 0
+    var lastPingAt: UInt64 = 0
+    var pings = 0
     /// The newest sample found the tree quiet: under `quietCPUPercent`, no output since the one before, no
     /// incident open.
     public private(set) var lastSampleQuiet = false
@@ -103,6 +116,12 @@ public struct DetectorEngine: Sendable {
         healthySince = nil
         peakCPU = 0
         memoryAboveSince = nil
+        ready = false
+        stopping = false
+        notifyStatus = ""
+        watchdogNanos = UInt64(max(0, options.watchdogSeconds) * 1e9)
+        lastPingAt = now
+        pings = 0
         if var open = incident, open.generation < g {
             open.restarted = true
             incident = open
@@ -142,6 +161,16 @@ public struct DetectorEngine: Sendable {
         return Verdict(isRunaway: true, confidence: 1, reason: reason, cpuPercent: cpu.mean(overSeconds: held) ?? 0,
                        sustainedSeconds: held, entropy: base.entropy, repetition: base.repetition, cycle: nil,
                        silenceSeconds: base.silenceSeconds, kind: .memory)
+    }
+
+    /// What an incident of `kind` is called in the action request's reason.
+    static func noun(_ kind: Verdict.Kind) -> String {
+        switch kind {
+        case .stalled: "stall"
+        case .memory: "memory limit"
+        case .watchdog: "watchdog timeout"
+        default: "runaway"
+        }
     }
 
     /// Bytes in MiB or GiB, one decimal.
@@ -206,6 +235,9 @@ public struct DetectorEngine: Sendable {
             "ticks": "\(ticks)", "ticks_per_second": "\(ticksPerSecond)",
             "repeating": "\(verdict.repeatingRecords)",
         ]
+        if watchdogNanos > 0 || pings > 0 {
+            sample["watchdog_age_seconds"] = FixedDecimal.format(Double(now &- lastPingAt) / 1e9, digits: 1)
+        }
         if let io, io.readable {
             sample["io_syscalls"] = "\(io.syscalls)"
             sample["io_bytes"] = "\(io.bytes)"
@@ -251,18 +283,15 @@ public struct DetectorEngine: Sendable {
         linesSinceSample = []
         out.append(.event(kind: .sample, fields: sample))
 
+        lastTree = tree
         if verdict.isRunaway {
-            healthySince = nil
-            if let open = incident {
-                if open.generation == generation { return out } // already acting on this one
-                out.append(.event(kind: .incidentClosed, fields: ["incident_id": incidentID(open.id), "outcome": "relapsed"]))
-                incident = nil
-            }
-            out += open(verdict, tree: tree, now: now)
+            out += act(on: verdict, now: now)
         } else if let open = incident {
             if healthySince == nil { healthySince = now }
             let healthyFor = Double(now &- (healthySince ?? now)) / 1e9
-            if healthyFor >= recoveryWindow {
+            // A worker that speaks sd_notify has recovered once it says READY=1 again (systemd's own idea of
+            // a started service), not merely after the window.
+            if healthyFor >= recoveryWindow && (!readyGates || ready) {
                 let kind: EventKind = open.restarted ? .incidentRecovered : .incidentClosed
                 out.append(.event(kind: kind, fields: [
                     "incident_id": incidentID(open.id), "outcome": open.restarted ? "recovered" : "runaway ended",
@@ -273,6 +302,92 @@ public struct DetectorEngine: Sendable {
             }
         }
         return out
+    }
+
+    /// Opens an incident for `verdict`, unless one is open for this generation already (an open one of an
+    /// earlier generation was a restart that did not help: it closes as relapsed).
+    private mutating func act(on verdict: Verdict, now: UInt64) -> [Output] {
+        healthySince = nil
+        var out: [Output] = []
+        if let open = incident {
+            if open.generation == generation { return [] } // already acting on this one
+            out.append(.event(kind: .incidentClosed, fields: ["incident_id": incidentID(open.id), "outcome": "relapsed"]))
+            incident = nil
+        }
+        return out + open(verdict, tree: lastTree, now: now)
+    }
+
+    // MARK: sd_notify
+
+    /// One notification from the worker's tree (`KEY=VALUE` lines, systemd's sd_notify protocol): READY=1,
+    /// STATUS=..., STOPPING=1, WATCHDOG=1 (a ping), WATCHDOG=trigger (fail now), WATCHDOG_USEC=N (a new
+    /// timeout, counted from now). Other keys (MAINPID, RELOADING, ERRNO, FDSTORE, ...) are ignored.
+    public mutating func notify(_ text: String, now: UInt64) -> [Output] {
+        guard generation > 0 else { return [] }
+        var fields: [String: String] = [:]
+        var trigger = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true).prefix(64) {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            let key = line[..<eq], value = line[line.index(after: eq)...]
+            switch key {
+            case "READY" where value == "1":
+                if !ready { fields["ready"] = "1" }
+                ready = true
+                readyGates = true
+            case "STATUS":
+                let status = String(value).utf8Prefix(256)
+                if status != notifyStatus, now &- lastStatusEventAt >= 1_000_000_000 || lastStatusEventAt == 0 {
+                    fields["status"] = status
+                    lastStatusEventAt = now
+                }
+                notifyStatus = status
+            case "STOPPING" where value == "1":
+                if !stopping { fields["stopping"] = "1" }
+                stopping = true
+            case "WATCHDOG" where value == "1":
+                lastPingAt = now
+                pings += 1
+            case "WATCHDOG" where value == "trigger":
+                trigger = true
+                fields["watchdog"] = "trigger"
+            case "WATCHDOG_USEC":
+                if let usec = UInt64(value), usec <= 604_800_000_000 {
+                    watchdogNanos = usec * 1000
+                    lastPingAt = now
+                    fields["watchdog_usec"] = "\(usec)"
+                }
+            default: continue
+            }
+        }
+        var out: [Output] = fields.isEmpty ? [] : [.event(kind: .workerNotify, fields: fields)]
+        if trigger && !stopping {
+            out += act(on: watchdogVerdict("the worker sent WATCHDOG=trigger", now: now), now: now)
+        }
+        return out
+    }
+
+    /// When the watchdog fires next (nil: off, stopping, or no worker), for the agent's wake-up.
+    public func watchdogDeadline() -> UInt64? {
+        guard watchdogNanos > 0, !stopping, generation > 0 else { return nil }
+        return lastPingAt &+ watchdogNanos
+    }
+
+    /// The watchdog: with a timeout (`--watchdog` or the worker's WATCHDOG_USEC), no WATCHDOG=1 for that long
+    /// since the last ping (or since the worker started) is an incident `watchdog`, unless it said STOPPING=1.
+    public mutating func checkWatchdog(now: UInt64) -> [Output] {
+        guard let deadline = watchdogDeadline(), now > deadline else { return [] }
+        if let open = incident, open.generation == generation { return [] }
+        let silent = Double(now &- lastPingAt) / 1e9
+        let what = pings == 0 ? "no WATCHDOG=1 since the worker started \(FixedDecimal.format(silent, digits: 1))s ago"
+            : "no WATCHDOG=1 for \(FixedDecimal.format(silent, digits: 1))s"
+        return act(on: watchdogVerdict("\(what) (timeout \(FixedDecimal.format(Double(watchdogNanos) / 1e9, digits: 1))s)", now: now), now: now)
+    }
+
+    private func watchdogVerdict(_ why: String, now: UInt64) -> Verdict {
+        let base = lastVerdict
+        return Verdict(isRunaway: true, confidence: 1, reason: "watchdog: \(why); confidence 1.00",
+                       cpuPercent: cpu.latestPercent ?? 0, sustainedSeconds: 0, entropy: base?.entropy ?? 0,
+                       repetition: base?.repetition ?? 0, cycle: nil, silenceSeconds: base?.silenceSeconds ?? 0, kind: .watchdog)
     }
 
     private mutating func open(_ verdict: Verdict, tree: String, now: UInt64) -> [Output] {
@@ -298,7 +413,7 @@ public struct DetectorEngine: Sendable {
                                                                  "enforced": "false"]))
         case .restart, .kill:
             out.append(.request(id: id, restart: options.onRunaway == .restart, generation: generation,
-                                reason: "\(verdict.kind == .stalled ? "stall" : verdict.kind == .memory ? "memory limit" : "runaway") detected in \(workerName) (pid \(workerPID)): \(verdict.reason)".utf8Prefix(4000)))
+                                reason: "\(Self.noun(verdict.kind)) detected in \(workerName) (pid \(workerPID)): \(verdict.reason)".utf8Prefix(4000)))
         }
         return out
     }

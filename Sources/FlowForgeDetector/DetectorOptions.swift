@@ -14,6 +14,8 @@ public struct DetectorOptions: Sendable, Equatable {
     /// A restarted worker counts as recovered after this long without a runaway verdict.
     public var recoveryWindowSeconds = 10.0
     public var cores = 1
+    /// `--watchdog`: seconds between the worker's WATCHDOG=1 pings before it is an incident (0: off).
+    public var watchdogSeconds = 0.0
 
     public init() {}
 
@@ -39,6 +41,7 @@ public struct DetectorOptions: Sendable, Equatable {
             case "recovery-window": recoveryWindowSeconds = number ?? 10
             case "on-runaway": onRunaway = RunawayAction(rawValue: value) ?? .log
             case "cores": cores = max(1, Int(value) ?? 1)
+            case "watchdog": watchdogSeconds = max(0, number ?? 0)
             default: continue
             }
         }
@@ -53,6 +56,7 @@ public struct DetectorOptions: Sendable, Equatable {
          "--silence=\(thresholds.silenceSeconds)", "--stall-timeout=\(thresholds.stallSeconds)",
          "--max-memory=\(thresholds.maxMemoryBytes)",
          "--sample-interval=\(sampleIntervalSeconds)",
-         "--recovery-window=\(recoveryWindowSeconds)", "--on-runaway=\(onRunaway.rawValue)", "--cores=\(cores)"]
+         "--recovery-window=\(recoveryWindowSeconds)", "--on-runaway=\(onRunaway.rawValue)", "--cores=\(cores)",
+         "--watchdog=\(watchdogSeconds)"]
     }
 }

@@ -69,6 +69,7 @@ extension APIMetrics {
             record(.workerCpuPercent, Double(s["cpu_percent"] ?? "") ?? 0)
             record(.workerResidentBytes, Double(s["rss_bytes"] ?? "") ?? 0)
             record(.workerMemoryBytes, Double(s["memory_bytes"] ?? s["rss_bytes"] ?? "") ?? 0)
+            if let age = s["watchdog_age_seconds"].flatMap(Double.init) { record(.watchdogLastPingSeconds, age) }
             record(.workerProcesses, Double(s["processes"] ?? "") ?? 0)
         }
         record(.workerUp, up ? 1 : 0)

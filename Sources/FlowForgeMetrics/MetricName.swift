@@ -22,6 +22,7 @@ public enum MetricName: String, CaseIterable, Sendable {
     case workerProcesses = "flowforge_worker_processes"
     case workerResidentBytes = "flowforge_worker_resident_bytes"
     case workerMemoryBytes = "flowforge_worker_memory_bytes"
+    case watchdogLastPingSeconds = "flowforge_watchdog_last_ping_seconds"
     case workerRestartsTotal = "flowforge_worker_restarts_total"
     case workerUp = "flowforge_worker_up"
 
@@ -47,6 +48,7 @@ public enum MetricName: String, CaseIterable, Sendable {
         case .workerCpuPercent: "CPU of the worker's tree in the latest sample (100 = one core)."
         case .workerProcesses: "Processes in the worker's tree in the latest sample."
         case .workerResidentBytes: "Resident memory of the worker's tree in the latest sample."
+        case .watchdogLastPingSeconds: "Seconds since the worker's last WATCHDOG=1 (or since it started), in the latest sample; only with a watchdog or once the worker pinged."
         case .workerMemoryBytes: "Memory of the worker's tree in the latest sample, as --max-memory compares it: the cgroup's memory.current, else the sum of RSS."
         case .workerRestartsTotal: "Worker generations started after the first (restarts)."
         case .workerUp: "1 while a worker generation runs, else 0."

@@ -27,6 +27,15 @@ public final class RunState: Sendable {
         var workerStarted: (ts: String, nanos: Int64)?
         /// Detector incidents opened and not yet closed or recovered.
         var openIncidents = Set<String>()
+        /// What the current generation said on its NOTIFY_SOCKET (`worker.notify`): READY=1, STATUS=, STOPPING=1.
+        var notify = NotifyState()
+    }
+
+    /// A generation's sd_notify state, as `/runs` shows it.
+    public struct NotifyState: Sendable, Equatable {
+        public var ready = false
+        public var status: String?
+        public var stopping = false
     }
 
     /// Events kept in memory (at least this many, oldest dropped first, in batches); the spool keeps everything.
@@ -57,6 +66,8 @@ public final class RunState: Sendable {
     }
 
     public var degraded: Bool { data.withLock { $0.degraded } }
+    /// The current generation's sd_notify state.
+    public var notify: NotifyState { data.withLock { $0.notify } }
 
     /// The reaper's pid, 0 until the reaper's welcome.
     public var reaperPID: Int32 { data.withLock { $0.reaperPID } }
@@ -100,6 +111,11 @@ public final class RunState: Sendable {
                 d.generation = event.generation
                 d.workerAlive = true
                 d.workerStarted = (event.ts, event.wallNanos)
+                d.notify = NotifyState()
+            case EventKind.workerNotify.rawValue where event.generation == d.generation:
+                if event.fields["ready"] == "1" { d.notify.ready = true }
+                if event.fields["stopping"] == "1" { d.notify.stopping = true }
+                if let status = event.fields["status"] { d.notify.status = status }
             case EventKind.incidentOpened.rawValue:
                 if let id = event.incidentID { d.openIncidents.insert(id) }
             case EventKind.incidentClosed.rawValue, EventKind.incidentRecovered.rawValue:

@@ -30,7 +30,8 @@ struct AgentEventGate {
     }
 
     /// What the detector may report. Everything else in the run's history is the reaper's to write.
-    static let detectorKinds: Set<String> = Set([EventKind.sample, .incidentOpened, .incidentClosed, .incidentRecovered, .policyDecision].map(\.rawValue))
+    static let detectorKinds: Set<String> = Set([EventKind.sample, .incidentOpened, .incidentClosed, .incidentRecovered, .policyDecision,
+                                                 .workerNotify].map(\.rawValue))
 
     /// Token bucket: `burst` messages at once, `perSecond` sustained. The detector sends one sample per
     /// sample interval (at least 50 ms, so at most 20 a second) plus a few incident events; a healthy one
@@ -100,7 +101,8 @@ struct AgentEventGate {
             }
         }
         guard take(now: now) else { return .drop(.rate) }
-        guard event.kind != EventKind.sample.rawValue else { return .accept }
+        // Samples and the worker's sd_notify messages belong to no incident.
+        guard event.kind != EventKind.sample.rawValue, event.kind != EventKind.workerNotify.rawValue else { return .accept }
         guard let id = event.fields.first(where: { $0.key == "incident_id" })?.value,
               let number = incidentNumber(id) else { return .drop(.incident) }
         switch event.kind {

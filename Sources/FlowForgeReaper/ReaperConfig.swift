@@ -66,6 +66,8 @@ public struct ReaperConfig: Sendable, Equatable {
     public var stateOwner: UInt32?
     /// The run's control socket (0600): the dashboard reaches the run's API agent through it.
     public var controlPath: String?
+    /// `--watchdog` in microseconds (0: off): the worker's WATCHDOG_USEC, with WATCHDOG_PID its own pid.
+    public var watchdogUsec: UInt64 = 0
     /// A descriptor to read the API key from (a pipe from `flowforge run`): the key never travels in an
     /// environment or an argv. The reaper hands it to the spawner and keeps no copy.
     public var apiKeyFD: Int32?
@@ -155,6 +157,9 @@ public struct ReaperConfig: Sendable, Equatable {
                 guard let n = UInt32(value), (1...1000).contains(n) else { throw ConfigError("bad spool segment count '\(value)'") }
                 spoolKeepSegments = n
             case "control": controlPath = value
+            case "watchdog-usec":
+                guard let usec = UInt64(value), usec <= 604_800_000_000 else { throw ConfigError("bad watchdog usec '\(value)'") }
+                watchdogUsec = usec
             case "api-key-fd":
                 guard let fd = Int32(value), fd >= 3 else { throw ConfigError("bad api key fd '\(value)'") }
                 apiKeyFD = fd
@@ -184,6 +189,7 @@ public struct ReaperConfig: Sendable, Equatable {
         a += ["--spool-segment-bytes=\(spoolSegmentBytes)", "--spool-keep=\(spoolKeepSegments)"]
         if let o = stateOwner { a.append("--state-owner=\(o)") }
         if let c = controlPath { a.append("--control=\(c)") }
+        if watchdogUsec > 0 { a.append("--watchdog-usec=\(watchdogUsec)") }
         if let k = apiKeyFD { a.append("--api-key-fd=\(k)") }
         a += ["--rollout=\(rollout.rawValue)", "--canary-percent=\(canaryPercent)", "--max-restarts=\(maxRestarts)",
               "--restart-window-ms=\(restartWindowNanos / 1_000_000)", "--stable-run-ms=\(stableRunNanos / 1_000_000)",

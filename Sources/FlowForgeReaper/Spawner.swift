@@ -23,6 +23,8 @@ struct Spawner {
     let devNull: Int32
     /// The run's control socket, bound once and handed to every API agent generation.
     var controlFD: Int32 = -1
+    /// The worker's NOTIFY_SOCKET (bound at start; -1 without one), handed to every detector.
+    var notifyFD: Int32 = -1
     /// The API key for the API agent (from `--api-key-fd`), handed to each API agent through a pipe.
     var apiKey: String?
     /// The spool segment the reaper writes to (the API agent reads its history from it).
@@ -41,6 +43,10 @@ struct Spawner {
                 String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
             }
             FileIO.close(fd)
+        }
+        // The worker's sd_notify socket, in the abstract namespace: one per run, for every generation.
+        do { notifyFD = try NotifySocket.bind(name: notifyName) } catch {
+            log(.warn, "NOTIFY_SOCKET @\(notifyName): \(error); the worker gets no notify socket")
         }
         if let path = config.controlPath {
             do { controlFD = try UnixSocket.listen(path: path, owner: config.stateOwner) } catch {
@@ -166,6 +172,7 @@ struct Spawner {
         }
         var fdMap = DescriptorMap(stdin: devNull, stdout: 2, stderr: 2)
         fdMap.place(pair.1, at: InheritedFD.channel)
+        if role == .detector { fdMap.place(notifyFD >= 0 ? notifyFD : devNull, at: InheritedFD.Detector.notify) }
         var extra: [Int32] = []
         if role == .api {
             let spool = currentSpoolPath.flatMap { try? FileIO.open($0, .readOnly) } ?? -1
@@ -234,12 +241,21 @@ struct Spawner {
 
     /// The worker's environment: ours, plus which run and generation it is (FLOWFORGE_RUN_ID, FLOWFORGE_GENERATION).
     func workerEnvironment(_ generation: UInt32) -> [String] {
-        // The API key is FlowForge's, never the worker's.
-        ProcessEnvironment.current().filter {
-            !$0.hasPrefix("FLOWFORGE_GENERATION=") && !$0.hasPrefix("FLOWFORGE_RUN_ID=") && !$0.hasPrefix("FLOWFORGE_API_KEY=")
-        }
+        // The API key is FlowForge's, never the worker's; a NOTIFY_SOCKET FlowForge inherited (from systemd) is
+        // FlowForge's too: the worker gets its own.
+        let own = ["FLOWFORGE_GENERATION=", "FLOWFORGE_RUN_ID=", "FLOWFORGE_API_KEY=", "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID="]
+        var env = ProcessEnvironment.current().filter { entry in !own.contains { entry.hasPrefix($0) } }
             + ["FLOWFORGE_RUN_ID=\(config.runID)", "FLOWFORGE_GENERATION=\(generation)"]
+        if notifyFD >= 0 {
+            env.append("NOTIFY_SOCKET=@\(notifyName)")
+            // WATCHDOG_PID: the '%'s are room for the worker's own pid, written in by the child before exec.
+            if config.watchdogUsec > 0 { env += ["WATCHDOG_USEC=\(config.watchdogUsec)", "WATCHDOG_PID=" + String(repeating: "%", count: 12)] }
+        }
+        return env
     }
+
+    /// The abstract name of the run's notify socket.
+    var notifyName: String { "flowforge/\(config.runID)/notify" }
 
     /// Removes a finished generation's cgroup; the reaper has already emptied it, so the kill is only a
     /// backstop. With escalation switched off (test builds) it must not rescue the drill: remove only.

@@ -9,7 +9,7 @@ extension Event {
         "latency_seconds", "sustained_seconds", "cgroup_members", "action_id", "dropped_bytes", "restarts",
         "draw", "canary_percent", "seed", "backoff_seconds", "silence_seconds", "threshold_cpu_percent",
         "min_confidence", "distinct_ratio", "structured_fraction", "recovery_window_seconds", "seq",
-        "ticks", "ticks_per_second", "repeating", "io_syscalls", "io_bytes", "io_switches",
+        "ticks", "ticks_per_second", "repeating", "io_syscalls", "io_bytes", "io_switches", "watchdog_age_seconds",
     ]
 
     /// `{"ts":"<RFC 3339 UTC>","run_id":"…","name":"…","generation":N,"kind":"…","fields":{…}}` plus a

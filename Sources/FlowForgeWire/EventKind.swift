@@ -34,6 +34,9 @@ public enum EventKind: String, Sendable, CaseIterable {
     case incidentOpened = "incident.opened"
     case incidentClosed = "incident.closed"
     case incidentRecovered = "incident.recovered"
+    /// What the worker said on its NOTIFY_SOCKET (sd_notify): `ready`, `status`, `stopping`, `watchdog_usec`,
+    /// `watchdog` (`trigger`); pings (`WATCHDOG=1`) are not events, samples carry their age.
+    case workerNotify = "worker.notify"
     case policyDecision = "policy.decision"
 }
 

@@ -18,6 +18,12 @@ public enum InheritedFD {
         public static let apiKey: Int32 = 6
     }
 
+    /// The detector agent.
+    public enum Detector {
+        /// The worker's NOTIFY_SOCKET (bound once by the spawner); /dev/null without one.
+        public static let notify: Int32 = 4
+    }
+
     /// The API agent.
     public enum API {
         /// The run's current spool segment, read-only (its history after a respawn); /dev/null without a spool.

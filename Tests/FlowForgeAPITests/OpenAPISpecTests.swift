@@ -25,7 +25,7 @@ struct OpenAPISpecTests {
         "TimelineEvent": (["seq", "ts", "run_id", "name", "generation", "kind", "incident_id", "fields", "reason", "scores"],
                           ["seq", "ts", "run_id", "generation", "kind", "fields"]),
         "Run": (["run_id", "live", "pid", "generation", "cpu_percent", "name", "command", "worker", "first_seen", "last_seen",
-                 "degraded", "reaper_pid", "worker_started", "rss_bytes", "restarts", "open_incidents"], ["run_id", "live"]),
+                 "degraded", "reaper_pid", "worker_started", "rss_bytes", "restarts", "open_incidents", "notify_ready", "notify_stopping", "notify_status"], ["run_id", "live"]),
     ]
     static let lists = ["IncidentList": "IncidentSummary", "EventList": "TimelineEvent", "RunList": "Run"]
 

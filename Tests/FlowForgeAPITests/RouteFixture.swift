@@ -60,7 +60,7 @@ enum RouteFixture {
             #"{"ts":"2026-12-07T02:19:29.000000Z","run_id":"R","generation":2,"kind":"agent.exited","seq":10,"fields":{"agent":"detector","signal":31}}"#,
             #"{"ts":"2026-12-07T02:19:29.000100Z","run_id":"R","generation":2,"kind":"agent.rejected","seq":11,"fields":{"agent":"api","dropped":"3","reasons":"kind=3"}}"#,
             #"{"ts":"2026-12-07T02:19:30.000000Z","run_id":"R","generation":2,"kind":"supervisor.degraded","seq":12,"fields":{"reason":"spawner lost"}}"#,
-            #"{"ts":"2026-12-07T02:19:31.000000Z","run_id":"R","generation":2,"kind":"sample","seq":13,"fields":{"cpu_percent":3.5,"rss_bytes":2097152,"processes":1,"worker":"sh"}}"#,
+            #"{"ts":"2026-12-07T02:19:31.000000Z","run_id":"R","generation":2,"kind":"sample","seq":13,"fields":{"cpu_percent":3.5,"rss_bytes":2097152,"memory_bytes":2097152,"watchdog_age_seconds":1.5,"processes":1,"worker":"sh"}}"#,
         ]
         for line in lines {
             guard let event = TimelineEvent(jsonLine: Substring(line.replacingOccurrences(of: "\"R", with: "\"" + runID))) else {

@@ -183,4 +183,66 @@ import Testing
         #expect(try run(limit: limit, memory: { _ in 200 * mib }) == nil, "at the limit is not above it")
         #expect(try run(limit: 0, memory: { Int64($0) * 100 * mib }) == nil, "off by default")
     }
+
+    /// sd_notify (issue 13 item 2), as systemd reads it: READY=1, STATUS=, STOPPING=1 become `worker.notify`
+    /// events; the watchdog fires after its timeout without WATCHDOG=1 (counted from the worker's start or the
+    /// last ping), at once on WATCHDOG=trigger, never after STOPPING=1; WATCHDOG_USEC= sets a new timeout.
+    @Test func notifyAndTheWatchdog() throws {
+        func engine(watchdog: Double) throws -> DetectorEngine {
+            var options = DetectorOptions()
+            options.watchdogSeconds = watchdog
+            options.onRunaway = .restart
+            var e = try DetectorEngine(options: options)
+            e.welcome(runID: "t")
+            e.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
+            return e
+        }
+        func opened(_ out: [DetectorEngine.Output]) -> [String: String]? {
+            out.lazy.compactMap { if case .event(.incidentOpened, let f) = $0 { f } else { nil } }.first
+        }
+        func notified(_ out: [DetectorEngine.Output]) -> [String: String]? {
+            out.lazy.compactMap { if case .event(.workerNotify, let f) = $0 { f } else { nil } }.first
+        }
+        var e = try engine(watchdog: 10)
+        #expect(notified(e.notify("READY=1\nSTATUS=warming up\nMAINPID=42\n", now: Self.second)) == ["ready": "1", "status": "warming up"])
+        #expect(notified(e.notify("READY=1", now: 2 * Self.second)) == nil, "said once")
+        #expect(e.watchdogDeadline() == 10 * Self.second, "armed at the worker's start")
+        _ = e.notify("WATCHDOG=1", now: 8 * Self.second)
+        #expect(opened(e.checkWatchdog(now: 17 * Self.second)) == nil)
+        let fired = try #require(opened(e.checkWatchdog(now: 18 * Self.second + 1)))
+        #expect(fired["verdict"] == "watchdog" && fired["reason"]?.hasPrefix("watchdog: no WATCHDOG=1 for 10.0s (timeout 10.0s)") == true, "\(fired)")
+        #expect(opened(e.checkWatchdog(now: 30 * Self.second)) == nil, "one incident per generation")
+
+        var trigger = try engine(watchdog: 0)
+        #expect(trigger.watchdogDeadline() == nil, "off")
+        #expect(opened(trigger.notify("WATCHDOG=trigger", now: Self.second))?["reason"]?.contains("WATCHDOG=trigger") == true)
+
+        var stopping = try engine(watchdog: 5)
+        #expect(notified(stopping.notify("STOPPING=1", now: Self.second)) == ["stopping": "1"])
+        #expect(stopping.watchdogDeadline() == nil && opened(stopping.checkWatchdog(now: 60 * Self.second)) == nil)
+
+        var usec = try engine(watchdog: 0)
+        #expect(notified(usec.notify("WATCHDOG_USEC=3000000", now: 4 * Self.second)) == ["watchdog_usec": "3000000"])
+        #expect(usec.watchdogDeadline() == 7 * Self.second)
+        #expect(opened(usec.checkWatchdog(now: 7 * Self.second + 1)) != nil)
+
+        // Recovery waits for the restarted generation's READY=1 once the worker has spoken sd_notify.
+        var gated = try engine(watchdog: 2)
+        _ = gated.notify("READY=1", now: 0)
+        #expect(opened(gated.checkWatchdog(now: 3 * Self.second)) != nil)
+        gated.workerStarted(generation: 2, pid: 43, name: "worker", now: 4 * Self.second)
+        func recovered(_ from: Int, _ to: Int) -> Bool {
+            var found = false
+            for s in from...to {
+                _ = gated.notify("WATCHDOG=1", now: UInt64(s) * Self.second)
+                for output in gated.sample(ticks: 0, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", now: UInt64(s) * Self.second) {
+                    if case .event(.incidentRecovered, _) = output { found = true }
+                }
+            }
+            return found
+        }
+        #expect(!recovered(5, 30), "no READY=1 from generation 2 yet")
+        _ = gated.notify("READY=1", now: 31 * Self.second)
+        #expect(recovered(31, 32))
+    }
 }

@@ -67,7 +67,7 @@ struct DetectionTests {
         let all = readEvents(events)
         let opened = try #require(all.first { $0["kind"] as? String == "incident.opened" })
         #expect(fields(opened)["verdict"] as? String == "memory", "\(fields(opened))")
-        let memory = Double(fields(opened)["memory_bytes"] as? String ?? "") ?? 0
+        let memory = fields(opened)["memory_bytes"] as? Double ?? 0
         #expect(memory > 200 * 1_048_576 && memory < 400 * 1_048_576, "stopped soon after the limit: \(memory)")
         // Stopped by FlowForge's SIGTERM, not by SIGKILL (the OOM killer's signal) or escalation.
         let exited = try #require(all.first { $0["kind"] as? String == "worker.exited" })
@@ -78,6 +78,49 @@ struct DetectionTests {
         let healthy = try Supervised(["--max-memory", "200M", "--sustain", "2", "--on-runaway", "kill", "--", "python3", "-c", steady])
         defer { healthy.signal(SIGKILL) }
         #expect(consistently(for: 8) { healthy.process.isRunning }, "a worker under its limit was stopped: \(healthy.stderr)")
+        healthy.signal(SIGTERM)
+        #expect(healthy.waitForExit())
+    }
+
+    /// Issue 13, item 2: a worker that pings the watchdog through the real `systemd-notify` binary and then
+    /// stops is stopped as `watchdog`; one that keeps pinging is left alone, and a WATCHDOG=trigger from a
+    /// process outside its tree (another user, still alive) is refused.
+    @Test(.timeLimit(.minutes(1)), .enabled(if: onPath("systemd-notify")))
+    func watchdogThroughSystemdNotify() throws {
+        let events = dir + "/watchdog.jsonl"
+        let stops = "systemd-notify --ready --status='serving'; for i in 1 2 3; do systemd-notify WATCHDOG=1; sleep 0.5; done; echo stopped pinging; sleep 60"
+        let silent = try Supervised(["--watchdog", "2", "--on-runaway", "kill", "--grace", "1", "--events", events, "--", "sh", "-c", stops])
+        defer { silent.signal(SIGKILL) }
+        #expect(silent.waitForExit(timeout: 30), "\(silent.stderr)")
+        #expect(silent.exitCode == 120)
+        let all = readEvents(events)
+        #expect(all.contains { $0["kind"] as? String == "worker.notify" && fields($0)["ready"] as? String == "1" && fields($0)["status"] as? String == "serving" },
+                "READY=1 and STATUS= were recorded: \(kinds(all))")
+        let opened = try #require(all.first { $0["kind"] as? String == "incident.opened" })
+        #expect(fields(opened)["verdict"] as? String == "watchdog", "\(fields(opened))")
+        #expect(silent.stdout.contains("stopped pinging"), "the incident came after the pings stopped")
+
+        let pings = "systemd-notify --ready; while :; do systemd-notify WATCHDOG=1; sleep 0.5; done"
+        let healthy = try Supervised(["--watchdog", "2", "--on-runaway", "kill", "--log-level", "warn", "--", "sh", "-c", pings])
+        defer { healthy.signal(SIGKILL) }
+        let runs = healthy.dir + "/state/runs"
+        var runID = ""
+        #expect(eventually {
+            runID = ((try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? []).first { $0.hasSuffix(".jsonl") }.map { String($0.dropLast(6)) } ?? ""
+            return !runID.isEmpty
+        })
+        // Outside the tree: uid 4242, alive while its message is read.
+        if isRoot && onPath("setpriv") {
+            let outsider = Process()
+            outsider.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            outsider.arguments = ["--reuid=4242", "--regid=4242", "--clear-groups", "/usr/bin/python3", "-c",
+                                  "import socket, time; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b'WATCHDOG=trigger', '\\0flowforge/\(runID)/notify'); time.sleep(2)"]
+            try outsider.run()
+            outsider.waitUntilExit()
+            #expect(outsider.terminationStatus == 0)
+            #expect(eventually { healthy.stderr.contains("refused 1 message(s) from outside the worker's tree") }, "\(healthy.stderr)")
+        }
+        #expect(consistently(for: 6) { healthy.process.isRunning }, "a worker that pings was stopped: \(healthy.stderr)")
         healthy.signal(SIGTERM)
         #expect(healthy.waitForExit())
     }

@@ -52,6 +52,15 @@ int ffsys_is_pipe(int fd);
 int ffsys_malloc_trim(void);
 /// Resizes a pipe's buffer (F_SETPIPE_SZ); returns the new size, or -1 with errno.
 int ffsys_set_pipe_size(int fd, int size);
+
+// ---- sd_notify (the worker's NOTIFY_SOCKET) ----
+/// A non-blocking, close-on-exec datagram socket bound to the abstract address `name` (no leading NUL; the
+/// kernel's abstract namespace, so no file and no file permissions), with SO_PASSCRED on. -1 with errno.
+int ffsys_notify_bind(const char *name);
+/// One datagram into `buf` (at most `len` bytes; the rest of a longer one is dropped) with the sender's pid
+/// and uid from SCM_CREDENTIALS. Returns its length, or -1 with errno (EAGAIN: none waiting). A datagram
+/// without credentials reports pid 0.
+int ffsys_notify_receive(int fd, char *buf, int len, int32_t *pid, uint32_t *uid);
 /// sendmsg with up to 8 fds as SCM_RIGHTS. `dontwait` adds MSG_DONTWAIT.
 ssize_t ffsys_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds, int dontwait);
 /// recvmsg accepting up to `maxfds` fds (MSG_CMSG_CLOEXEC). Truncated datagrams return -1/EMSGSIZE.

@@ -15,6 +15,8 @@ public struct Verdict: Sendable, Equatable {
         case stalled
         /// The tree's memory above `--max-memory` for the sustain time.
         case memory
+        /// The worker missed its sd_notify watchdog (no WATCHDOG=1 within the timeout) or sent WATCHDOG=trigger.
+        case watchdog
         /// Not a runaway (including suspected cases whose confidence fell short).
         case healthy
     }

@@ -63,6 +63,7 @@ struct VerdictReason {
         case .silentSpin: prefix = "runaway (silent spin): "
         case .stalled: prefix = "stalled: "
         case .memory: prefix = "memory: "
+        case .watchdog: prefix = "watchdog: "
         case .healthy: prefix = candidate == .healthy ? "healthy: " : "suspect, not acted on: "
         }
         return prefix + parts.joined(separator: "; ")
