@@ -384,6 +384,26 @@ int ffsys_notify_bind(const char *name) {
     return fd;
 }
 
+int ffsys_notify_connect(const char *address) {
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    size_t n = strlen(address);
+    if (n < 2 || n >= sizeof addr.sun_path || (address[0] != '/' && address[0] != '@')) { errno = EINVAL; return -1; }
+    memcpy(addr.sun_path, address, n);
+    if (address[0] == '@') addr.sun_path[0] = 0;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (address[0] == '/' ? 1 : 0));
+    if (connect(fd, (struct sockaddr *)&addr, len) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 int ffsys_notify_receive(int fd, char *buf, int len, int32_t *pid, uint32_t *uid) {
     union { struct cmsghdr align; char space[CMSG_SPACE(sizeof(struct ucred))]; } control;
     struct iovec iov = { .iov_base = buf, .iov_len = (size_t)len };

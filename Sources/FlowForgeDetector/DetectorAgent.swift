@@ -63,17 +63,22 @@ public enum DetectorAgent {
             }
         }
 
-        /// Milliseconds until the next sample or the watchdog's deadline.
-        func untilDue(_ now: UInt64) -> Int32 {
-            let due = min(nextSample, engine.watchdogDeadline().map { $0 &+ 1_000_000 } ?? .max)
-            return Int32(clamping: (due &- min(now, due)) / 1_000_000 + 1)
-        }
-
         // The worker's NOTIFY_SOCKET (the spawner bound it; /dev/null when the run has none). A datagram counts
         // only when its sender (SCM_CREDENTIALS) is in the worker's tree: below the reaper, not a helper.
         let notifyFD = NotifySocket.isSocket(InheritedFD.Detector.notify) ? InheritedFD.Detector.notify : -1
+        // FlowForge's own service manager (systemd Type=notify), and its watchdog: pinged every half timeout.
+        let serviceFD = NotifySocket.isSocket(InheritedFD.Detector.serviceManager) ? InheritedFD.Detector.serviceManager : -1
+        let servicePingNanos = options.serviceWatchdogUsec * 500
+        var nextServicePing: UInt64 = 0
         let logger = runtime // the runtime itself is busy running the loop these closures are called from
         var refused = 0
+        /// Milliseconds until the next sample or the watchdog's deadline.
+        func untilDue(_ now: UInt64) -> Int32 {
+            var due = min(nextSample, engine.watchdogDeadline().map { $0 &+ 1_000_000 } ?? .max)
+            if serviceFD >= 0 && servicePingNanos > 0 { due = min(due, nextServicePing) }
+            return Int32(clamping: (due &- min(now, due)) / 1_000_000 + 1)
+        }
+
         func inWorkerTree(_ pid: Int32, uid: UInt32) -> Bool {
             var p = pid
             for step in 0..<64 {
@@ -116,7 +121,13 @@ public enum DetectorAgent {
                 }
                 return
             }
-            send(engine.notify(String(decoding: datagram.bytes, as: UTF8.self), now: Clock.monotonicNanos()))
+            let text = String(decoding: datagram.bytes, as: UTF8.self)
+            send(engine.notify(text, now: Clock.monotonicNanos()))
+            // FlowForge under systemd (Type=notify): the worker's readiness, status and shutdown are FlowForge's.
+            if serviceFD >= 0 {
+                let forwarded = text.split(separator: "\n").filter { $0 == "READY=1" || $0 == "STOPPING=1" || $0.hasPrefix("STATUS=") }
+                if !forwarded.isEmpty { _ = try? FileIO.writeAll(serviceFD, forwarded.joined(separator: "\n")) }
+            }
         }
 
         runtime.run(extra: notifyFD, onExtra: readNotifications, handle: { message in
@@ -157,6 +168,10 @@ public enum DetectorAgent {
             }
             judgeEarly()
             let now = Clock.monotonicNanos()
+            if serviceFD >= 0 && servicePingNanos > 0 && now >= nextServicePing {
+                _ = try? FileIO.writeAll(serviceFD, "WATCHDOG=1")
+                nextServicePing = now &+ servicePingNanos
+            }
             send(engine.checkWatchdog(now: now))
             guard now >= nextSample else { return untilDue(now) }
             nextSample = now + interval

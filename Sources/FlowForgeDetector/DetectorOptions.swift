@@ -16,6 +16,9 @@ public struct DetectorOptions: Sendable, Equatable {
     public var cores = 1
     /// `--watchdog`: seconds between the worker's WATCHDOG=1 pings before it is an incident (0: off).
     public var watchdogSeconds = 0.0
+    /// systemd's WATCHDOG_USEC for FlowForge itself (`Type=notify` with `WatchdogSec=`): the detector pings
+    /// FlowForge's service manager every half of it. 0: none.
+    public var serviceWatchdogUsec: UInt64 = 0
 
     public init() {}
 
@@ -42,6 +45,7 @@ public struct DetectorOptions: Sendable, Equatable {
             case "on-runaway": onRunaway = RunawayAction(rawValue: value) ?? .log
             case "cores": cores = max(1, Int(value) ?? 1)
             case "watchdog": watchdogSeconds = max(0, number ?? 0)
+            case "service-watchdog-usec": serviceWatchdogUsec = UInt64(value) ?? 0
             default: continue
             }
         }

@@ -25,6 +25,8 @@ struct Spawner {
     var controlFD: Int32 = -1
     /// The worker's NOTIFY_SOCKET (bound at start; -1 without one), handed to every detector.
     var notifyFD: Int32 = -1
+    /// FlowForge's own NOTIFY_SOCKET, connected (-1 without one), handed to every detector.
+    var serviceManagerFD: Int32 = -1
     /// The API key for the API agent (from `--api-key-fd`), handed to each API agent through a pipe.
     var apiKey: String?
     /// The spool segment the reaper writes to (the API agent reads its history from it).
@@ -43,6 +45,13 @@ struct Spawner {
                 String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
             }
             FileIO.close(fd)
+        }
+        // FlowForge's own service manager (systemd Type=notify): the detector forwards the worker's readiness
+        // and status there and pings its watchdog.
+        if let address = ProcessEnvironment.value("NOTIFY_SOCKET"), !address.isEmpty {
+            do { serviceManagerFD = try NotifySocket.connect(address: address) } catch {
+                log(.warn, "NOTIFY_SOCKET \(address): \(error); readiness is not forwarded")
+            }
         }
         // The worker's sd_notify socket, in the abstract namespace: one per run, for every generation.
         do { notifyFD = try NotifySocket.bind(name: notifyName) } catch {
@@ -172,7 +181,15 @@ struct Spawner {
         }
         var fdMap = DescriptorMap(stdin: devNull, stdout: 2, stderr: 2)
         fdMap.place(pair.1, at: InheritedFD.channel)
-        if role == .detector { fdMap.place(notifyFD >= 0 ? notifyFD : devNull, at: InheritedFD.Detector.notify) }
+        if role == .detector {
+            fdMap.place(notifyFD >= 0 ? notifyFD : devNull, at: InheritedFD.Detector.notify)
+            fdMap.place(serviceManagerFD >= 0 ? serviceManagerFD : devNull, at: InheritedFD.Detector.serviceManager)
+            // systemd's WATCHDOG_USEC for FlowForge itself (WATCHDOG_PID, when set, is the reaper: this process's parent).
+            if serviceManagerFD >= 0, let usec = ProcessEnvironment.value("WATCHDOG_USEC").flatMap(UInt64.init), usec > 0,
+               ProcessEnvironment.value("WATCHDOG_PID").flatMap(Int32.init).map({ $0 == reaperPID }) ?? true {
+                args.append("--service-watchdog-usec=\(usec)")
+            }
+        }
         var extra: [Int32] = []
         if role == .api {
             let spool = currentSpoolPath.flatMap { try? FileIO.open($0, .readOnly) } ?? -1

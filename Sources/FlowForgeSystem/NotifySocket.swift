@@ -19,6 +19,14 @@ public enum NotifySocket {
         try sys("bind @\(name)") { ffsys_notify_bind(name) }
     }
 
+    /// A datagram socket connected to a NOTIFY_SOCKET address (`/path` or `@name`): FlowForge's own service
+    /// manager's, when FlowForge runs under systemd with `Type=notify`.
+    ///
+    /// - Throws: `SystemError`.
+    public static func connect(address: String) throws(SystemError) -> Int32 {
+        try sys("connect \(address)") { ffsys_notify_connect(address) }
+    }
+
     /// Whether `fd` is a socket (the detector's notify descriptor is /dev/null when the run has none).
     public static func isSocket(_ fd: Int32) -> Bool {
         var st = stat()

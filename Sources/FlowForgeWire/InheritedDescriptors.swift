@@ -22,6 +22,9 @@ public enum InheritedFD {
     public enum Detector {
         /// The worker's NOTIFY_SOCKET (bound once by the spawner); /dev/null without one.
         public static let notify: Int32 = 4
+        /// FlowForge's own service manager's NOTIFY_SOCKET (systemd `Type=notify`), connected by the spawner;
+        /// /dev/null when FlowForge has none.
+        public static let serviceManager: Int32 = 5
     }
 
     /// The API agent.

@@ -125,6 +125,37 @@ struct DetectionTests {
         #expect(healthy.waitForExit())
     }
 
+    /// FlowForge under systemd with Type=notify and WatchdogSec (a stand-in service manager: a datagram socket
+    /// at NOTIFY_SOCKET, WATCHDOG_USEC=1 s): the worker's READY=1 and STATUS= reach it, and FlowForge pings its
+    /// watchdog every half second; the worker never sees FlowForge's NOTIFY_SOCKET.
+    @Test(.timeLimit(.minutes(1)), .enabled(if: onPath("systemd-notify")))
+    func readinessAndWatchdogReachFlowForgesServiceManager() throws {
+        let socket = dir + "/manager.sock", received = dir + "/manager.log"
+        let listener = Process()
+        listener.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        listener.arguments = ["-c", """
+            import socket, sys, time
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(0.2)
+            end = time.time() + 8
+            with open(sys.argv[2], 'a') as out:
+                while time.time() < end:
+                    try: out.write(s.recv(4096).decode() + '\\n---\\n'); out.flush()
+                    except socket.timeout: pass
+            """, socket, received]
+        try listener.run()
+        defer { listener.terminate() }
+        #expect(eventually { FileManager.default.fileExists(atPath: socket) })
+        let ff = try Supervised(["--log-level", "warn", "--", "sh", "-c", "echo \"worker sees $NOTIFY_SOCKET\"; systemd-notify --ready --status=serving; sleep 60"],
+                                env: ["NOTIFY_SOCKET": socket, "WATCHDOG_USEC": "1000000"])
+        defer { ff.signal(SIGKILL) }
+        func log() -> String { (try? String(contentsOfFile: received, encoding: .utf8)) ?? "" }
+        #expect(eventually(timeout: 6) { log().contains("READY=1\nSTATUS=serving") }, "\(log()) \(ff.stderr)")
+        #expect(eventually(timeout: 6) { log().components(separatedBy: "WATCHDOG=1").count - 1 >= 3 }, "\(log())")
+        #expect(ff.stdout.contains("worker sees @flowforge/"), "\(ff.stdout)")
+        ff.signal(SIGTERM)
+        #expect(ff.waitForExit())
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func demoPrintsTheReleaseGateLines() throws {
         let demo = Process()

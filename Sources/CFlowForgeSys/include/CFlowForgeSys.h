@@ -61,6 +61,9 @@ int ffsys_notify_bind(const char *name);
 /// and uid from SCM_CREDENTIALS. Returns its length, or -1 with errno (EAGAIN: none waiting). A datagram
 /// without credentials reports pid 0.
 int ffsys_notify_receive(int fd, char *buf, int len, int32_t *pid, uint32_t *uid);
+/// A close-on-exec datagram socket connected to `address` as NOTIFY_SOCKET gives it: a path, or `@name` for
+/// the abstract namespace. -1 with errno.
+int ffsys_notify_connect(const char *address);
 /// sendmsg with up to 8 fds as SCM_RIGHTS. `dontwait` adds MSG_DONTWAIT.
 ssize_t ffsys_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds, int dontwait);
 /// recvmsg accepting up to `maxfds` fds (MSG_CMSG_CLOEXEC). Truncated datagrams return -1/EMSGSIZE.
