@@ -82,6 +82,15 @@ struct DetectionOptions: ParsableArguments {
     @Option(name: .customLong("on-runaway"), help: "What to do with a runaway: restart, kill or log (default restart).")
     var onRunaway: RunawayAction?
 
+    @Option(name: .customLong("on-stall"), help: "What to do with a stalled worker (--stall-timeout): restart, kill or log (default: as --on-runaway).")
+    var onStall: RunawayAction?
+
+    @Option(name: .customLong("on-memory"), help: "What to do with a worker above --max-memory: restart, kill or log (default: as --on-runaway).")
+    var onMemory: RunawayAction?
+
+    @Option(name: .customLong("on-watchdog"), help: "What to do with a worker that missed its --watchdog: restart, kill or log (default: as --on-runaway).")
+    var onWatchdog: RunawayAction?
+
     @Option(name: .customLong("recovery-window"), help: "Seconds a restarted worker must stay healthy to count as recovered (default 10).")
     var recoveryWindow: Double?
 
@@ -115,6 +124,9 @@ struct DetectionOptions: ParsableArguments {
     var given: [SettingOverride] {
         var out = thresholds.given
         if let v = onRunaway { out.append(.text(.onRunaway, v.rawValue)) }
+        if let v = onStall { out.append(.text(.onStall, v.rawValue)) }
+        if let v = onMemory { out.append(.text(.onMemory, v.rawValue)) }
+        if let v = onWatchdog { out.append(.text(.onWatchdog, v.rawValue)) }
         if let v = recoveryWindow { out.append(.number(.recoveryWindow, v)) }
         if let v = restartOnExit { out.append(.text(.restartOnExit, v.rawValue)) }
         if let v = maxRestarts { out.append(.integer(.maxRestarts, v)) }
@@ -130,6 +142,9 @@ struct DetectionOptions: ParsableArguments {
         o.thresholds = ThresholdOptions.thresholds(s)
         o.sampleIntervalSeconds = s.number(.sampleInterval)
         o.onRunaway = RunawayAction(rawValue: s.text(.onRunaway)) ?? .restart
+        for (kind, setting) in [(Verdict.Kind.stalled, TextSetting.onStall), (.memory, .onMemory), (.watchdog, .onWatchdog)] {
+            if let action = RunawayAction(rawValue: s.text(setting)) { o.actions[kind] = action }
+        }
         o.recoveryWindowSeconds = s.number(.recoveryWindow)
         o.cores = ThresholdOptions.cores
         o.watchdogSeconds = s.number(.watchdog)

@@ -401,18 +401,19 @@ public struct DetectorEngine: Sendable {
             "peak_cpu_percent": FixedDecimal.format(peakCPU, digits: 1),
             "sustained_seconds": FixedDecimal.format(verdict.sustainedSeconds, digits: 1),
             "entropy": FixedDecimal.format(verdict.entropy, digits: 2), "repetition": FixedDecimal.format(verdict.repetition, digits: 3),
-            "confidence": FixedDecimal.format(verdict.confidence, digits: 3), "action": options.onRunaway.rawValue,
+            "confidence": FixedDecimal.format(verdict.confidence, digits: 3), "action": options.action(for: verdict.kind).rawValue,
             "last_lines": recentLines.joined(separator: "\n").utf8Prefix(4000), "cpu_series": series.utf8Prefix(1000),
             "process_tree": tree.utf8Prefix(4000), "repeating": "\(verdict.repeatingRecords)",
             "memory_bytes": "\(lastMemory)",
         ]
         var out: [Output] = [.event(kind: .incidentOpened, fields: fields)]
-        switch options.onRunaway {
+        let action = options.action(for: verdict.kind)
+        switch action {
         case .log:
             out.append(.event(kind: .policyDecision, fields: ["incident_id": incidentID(id), "decision": "log", "mode": "log",
                                                                  "enforced": "false"]))
         case .restart, .kill:
-            out.append(.request(id: id, restart: options.onRunaway == .restart, generation: generation,
+            out.append(.request(id: id, restart: action == .restart, generation: generation,
                                 reason: "\(Self.noun(verdict.kind)) detected in \(workerName) (pid \(workerPID)): \(verdict.reason)".utf8Prefix(4000)))
         }
         return out

@@ -19,6 +19,11 @@ public struct DetectorOptions: Sendable, Equatable {
     /// systemd's WATCHDOG_USEC for FlowForge itself (`Type=notify` with `WatchdogSec=`): the detector pings
     /// FlowForge's service manager every half of it. 0: none.
     public var serviceWatchdogUsec: UInt64 = 0
+    /// Per-signal actions (`--on-stall`, `--on-memory`, `--on-watchdog`); a kind not listed gets `onRunaway`.
+    public var actions: [Verdict.Kind: RunawayAction] = [:]
+
+    /// What to do about an incident of `kind`.
+    public func action(for kind: Verdict.Kind) -> RunawayAction { actions[kind] ?? onRunaway }
 
     public init() {}
 
@@ -46,6 +51,9 @@ public struct DetectorOptions: Sendable, Equatable {
             case "cores": cores = max(1, Int(value) ?? 1)
             case "watchdog": watchdogSeconds = max(0, number ?? 0)
             case "service-watchdog-usec": serviceWatchdogUsec = UInt64(value) ?? 0
+            case "on-stall": actions[.stalled] = RunawayAction(rawValue: value)
+            case "on-memory": actions[.memory] = RunawayAction(rawValue: value)
+            case "on-watchdog": actions[.watchdog] = RunawayAction(rawValue: value)
             default: continue
             }
         }
@@ -62,5 +70,8 @@ public struct DetectorOptions: Sendable, Equatable {
          "--sample-interval=\(sampleIntervalSeconds)",
          "--recovery-window=\(recoveryWindowSeconds)", "--on-runaway=\(onRunaway.rawValue)", "--cores=\(cores)",
          "--watchdog=\(watchdogSeconds)"]
+            + [(Verdict.Kind.stalled, "on-stall"), (.memory, "on-memory"), (.watchdog, "on-watchdog")].compactMap { kind, flag in
+                actions[kind].map { "--\(flag)=\($0.rawValue)" }
+            }
     }
 }

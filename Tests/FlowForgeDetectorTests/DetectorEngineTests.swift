@@ -245,4 +245,23 @@ import Testing
         _ = gated.notify("READY=1", now: 31 * Self.second)
         #expect(recovered(31, 32))
     }
+
+    /// Per-signal actions override --on-runaway for their own incidents only, and survive the detector's
+    /// command line.
+    @Test func perSignalActions() throws {
+        var options = DetectorOptions()
+        options.onRunaway = .restart
+        options.actions[.stalled] = .log
+        options.thresholds = DetectionThresholds(stallSeconds: 5)
+        let again = try DetectorOptions(arguments: options.arguments)
+        #expect(again.action(for: .stalled) == .log && again.action(for: .memory) == .restart && again.action(for: .cycle) == .restart)
+        var e = try DetectorEngine(options: again)
+        e.welcome(runID: "t")
+        e.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
+        var outputs: [DetectorEngine.Output] = []
+        for s in 1...8 { outputs += e.sample(ticks: 0, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", now: UInt64(s) * Self.second) }
+        let opened = outputs.compactMap { if case .event(.incidentOpened, let f) = $0 { f } else { nil } }.first
+        #expect(opened?["verdict"] == "stalled" && opened?["action"] == "log")
+        #expect(!outputs.contains { if case .request = $0 { true } else { false } }, "log: no action requested")
+    }
 }
