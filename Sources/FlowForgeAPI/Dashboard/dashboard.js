@@ -114,10 +114,11 @@
 
   function runRow(run) {
     const cells = { worker: el('strong'), run: el('code', { class: 'muted' }), pid: el('td', { class: 'num' }), cpu: el('td', { class: 'num' }),
+      status: el('span', { class: 'notify-status muted', hidden: '' }),
       degraded: el('span', { class: 'badge degraded', hidden: '', title: 'The run lost its spawner: the worker runs on, but a restart becomes a stop and helpers are not respawned.' }, 'degraded') };
     const entry = { run, cells };
     const button = (kind, label) => el('button', { type: 'button', class: kind === 'kill' ? 'danger' : null, onclick: () => openAction(kind, entry.run) }, label);
-    entry.row = el('tr', { class: 'run', 'data-run-id': run.run_id }, el('td', { class: 'who' }, cells.worker, cells.degraded, cells.run), cells.pid, cells.cpu,
+    entry.row = el('tr', { class: 'run', 'data-run-id': run.run_id }, el('td', { class: 'who' }, cells.worker, cells.degraded, cells.run, cells.status), cells.pid, cells.cpu,
       el('td', { class: 'actions' }, button('restart', 'Restart'), button('kill', 'Kill')));
     return entry;
   }
@@ -140,6 +141,11 @@
         entry.cells.worker.textContent = run.name || run.worker || '—';
         entry.cells.worker.title = run.command || '';
         entry.cells.degraded.hidden = run.degraded !== true;
+        // What the worker last said with sd_notify STATUS= (and whether it said READY=1).
+        const said = [run.notify_status, run.notify_stopping ? 'stopping' : null].filter(Boolean).join(' · ');
+        entry.cells.status.textContent = said;
+        entry.cells.status.hidden = !said;
+        entry.cells.status.title = run.notify_ready ? 'the worker sent READY=1' : '';
         entry.cells.pid.textContent = run.pid ? String(run.pid) : '—';
         entry.cells.pid.title = run.generation ? `generation ${run.generation}` : '';
         entry.cells.cpu.textContent = Number.isFinite(toNumber(run.cpu_percent)) ? `${fmt(run.cpu_percent, 1)} %` : '—';

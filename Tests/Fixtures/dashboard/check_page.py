@@ -15,6 +15,7 @@ Standard library only.
 import argparse
 import json
 import re
+import shutil
 import struct
 import sys
 from html.parser import HTMLParser
@@ -135,6 +136,10 @@ def cmd_dom(args):
         check(buttons == ["Kill", "Restart"], f"{label}: the run has Kill and Restart <button>s", f"buttons: {buttons}")
         badge = next(iter(row.find_all(lambda n: "degraded" in n.classes)), None) if row else None
         check(badge is not None and "hidden" in badge.attrs, f"{label}: the healthy run's degraded badge is hidden")
+        if shutil.which("systemd-notify"):
+            said = next(iter(row.find_all(lambda n: "notify-status" in n.classes)), None) if row else None
+            check(said is not None and "hidden" not in said.attrs and "spinning on purpose" in said.all_text(),
+                  f"{label}: the run shows the worker's sd_notify STATUS=", f"got: {said.all_text() if said else None}")
     if args.program:
         # The programs panel: the run under its program's name, live, with its incidents counted.
         programs = by_id(root, "programs")
