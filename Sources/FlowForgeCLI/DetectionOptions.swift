@@ -160,6 +160,8 @@ struct DetectionOptions: ParsableArguments {
          "--stable-run-ms=\(Int((max(s.number(.recoveryWindow), 1) * 1000).rounded()))",
          "--restart-on-exit=\(s.text(.restartOnExit))"]
             + (s.number(.watchdog) > 0 ? ["--watchdog-usec=\(UInt64((s.number(.watchdog) * 1e6).rounded()))"] : [])
+            // memory.high 10 % above --max-memory: throttling, not killing, while the detector acts.
+            + (s.number(.maxMemory) > 0 ? ["--memory-high=\(UInt64((s.number(.maxMemory) * 1.1).rounded()))"] : [])
     }
 }
 

@@ -198,10 +198,13 @@ public enum DetectorAgent {
             // The cgroup's memory.current (page cache and kernel memory of every process that ran in it) when the
             // memory controller is on for it; else the sum of RSS over the tree.
             var memory: Int64?
-            if let path = cpuStatPath, let text = FileIO.readText(String(path.dropLast("cpu.stat".count)) + "memory.current") {
-                memory = Int64(text.split(separator: "\n").first ?? "")
+            var oomKills: UInt64?
+            if let path = cpuStatPath {
+                let dir = String(path.dropLast("cpu.stat".count))
+                if let text = FileIO.readText(dir + "memory.current") { memory = Int64(text.split(separator: "\n").first ?? "") }
+                if let text = FileIO.readText(dir + "memory.events") { oomKills = Cgroup.oomKills(memoryEvents: text) }
             }
-            send(engine.sample(ticks: ticks, ticksPerSecond: ticksPerSecond, rssBytes: rss, memoryBytes: memory, processes: tree.count,
+            send(engine.sample(ticks: ticks, ticksPerSecond: ticksPerSecond, rssBytes: rss, memoryBytes: memory, oomKills: oomKills, processes: tree.count,
                                tree: treeText, activity: activity, now: now))
             nextSample = now &+ UInt64(engine.nextSampleDelay() * 1e9)
             return untilDue(Clock.monotonicNanos())

@@ -51,6 +51,8 @@ public struct DetectorEngine: Sendable {
     var memoryAboveSince: UInt64?
     /// The tree's memory at the newest sample, for the incident's evidence.
     var lastMemory: Int64 = 0
+    /// `oom_kill` of the worker's cgroup at the last sample (nil: not read yet in this generation).
+    var oomKillsSeen: UInt64?
     /// The process tree of the newest sample, for an incident opened between samples (the watchdog).
     var lastTree = ""
     // sd_notify state of the current generation (`notify(_:now:)`).
@@ -116,6 +118,7 @@ public struct DetectorEngine: Sendable {
         healthySince = nil
         peakCPU = 0
         memoryAboveSince = nil
+        oomKillsSeen = nil
         ready = false
         stopping = false
         notifyStatus = ""
@@ -173,6 +176,18 @@ public struct DetectorEngine: Sendable {
         }
     }
 
+    /// The kernel's OOM killer struck in the worker's cgroup since the last sample (`memory.events` `oom_kill`
+    /// went up): an incident `memory`, whatever `--max-memory` says, since the tree lost a process it did not
+    /// choose to lose. The first reading of a generation is the baseline.
+    private mutating func oomVerdict(_ kills: UInt64?, base: Verdict) -> Verdict? {
+        guard let kills else { return nil }
+        defer { oomKillsSeen = kills }
+        guard let seen = oomKillsSeen, kills > seen else { return nil }
+        let reason = "memory: the kernel's OOM killer killed \(kills - seen) process\(kills - seen == 1 ? "" : "es") of the tree (memory.events oom_kill \(kills)); confidence 1.00"
+        return Verdict(isRunaway: true, confidence: 1, reason: reason, cpuPercent: base.cpuPercent, sustainedSeconds: 0,
+                       entropy: base.entropy, repetition: base.repetition, cycle: nil, silenceSeconds: base.silenceSeconds, kind: .memory)
+    }
+
     /// Bytes in MiB or GiB, one decimal.
     static func size(_ bytes: Double) -> String {
         let gib = 1_073_741_824.0, mib = 1_048_576.0
@@ -210,7 +225,8 @@ public struct DetectorEngine: Sendable {
     /// One sample of the worker's tree: cumulative CPU ticks, memory, process count and, when it could be
     /// read, the tree's cumulative I/O activity.
     public mutating func sample(ticks: UInt64, ticksPerSecond: UInt64, rssBytes: Int64, memoryBytes: Int64? = nil,
-                                processes: Int, tree: String, activity io: ProcessActivity? = nil, now: UInt64) -> [Output] {
+                                oomKills: UInt64? = nil, processes: Int, tree: String, activity io: ProcessActivity? = nil,
+                                now: UInt64) -> [Output] {
         guard generation > 0 else { return [] }
         lastSampleAt = now
         flushRecords(now: now)
@@ -220,6 +236,7 @@ public struct DetectorEngine: Sendable {
         lastMemory = memory
         var verdict = decision.evaluate(cpu: cpu, output: window, activity: activity, now: now)
         if !verdict.isRunaway, let over = memoryVerdict(memory, base: verdict, now: now) { verdict = over }
+        if !verdict.isRunaway, let killed = oomVerdict(oomKills, base: verdict) { verdict = killed }
         lastVerdict = verdict
         let percent = cpu.latestPercent ?? 0
         peakCPU = max(peakCPU, percent)

@@ -68,6 +68,8 @@ public struct ReaperConfig: Sendable, Equatable {
     public var controlPath: String?
     /// `--watchdog` in microseconds (0: off): the worker's WATCHDOG_USEC, with WATCHDOG_PID its own pid.
     public var watchdogUsec: UInt64 = 0
+    /// `memory.high` for each worker cgroup, when it has the memory controller (0: leave it alone).
+    public var memoryHighBytes: UInt64 = 0
     /// A descriptor to read the API key from (a pipe from `flowforge run`): the key never travels in an
     /// environment or an argv. The reaper hands it to the spawner and keeps no copy.
     public var apiKeyFD: Int32?
@@ -157,6 +159,9 @@ public struct ReaperConfig: Sendable, Equatable {
                 guard let n = UInt32(value), (1...1000).contains(n) else { throw ConfigError("bad spool segment count '\(value)'") }
                 spoolKeepSegments = n
             case "control": controlPath = value
+            case "memory-high":
+                guard let bytes = UInt64(value) else { throw ConfigError("bad memory high '\(value)'") }
+                memoryHighBytes = bytes
             case "watchdog-usec":
                 guard let usec = UInt64(value), usec <= 604_800_000_000 else { throw ConfigError("bad watchdog usec '\(value)'") }
                 watchdogUsec = usec
@@ -190,6 +195,7 @@ public struct ReaperConfig: Sendable, Equatable {
         if let o = stateOwner { a.append("--state-owner=\(o)") }
         if let c = controlPath { a.append("--control=\(c)") }
         if watchdogUsec > 0 { a.append("--watchdog-usec=\(watchdogUsec)") }
+        if memoryHighBytes > 0 { a.append("--memory-high=\(memoryHighBytes)") }
         if let k = apiKeyFD { a.append("--api-key-fd=\(k)") }
         a += ["--rollout=\(rollout.rawValue)", "--canary-percent=\(canaryPercent)", "--max-restarts=\(maxRestarts)",
               "--restart-window-ms=\(restartWindowNanos / 1_000_000)", "--stable-run-ms=\(stableRunNanos / 1_000_000)",

@@ -131,6 +131,11 @@ struct Spawner {
             // The worker starts inside it (CLONE_INTO_CGROUP), unless the directory was not ours to begin
             // with (a leftover that may have seen cgroup.kill): then it joins through cgroup.procs.
             if let cg = cgroup, cg.created { dirFD = cg.openDirectory() }
+            // --max-memory: the kernel throttles the tree a little above the limit instead of OOM-killing it,
+            // so the detector's graceful restart gets there first (where the memory controller is on).
+            if let cg = cgroup, config.memoryHighBytes > 0, !cg.setMemoryHigh(bytes: config.memoryHighBytes) {
+                log(.debug, "memory.high: no memory controller in \(cg.path); the limit is the detector's alone")
+            }
         }
         defer { FileIO.close(dirFD) }
         var spec = SpawnSpec(path: config.workerPath, arguments: config.workerArguments,

@@ -11,6 +11,12 @@ public struct Cgroup: Sendable {
     /// True when this process made the directory (false: it already existed).
     public var created = false
 
+    /// The cgroup at `path` (made elsewhere: `create(named:under:)` makes one).
+    public init(path: String, created: Bool = false) {
+        self.path = path
+        self.created = created
+    }
+
     /// Finds the cgroup2 mount from `/proc/self/mountinfo`: `/sys/fs/cgroup` on a pure v2 host, or the
     /// `unified` mount beside cgroup v1 on a hybrid one. Never assumes either.
     public static func cgroup2Mount() -> String? {
@@ -82,6 +88,25 @@ public struct Cgroup: Sendable {
     /// - Throws: `SystemError` (ENODEV: the cgroup was removed meanwhile).
     public static func kill(throughKillFD fd: Int32) throws(SystemError) {
         _ = try sys("write cgroup.kill") { Glibc.write(fd, "1", 1) }
+    }
+
+    /// Sets `memory.high` (the kernel throttles and reclaims above it instead of killing) when the cgroup has
+    /// the memory controller; false when it has not (no `memory.high` file: a hybrid hierarchy whose memory
+    /// controller is on cgroup v1, or the parent does not delegate it) or the write failed.
+    @discardableResult
+    public func setMemoryHigh(bytes: UInt64) -> Bool {
+        let fd = open("memory.high", write: true)
+        guard fd >= 0 else { return false }
+        defer { FileIO.close(fd) }
+        return (try? FileIO.writeAll(fd, "\(bytes)\n")) != nil
+    }
+
+    /// `oom_kill` of a cgroup's `memory.events` text: how many of its processes the kernel's OOM killer killed.
+    public static func oomKills(memoryEvents text: String) -> UInt64? {
+        for line in text.split(separator: "\n") where line.hasPrefix("oom_kill ") {
+            return UInt64(line.dropFirst("oom_kill ".count))
+        }
+        return nil
     }
 
     /// The PIDs currently in the cgroup, read through a pre-opened `cgroup.procs` descriptor.

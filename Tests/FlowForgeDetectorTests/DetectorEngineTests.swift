@@ -264,4 +264,21 @@ import Testing
         #expect(opened?["verdict"] == "stalled" && opened?["action"] == "log")
         #expect(!outputs.contains { if case .request = $0 { true } else { false } }, "log: no action requested")
     }
+
+    /// An OOM kill in the worker's cgroup (memory.events oom_kill going up) is an incident `memory`, limit or
+    /// not; the generation's first reading is only the baseline.
+    @Test func oomKillsAreIncidents() throws {
+        var e = try DetectorEngine(options: DetectorOptions())
+        e.welcome(runID: "t")
+        e.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
+        func sample(_ s: UInt64, kills: UInt64?) -> [String: String]? {
+            e.sample(ticks: s, ticksPerSecond: 100, rssBytes: 0, oomKills: kills, processes: 1, tree: "", now: s * Self.second)
+                .lazy.compactMap { if case .event(.incidentOpened, let f) = $0 { f } else { nil } }.first
+        }
+        #expect(sample(1, kills: 3) == nil, "baseline (kills before this generation)")
+        #expect(sample(2, kills: 3) == nil)
+        #expect(sample(3, kills: nil) == nil, "unreadable: no change")
+        let opened = try #require(sample(4, kills: 4))
+        #expect(opened["verdict"] == "memory" && opened["reason"]?.contains("OOM killer killed 1 process of the tree") == true, "\(opened)")
+    }
 }

@@ -38,3 +38,22 @@ import Testing
         #expect(ProcessTable.tree(of: Int32.max) == nil, "no such process: nil, so the caller falls back to the scan")
     }
 }
+
+/// The memory files of a worker cgroup. The kernel's own files need the memory controller in FlowForge's
+/// cgroup v2 hierarchy, which this machine (hybrid: memory on cgroup v1) does not have: a plain directory
+/// stands in for the cgroup.
+@Suite struct CgroupMemoryTests {
+    @Test func memoryHighIsWrittenOnlyWhereTheControllerIs() throws {
+        let dir = try makeTemporaryDirectory("ff-cg")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(!Cgroup(path: dir).setMemoryHigh(bytes: 1 << 20), "no memory.high file: no memory controller")
+        _ = FileManager.default.createFile(atPath: dir + "/memory.high", contents: Data("max\n".utf8))
+        #expect(Cgroup(path: dir).setMemoryHigh(bytes: 230_686_720))
+        #expect(try String(contentsOfFile: dir + "/memory.high", encoding: .utf8).hasPrefix("230686720\n"))
+    }
+
+    @Test func oomKillsAreReadFromMemoryEvents() {
+        #expect(Cgroup.oomKills(memoryEvents: "low 0\nhigh 12\nmax 3\noom 2\noom_kill 2\noom_group_kill 0\n") == 2)
+        #expect(Cgroup.oomKills(memoryEvents: "low 0\nhigh 0\n") == nil)
+    }
+}
