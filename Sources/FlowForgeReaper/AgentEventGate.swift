@@ -101,8 +101,11 @@ struct AgentEventGate {
             }
         }
         guard take(now: now) else { return .drop(.rate) }
-        // Samples and the worker's sd_notify messages belong to no incident.
-        guard event.kind != EventKind.sample.rawValue, event.kind != EventKind.workerNotify.rawValue else { return .accept }
+        guard event.kind != EventKind.sample.rawValue else { return .accept }
+        if event.kind == EventKind.workerNotify.rawValue {
+            // The worker's sd_notify messages belong to no incident: one naming an incident would join its chain.
+            return event.fields.contains { $0.key == "incident_id" } ? .drop(.field) : .accept
+        }
         guard let id = event.fields.first(where: { $0.key == "incident_id" })?.value,
               let number = incidentNumber(id) else { return .drop(.incident) }
         switch event.kind {

@@ -22,6 +22,14 @@ struct AgentEventGateTests {
         #expect(gate.total == 7)
     }
 
+    /// The worker's sd_notify messages (`worker.notify`) pass without an incident, and never with one: an
+    /// incident id would put them in that incident's chain (the fuzzer found the first version accepting it).
+    @Test func workerNotifyBelongsToNoIncident() {
+        var gate = AgentEventGate(role: .detector, runID: "r1")
+        #expect(gate.admit(event("worker.notify", ["ready": "1", "status": "serving"]), currentGeneration: 1, now: 0) == .accept)
+        #expect(gate.admit(event("worker.notify", ["status": "x", "incident_id": "r1-1"]), currentGeneration: 1, now: 0) == .drop(.field))
+    }
+
     @Test func apiAgentSendsNoEvents() {
         var gate = AgentEventGate(role: .api, runID: "r1")
         for kind in ["sample", "incident.opened", "policy.decision", "worker.exited"] {

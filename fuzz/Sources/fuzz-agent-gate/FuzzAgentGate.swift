@@ -37,6 +37,10 @@ public func fuzzAgentGate(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         fuzzCheck(Set(keys).count == keys.count && !keys.contains("seq") && keys.allSatisfy(AgentEventGate.isPlainKey),
                   "accepted keys \(keys)")
         guard event.kind != "sample" else { return }
+        guard event.kind != "worker.notify" else {
+            fuzzCheck(!keys.contains("incident_id"), "a worker.notify naming an incident got through: \(event)")
+            return
+        }
         let id = event.fields.first { $0.key == "incident_id" }?.value ?? ""
         let digits = id.dropFirst(runID.count + 1)
         fuzzCheck(id.hasPrefix(runID + "-") && !digits.isEmpty && digits.count <= 9 && digits.allSatisfy(\.isASCII),
