@@ -89,7 +89,7 @@ struct DetectionTests {
     func watchdogThroughSystemdNotify() throws {
         let events = dir + "/watchdog.jsonl"
         let stops = "systemd-notify --ready --status='serving'; for i in 1 2 3; do systemd-notify WATCHDOG=1; sleep 0.5; done; echo stopped pinging; sleep 60"
-        let silent = try Supervised(["--watchdog", "2", "--on-runaway", "kill", "--grace", "1", "--events", events, "--", "sh", "-c", stops])
+        let silent = try Supervised(["--watchdog", "3", "--on-runaway", "kill", "--grace", "1", "--events", events, "--", "sh", "-c", stops])
         defer { silent.signal(SIGKILL) }
         #expect(silent.waitForExit(timeout: 30), "\(silent.stderr)")
         #expect(silent.exitCode == 120)
@@ -100,8 +100,9 @@ struct DetectionTests {
         #expect(fields(opened)["verdict"] as? String == "watchdog", "\(fields(opened))")
         #expect(silent.stdout.contains("stopped pinging"), "the incident came after the pings stopped")
 
+        // A 4 s timeout against pings every 0.5 s: room for a loaded machine that is slow to start systemd-notify.
         let pings = "systemd-notify --ready; while :; do systemd-notify WATCHDOG=1; sleep 0.5; done"
-        let healthy = try Supervised(["--watchdog", "2", "--on-runaway", "kill", "--log-level", "warn", "--", "sh", "-c", pings])
+        let healthy = try Supervised(["--watchdog", "4", "--on-runaway", "kill", "--log-level", "warn", "--", "sh", "-c", pings])
         defer { healthy.signal(SIGKILL) }
         let runs = healthy.dir + "/state/runs"
         var runID = ""
