@@ -31,7 +31,10 @@ struct UpCommand: ParsableCommand {
               flowforge up --config /etc/flowforge/fleet.yaml
               flowforge up --config fleet.yaml consumer crawler:1
               flowforge up --config fleet.yaml --foreground
-            """
+
+            `flowforge start NAME...` is the same command (supervisorctl's and pm2's word for it).
+            """,
+        aliases: ["start"]
     )
 
     @Option(help: "The config file with a programs: section (also FLOWFORGE_CONFIG).")

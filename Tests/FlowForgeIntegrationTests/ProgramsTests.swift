@@ -91,6 +91,11 @@ struct ProgramsTests {
         let graced = fleet.flowforge(["restart", "consumer:1", "--grace", "0.2"])
         #expect(graced.code == 0, "\(graced.out)\(graced.err)")
         #expect(fleet.ps()[0].json["run_id"] as? String != before[0].json["run_id"] as? String)
+        // `start` is up's other name (supervisorctl, pm2): a stopped instance runs again, a running one is adopted.
+        #expect(fleet.flowforge(["stop", "consumer:2"]).code == 0)
+        let started = fleet.flowforge(["start", "--config", fleet.config, "consumer"])
+        #expect(started.code == 0, "\(started.out)\(started.err)")
+        #expect(fleet.ps().map { $0.json["state"] as? String } == ["running", "running"])
     }
 
     /// A worker that ignores SIGTERM is SIGKILLed after --grace, not after the program's (longer) grace.
