@@ -36,14 +36,14 @@ public enum DetectorAgent {
         // The worker's own cgroup (when FlowForge made one): its cpu.stat counts every process that ever ran
         // in it, exited ones included, so it is the better CPU source. Found from /proc/PID/cgroup.
         let cgroupMount = Cgroup.cgroup2Mount()
-        var cpuStatPath: String?
+        var cgroupDirectory: String?
         func locateCgroup(_ pid: Int32) {
-            cpuStatPath = nil
+            cgroupDirectory = nil
             guard let mount = cgroupMount, let text = FileIO.readText("/proc/\(pid)/cgroup") else { return }
             for line in text.split(separator: "\n") where line.hasPrefix("0::") {
                 let path = String(line.dropFirst(3))
                 if path.split(separator: "/").last?.hasPrefix("flowforge-") == true {
-                    cpuStatPath = mount + path + "/cpu.stat"
+                    cgroupDirectory = mount + path + "/"
                 }
             }
         }
@@ -174,7 +174,6 @@ public enum DetectorAgent {
             }
             send(engine.checkWatchdog(now: now))
             guard now >= nextSample else { return untilDue(now) }
-            nextSample = now + interval
             let table = ProcessTable.tree(of: reaperPID, excluding: helpers) ?? ProcessTable.snapshot()
             let tree = table.descendants(of: reaperPID, excluding: helpers)
             var ticks: UInt64 = 0
@@ -192,17 +191,16 @@ public enum DetectorAgent {
             var activity = ProcessActivity()
             let fresh = 3_000_000_000 &+ UInt64(engine.nextSampleDelay() * 1e9)
             if let t = treeActivity, t.generation == engine.generation, now < t.at &+ fresh { activity = t.value }
-            if let path = cpuStatPath, let usec = cgroupUsageMicros(path) {
-                ticks = usec * ticksPerSecond / 1_000_000
-            }
-            // The cgroup's memory.current (page cache and kernel memory of every process that ran in it) when the
-            // memory controller is on for it; else the sum of RSS over the tree.
+            // From the cgroup: CPU, and, when the memory controller is on for it, memory.current (page cache and
+            // kernel memory of every process that ran in it; else the sum of RSS over the tree) and OOM kills.
             var memory: Int64?
             var oomKills: UInt64?
-            if let path = cpuStatPath {
-                let dir = String(path.dropLast("cpu.stat".count))
+            if let dir = cgroupDirectory {
+                if let usec = FileIO.readText(dir + "cpu.stat").flatMap({ Cgroup.flatKeyed("usage_usec", in: $0) }) {
+                    ticks = usec * ticksPerSecond / 1_000_000
+                }
                 if let text = FileIO.readText(dir + "memory.current") { memory = Int64(text.split(separator: "\n").first ?? "") }
-                if let text = FileIO.readText(dir + "memory.events") { oomKills = Cgroup.oomKills(memoryEvents: text) }
+                if let text = FileIO.readText(dir + "memory.events") { oomKills = Cgroup.flatKeyed("oom_kill", in: text) }
             }
             send(engine.sample(ticks: ticks, ticksPerSecond: ticksPerSecond, rssBytes: rss, memoryBytes: memory, oomKills: oomKills, processes: tree.count,
                                tree: treeText, activity: activity, now: now))
@@ -210,15 +208,6 @@ public enum DetectorAgent {
             return untilDue(Clock.monotonicNanos())
         })
         CurrentProcess.exit(0)
-    }
-
-    /// `usage_usec` from a cgroup v2 cpu.stat.
-    static func cgroupUsageMicros(_ path: String) -> UInt64? {
-        guard let text = FileIO.readText(path) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("usage_usec ") {
-            return UInt64(line.dropFirst("usage_usec ".count))
-        }
-        return nil
     }
 
     /// A short name for the worker: `python3 worker.py`, `job.sh`, from /proc/PID/cmdline.

@@ -161,9 +161,7 @@ public struct DetectorEngine: Sendable {
         guard held >= options.thresholds.sustainSeconds else { return nil }
         let reason = "memory: \(Self.size(Double(memory))) above the limit of \(Self.size(limit)) for \(FixedDecimal.format(held, digits: 1))s"
             + " (--sustain \(FixedDecimal.format(options.thresholds.sustainSeconds, digits: 1))s); confidence 1.00"
-        return Verdict(isRunaway: true, confidence: 1, reason: reason, cpuPercent: cpu.mean(overSeconds: held) ?? 0,
-                       sustainedSeconds: held, entropy: base.entropy, repetition: base.repetition, cycle: nil,
-                       silenceSeconds: base.silenceSeconds, kind: .memory)
+        return .limit(.memory, reason: reason, cpuPercent: cpu.mean(overSeconds: held) ?? 0, sustainedSeconds: held, scores: base)
     }
 
     /// What an incident of `kind` is called in the action request's reason.
@@ -184,8 +182,7 @@ public struct DetectorEngine: Sendable {
         defer { oomKillsSeen = kills }
         guard let seen = oomKillsSeen, kills > seen else { return nil }
         let reason = "memory: the kernel's OOM killer killed \(kills - seen) process\(kills - seen == 1 ? "" : "es") of the tree (memory.events oom_kill \(kills)); confidence 1.00"
-        return Verdict(isRunaway: true, confidence: 1, reason: reason, cpuPercent: base.cpuPercent, sustainedSeconds: 0,
-                       entropy: base.entropy, repetition: base.repetition, cycle: nil, silenceSeconds: base.silenceSeconds, kind: .memory)
+        return .limit(.memory, reason: reason, cpuPercent: base.cpuPercent, scores: base)
     }
 
     /// Bytes in MiB or GiB, one decimal.
@@ -401,10 +398,7 @@ public struct DetectorEngine: Sendable {
     }
 
     private func watchdogVerdict(_ why: String, now: UInt64) -> Verdict {
-        let base = lastVerdict
-        return Verdict(isRunaway: true, confidence: 1, reason: "watchdog: \(why); confidence 1.00",
-                       cpuPercent: cpu.latestPercent ?? 0, sustainedSeconds: 0, entropy: base?.entropy ?? 0,
-                       repetition: base?.repetition ?? 0, cycle: nil, silenceSeconds: base?.silenceSeconds ?? 0, kind: .watchdog)
+        .limit(.watchdog, reason: "watchdog: \(why); confidence 1.00", cpuPercent: cpu.latestPercent ?? 0, scores: lastVerdict)
     }
 
     private mutating func open(_ verdict: Verdict, tree: String, now: UInt64) -> [Output] {

@@ -101,10 +101,11 @@ public struct Cgroup: Sendable {
         return (try? FileIO.writeAll(fd, "\(bytes)\n")) != nil
     }
 
-    /// `oom_kill` of a cgroup's `memory.events` text: how many of its processes the kernel's OOM killer killed.
-    public static func oomKills(memoryEvents text: String) -> UInt64? {
-        for line in text.split(separator: "\n") where line.hasPrefix("oom_kill ") {
-            return UInt64(line.dropFirst("oom_kill ".count))
+    /// The value of `key` in a cgroup's flat-keyed file (`cpu.stat`'s `usage_usec`, `memory.events`'
+    /// `oom_kill`: how many of its processes the kernel's OOM killer killed).
+    public static func flatKeyed(_ key: String, in text: String) -> UInt64? {
+        for line in text.split(separator: "\n") where line.hasPrefix(key + " ") {
+            return UInt64(line.dropFirst(key.count + 1))
         }
         return nil
     }

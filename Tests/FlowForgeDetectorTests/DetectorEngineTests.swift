@@ -11,6 +11,11 @@ import Testing
         var options = DetectorOptions()
         options.thresholds = DetectionThresholds(silenceSeconds: silence)
         options.onRunaway = .kill
+        return try started(options)
+    }
+
+    /// An engine of run "t" whose generation 1 (pid 42) started at time 0.
+    func started(_ options: DetectorOptions) throws -> DetectorEngine {
         var e = try DetectorEngine(options: options)
         e.welcome(runID: "t")
         e.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
@@ -106,14 +111,12 @@ import Testing
         // Never longer than the sample interval, never longer than half the sustain time.
         var options = DetectorOptions()
         options.thresholds = DetectionThresholds(sustainSeconds: 4)
-        var short = try DetectorEngine(options: options)
-        short.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
+        var short = try started(options)
         _ = short.sample(ticks: 0, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", now: Self.second)
         _ = short.sample(ticks: 0, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", now: 2 * Self.second)
         #expect(short.nextSampleDelay() == 2)
         options.sampleIntervalSeconds = 3
-        var slow = try DetectorEngine(options: options)
-        slow.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
+        var slow = try started(options)
         _ = slow.sample(ticks: 0, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", now: Self.second)
         _ = slow.sample(ticks: 0, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", now: 4 * Self.second)
         #expect(slow.nextSampleDelay() == 3)
@@ -128,9 +131,7 @@ import Testing
             var options = DetectorOptions()
             options.thresholds = DetectionThresholds(stallSeconds: stall)
             options.onRunaway = .restart
-            var e = try DetectorEngine(options: options)
-            e.welcome(runID: "t")
-            e.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
+            var e = try started(options)
             for s in 1...seconds {
                 let now = UInt64(s) * Self.second
                 if heartbeatEvery > 0 && s % heartbeatEvery == 0 { e.output(Array("still waiting for the queue\n".utf8), stderr: false, now: now) }
@@ -161,9 +162,7 @@ import Testing
         func run(limit: Double, sustain: Double = 5, memory: (Int) -> Int64, seconds: Int = 20) throws -> [String: String]? {
             var options = DetectorOptions()
             options.thresholds = DetectionThresholds(sustainSeconds: sustain, maxMemoryBytes: limit)
-            var e = try DetectorEngine(options: options)
-            e.welcome(runID: "t")
-            e.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
+            var e = try started(options)
             for s in 1...seconds {
                 e.output(Array("job \(s) done\n".utf8), stderr: false, now: UInt64(s) * Self.second - 1)
                 for output in e.sample(ticks: UInt64(s) * 20, ticksPerSecond: 100, rssBytes: memory(s) / 2, memoryBytes: memory(s),
@@ -192,10 +191,7 @@ import Testing
             var options = DetectorOptions()
             options.watchdogSeconds = watchdog
             options.onRunaway = .restart
-            var e = try DetectorEngine(options: options)
-            e.welcome(runID: "t")
-            e.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
-            return e
+            return try started(options)
         }
         func opened(_ out: [DetectorEngine.Output]) -> [String: String]? {
             out.lazy.compactMap { if case .event(.incidentOpened, let f) = $0 { f } else { nil } }.first
@@ -255,9 +251,7 @@ import Testing
         options.thresholds = DetectionThresholds(stallSeconds: 5)
         let again = try DetectorOptions(arguments: options.arguments)
         #expect(again.action(for: .stalled) == .log && again.action(for: .memory) == .restart && again.action(for: .cycle) == .restart)
-        var e = try DetectorEngine(options: again)
-        e.welcome(runID: "t")
-        e.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
+        var e = try started(again)
         var outputs: [DetectorEngine.Output] = []
         for s in 1...8 { outputs += e.sample(ticks: 0, ticksPerSecond: 100, rssBytes: 0, processes: 1, tree: "", now: UInt64(s) * Self.second) }
         let opened = outputs.compactMap { if case .event(.incidentOpened, let f) = $0 { f } else { nil } }.first
@@ -268,9 +262,7 @@ import Testing
     /// An OOM kill in the worker's cgroup (memory.events oom_kill going up) is an incident `memory`, limit or
     /// not; the generation's first reading is only the baseline.
     @Test func oomKillsAreIncidents() throws {
-        var e = try DetectorEngine(options: DetectorOptions())
-        e.welcome(runID: "t")
-        e.workerStarted(generation: 1, pid: 42, name: "worker", now: 0)
+        var e = try started(DetectorOptions())
         func sample(_ s: UInt64, kills: UInt64?) -> [String: String]? {
             e.sample(ticks: s, ticksPerSecond: 100, rssBytes: 0, oomKills: kills, processes: 1, tree: "", now: s * Self.second)
                 .lazy.compactMap { if case .event(.incidentOpened, let f) = $0 { f } else { nil } }.first

@@ -53,7 +53,8 @@ import Testing
     }
 
     @Test func oomKillsAreReadFromMemoryEvents() {
-        #expect(Cgroup.oomKills(memoryEvents: "low 0\nhigh 12\nmax 3\noom 2\noom_kill 2\noom_group_kill 0\n") == 2)
-        #expect(Cgroup.oomKills(memoryEvents: "low 0\nhigh 0\n") == nil)
+        #expect(Cgroup.flatKeyed("usage_usec", in: "usage_usec 123456\nuser_usec 100000\n") == 123456)
+        #expect(Cgroup.flatKeyed("oom_kill", in: "low 0\nhigh 12\nmax 3\noom 2\noom_kill 2\noom_group_kill 0\n") == 2)
+        #expect(Cgroup.flatKeyed("oom_kill", in: "low 0\nhigh 0\n") == nil)
     }
 }

@@ -63,4 +63,13 @@ public struct Verdict: Sendable, Equatable {
         self.repeatingRecords = repeatingRecords
         self.example = example
     }
+
+    /// A verdict of a limit the operator set (memory, an OOM kill, the watchdog): a runaway with confidence 1,
+    /// keeping the output scores (`entropy`, `repetition`, `silenceSeconds`) of `scores`, the text rules'
+    /// verdict of the same moment, when there is one.
+    static func limit(_ kind: Kind, reason: String, cpuPercent: Double, sustainedSeconds: Double = 0, scores: Verdict?) -> Verdict {
+        Verdict(isRunaway: true, confidence: 1, reason: reason, cpuPercent: cpuPercent, sustainedSeconds: sustainedSeconds,
+                entropy: scores?.entropy ?? 0, repetition: scores?.repetition ?? 0, cycle: nil,
+                silenceSeconds: scores?.silenceSeconds ?? 0, kind: kind)
+    }
 }
