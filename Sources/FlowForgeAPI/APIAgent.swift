@@ -1,5 +1,5 @@
-// FlowForge — the API agent: sandboxed first, then the run's history from the spool, the reaper's channel on
-// a thread of its own, and the HTTP server.
+// FlowForge — the API agent: sandboxed first, then the reaper's channel on a thread of its own (its welcome
+// brings the run's history from the spool), and the HTTP server.
 // SPDX-License-Identifier: Apache-2.0
 import FlowForgeAgent
 import FlowForgeMetrics
@@ -37,18 +37,22 @@ public enum APIAgent {
         let key = readAll(fd: InheritedFD.API.apiKey).flatMap { String(decoding: $0, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) }
         let state = RunState()
         let metrics = APIMetrics(.run { (state.runID, state.name) })
-        SpoolTail.read(fd: InheritedFD.API.spool) { line in
-            if let e = TimelineEvent(jsonLine: line), state.ingest(e) { metrics.count(e) }
-        }
         let sink = ChannelSink(channel: runtime.channel, state: state)
         if ControlEndpoint.isListening(InheritedFD.API.controlSocket) {
             let control = ControlEndpoint(fd: InheritedFD.API.controlSocket, state: state, sink: sink)
             Thread { control.serve() }.start()
         }
+        let historyRead = Atomic(false)
         let handle: @Sendable (Message) -> Void = { message in
             switch message {
-            case .welcome(let run, let reaper, let pid, let g):
+            case .welcome(let run, let reaper, let pid, let g) where !historyRead.exchange(true, ordering: .relaxed):
                 state.setRun(run, workerPID: Int32(bitPattern: pid), generation: g, reaperPID: Int32(bitPattern: reaper))
+                // The history, read only now: the reaper sends an agent events from its welcome on, so an event
+                // recorded between an earlier read and the welcome (a worker's first READY=1, say) would be in
+                // neither. Read after it, the spool and the channel overlap instead, and `ingest` keeps each once.
+                SpoolTail.read(fd: InheritedFD.API.spool) { line in
+                    if let e = TimelineEvent(jsonLine: line), state.ingest(e) { metrics.count(e) }
+                }
             case .event(let event):
                 let e = TimelineEvent(event, runID: state.runID)
                 if state.ingest(e) { metrics.count(e) }

@@ -33,6 +33,8 @@ public final class RunState: Sendable {
 
     /// A generation's sd_notify state, as `/runs` shows it.
     public struct NotifyState: Sendable, Equatable {
+        /// The generation that said it (a `worker.notify` can be ingested before its `worker.started`).
+        public var generation: UInt32 = 0
         public var ready = false
         public var status: String?
         public var stopping = false
@@ -67,7 +69,7 @@ public final class RunState: Sendable {
 
     public var degraded: Bool { data.withLock { $0.degraded } }
     /// The current generation's sd_notify state.
-    public var notify: NotifyState { data.withLock { $0.notify } }
+    public var notify: NotifyState { data.withLock { $0.notify.generation == $0.generation ? $0.notify : NotifyState() } }
 
     /// The reaper's pid, 0 until the reaper's welcome.
     public var reaperPID: Int32 { data.withLock { $0.reaperPID } }
@@ -111,8 +113,9 @@ public final class RunState: Sendable {
                 d.generation = event.generation
                 d.workerAlive = true
                 d.workerStarted = (event.ts, event.wallNanos)
-                d.notify = NotifyState()
-            case EventKind.workerNotify.rawValue where event.generation == d.generation:
+                if d.notify.generation < event.generation { d.notify = NotifyState(generation: event.generation) }
+            case EventKind.workerNotify.rawValue where event.generation >= d.notify.generation:
+                if d.notify.generation < event.generation { d.notify = NotifyState(generation: event.generation) }
                 if event.fields["ready"] == "1" { d.notify.ready = true }
                 if event.fields["stopping"] == "1" { d.notify.stopping = true }
                 if let status = event.fields["status"] { d.notify.status = status }

@@ -47,6 +47,33 @@ struct APIRouteTests {
         }
     }
 
+    /// /runs shows what the live generation said on its NOTIFY_SOCKET, in whatever order the spool and the
+    /// channel deliver it: a `worker.notify` ingested before its own `worker.started` still counts (the CI run
+    /// that lost the browser check's STATUS=), one from an earlier generation never does.
+    @Test func runsShowTheLiveGenerationsNotifyState() async throws {
+        func event(_ seq: Int, _ g: Int, _ kind: String, _ fields: String) throws -> TimelineEvent {
+            try #require(TimelineEvent(jsonLine: Substring(#"{"ts":"2026-12-07T02:19:2\#(seq).000000Z","run_id":"\#(RouteFixture.runID)","generation":\#(g),"kind":"\#(kind)","seq":\#(seq),"fields":{\#(fields)}}"#)))
+        }
+        let state = RunState()
+        state.ingest(try event(3, 1, "worker.notify", #""ready":"1","status":"spinning on purpose""#))
+        state.ingest(try event(2, 1, "worker.started", #""pid":4242"#))
+        try await RouteFixture.withRouter(state: state) { client in
+            let run = try #require(try await client.send("GET", "/runs").json().array?.first)
+            #expect(run["notify_status"] == .string("spinning on purpose") && run["notify_ready"] == .bool(true), "\(run)")
+        }
+        state.ingest(try event(5, 2, "worker.started", #""pid":4343"#))
+        state.ingest(try event(4, 1, "worker.notify", #""status":"old generation""#))
+        try await RouteFixture.withRouter(state: state) { client in
+            let run = try #require(try await client.send("GET", "/runs").json().array?.first)
+            #expect(run["notify_status"] == nil && run["notify_ready"] == nil && run["generation"]?.double == 2, "\(run)")
+        }
+        state.ingest(try event(6, 2, "worker.notify", #""status":"second""#))
+        try await RouteFixture.withRouter(state: state) { client in
+            let run = try #require(try await client.send("GET", "/runs").json().array?.first)
+            #expect(run["notify_status"] == .string("second") && run["notify_ready"] == nil, "\(run)")
+        }
+    }
+
     /// limit and before are validated (400, JSON error), incident_id is looked up (404, JSON error) and wins over
     /// the other parameters.
     @Test func timelineValidatesItsQuery() async throws {
