@@ -264,6 +264,13 @@ else
 fi
 
 if ((failed > 0)); then
+  # What the page was given, and what FlowForge said and recorded, for a failure seen only in CI.
+  echo "  --- GET /runs now ---"
+  curl -fsS --max-time 2 "$origin/runs" 2>/dev/null | head -c 2000 | sed 's/^/  | /' || true
+  echo
+  echo "  --- the run's worker.* events in its spool ---"
+  grep -ah '"kind": *"worker\.' "$tmp"/state/runs/*.jsonl 2>/dev/null | head -n 10 | cut -c1-300 | sed 's/^/  | /' || true
+  backend_log_tail
   echo "browser_check: FAIL (see the FAIL lines above)"
   exit 1
 fi
