@@ -98,17 +98,17 @@ struct RestartCommand: ParsableCommand {
             let outcomes = FleetControl.stop(selection.live, grace: grace)
             for run in selection.live {
                 guard outcomes[run.runID]?.hasPrefix("stopped") == true else {
-                    print("\(run.name): \(outcomes[run.runID] ?? "?")")
+                    UpCommand.out("\(run.name): \(outcomes[run.runID] ?? "?")")
                     failed = true
                     continue
                 }
-                print("\(run.name): \(outcomes[run.runID]!)")
+                UpCommand.out("\(run.name): \(outcomes[run.runID]!)")
                 toStart.append(run.name)
             }
         } else {
             for run in selection.live {
                 let outcome = FleetControl.restartInPlace(run, state: state)
-                print("\(run.name): \(outcome)")
+                UpCommand.out("\(run.name): \(outcome)")
                 if !outcome.hasPrefix("restarted") { failed = true }
             }
         }
@@ -121,28 +121,24 @@ struct RestartCommand: ParsableCommand {
             for name in toStart {
                 guard let parsed = WorkerName(name), let instance = parsed.instance, let program = fleet.programs.first(where: { $0.name == parsed.program }),
                       instance <= program.instances else {
-                    print("\(name): not in \(fleet.path); start it yourself (flowforge run)")
+                    UpCommand.out("\(name): not in \(fleet.path); start it yourself (flowforge run)")
                     failed = true
                     continue
                 }
                 try launcher.validate(program)
                 try Fleet.ensureLogDirectory(state: state)
                 do { started.append(try launcher.launch(program, instance: instance)) } catch {
-                    print("\(name): FAILED to start: \(error)")
+                    UpCommand.out("\(name): FAILED to start: \(error)")
                     failed = true
                 }
             }
             let ready = UpCommand.waitUntilLive(started, state: state, known: Set(selection.live.map(\.socket)))
-            for instance in started {
-                switch ready[instance.name] {
-                case .live(let run)?: print("\(instance.name): started (run \(run.runID), pid \(run.workerPID))")
-                case .exited(let status)?:
-                    print("\(instance.name): FAILED: flowforge run \(UpCommand.describe(status)); see flowforge logs \(instance.name)")
-                    failed = true
-                case nil:
-                    print("\(instance.name): did not answer within \(Int(UpCommand.startTimeout)) s; see flowforge logs \(instance.name)")
-                    failed = true
-                }
+            if !UpCommand.report(started, ready) { failed = true }
+            // The started instances run the file as it is now; the others keep the definitions they had.
+            let previous = FleetRecord.read(state: state)
+            if previous?.config == fleet.path {
+                let running = Fleet.liveRuns(state: state).map(\.name).filter { name in !started.contains { $0.name == name } }
+                FleetRecord.applied(fleet, previous: previous, kept: running, started: started).write(state: state)
             }
         }
         if failed { throw ExitCode(FlowForgeExitCode.internalFailure) }
@@ -177,17 +173,17 @@ struct FleetSelection {
 }
 
 enum FleetControl {
-    /// Stops `runs` together: a kill request to each, then a wait for each reaper to exit; with `grace`, a
+    /// Stops `runs` together: a kill request to each (recorded with `reason`), then a wait for each reaper to exit; with `grace`, a
     /// SIGTERM to each reaper still there after `grace` seconds (its teardown then SIGKILLs the tree at once).
     /// Returns an outcome per run id ("stopped ...", or what went wrong).
-    static func stop(_ runs: [LiveRun], grace: Double?) -> [String: String] {
+    static func stop(_ runs: [LiveRun], grace: Double?, reason: String = "flowforge stop") -> [String: String] {
         // Pinned before the request: a pid the request frees could be reused by the time we signal it.
         let pidfds = runs.map { $0.reaperPID > 0 ? Pidfd.open($0.reaperPID) : nil }
         let replies = UnsafeSendableBox([String?](repeating: nil, count: runs.count))
         let lock = NSLock()
         let sockets = runs.map(\.socket)
         DispatchQueue.concurrentPerform(iterations: runs.count) { i in
-            let reply = ControlClient.request(sockets[i], ["op": "kill", "reason": "flowforge stop"])
+            let reply = ControlClient.request(sockets[i], ["op": "kill", "reason": reason])
             var problem: String?
             if let error = reply?["error"] as? String { problem = error } else if reply == nil { problem = "no reply" }
             lock.lock()

@@ -63,10 +63,23 @@ struct FleetConfig {
 }
 
 /// What the last `flowforge up` ran: its config file and that file's instances. `ps` lists those instances
-/// even when they are stopped, and `restart` starts a stopped one from that file.
+/// even when they are stopped, and `restart` starts a stopped one from that file. `definitions` holds, per
+/// instance started by up, restart or update, the digest of the definition it was started with
+/// (`InstanceLauncher.definition`): how `update` knows which running instances the edited file changed.
 struct FleetRecord: Codable {
     var config: String
     var instances: [String]
+    var definitions: [String: String]?
+
+    /// The record once `fleet` is applied: its instances; the definitions of `kept` (instance names still
+    /// running as before) from `previous`, and those of `started`.
+    static func applied(_ fleet: FleetConfig, previous: FleetRecord?, kept: [String], started: [LaunchedInstance]) -> FleetRecord {
+        var definitions: [String: String] = [:]
+        let names = Set(fleet.instanceNames)
+        for name in kept where names.contains(name) { if let d = previous?.definitions?[name] { definitions[name] = d } }
+        for instance in started { definitions[instance.name] = instance.definition }
+        return FleetRecord(config: fleet.path, instances: fleet.instanceNames, definitions: definitions)
+    }
 
     static func path(state: String) -> String { state + "/fleet.json" }
 

@@ -14,7 +14,7 @@ public struct FlowForgeCommand: ParsableCommand {
               flowforge up --config fleet.yaml && flowforge ps
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, UpCommand.self, PsCommand.self, StopCommand.self, RestartCommand.self, LogsCommand.self,
+        subcommands: [RunCommand.self, UpCommand.self, PsCommand.self, StopCommand.self, RestartCommand.self, UpdateCommand.self, LogsCommand.self,
                       DashboardCommand.self, DemoCommand.self, ReplayCommand.self, ConfigCommand.self,
                       DemoWorkerCommand.self, SeccompProbeCommand.self, LogWriterCommand.self]
     )

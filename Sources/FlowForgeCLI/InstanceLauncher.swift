@@ -9,6 +9,8 @@ import Foundation
 /// A started instance: its reaper (the pid `flowforge run` had) and its log writer, each pinned by a pidfd.
 struct LaunchedInstance {
     let name: String
+    /// The digest of the definition it was started with (`InstanceLauncher.definition`).
+    let definition: String
     let reaper: SpawnedProcess
     let logWriter: SpawnedProcess
 }
@@ -28,6 +30,21 @@ struct InstanceLauncher {
         if let user = program.user { args += ["--user", user] }
         if let group = program.group { args += ["--group", group] }
         return args + ["--"] + program.command
+    }
+
+    /// A digest of everything an instance of `program` is started with: its command, directory, user, group
+    /// and environment, and every setting its `flowforge run` resolves from the file (the file's own sections
+    /// included). Two equal digests start the same thing; `update` restarts an instance whose digest changed.
+    func definition(_ program: Program) -> String {
+        var text = "command=\(program.command.joined(separator: "\u{0}"))\ncwd=\(program.directory(base: config.directory))\n"
+        text += "user=\(program.user ?? "")\ngroup=\(program.group ?? "")\n"
+        for (key, value) in program.environment.sorted(by: { $0.key < $1.key }) { text += "environment.\(key)=\(value)\n" }
+        if let settings = try? SettingsResolver.resolve(configPath: config.path, given: [], program: program.name) {
+            for (key, value) in settings.values.sorted(by: { $0.key < $1.key }) { text += "\(key)=\(value)\n" }
+        }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 // FNV-1a, 64 bits: a change detector, not a security boundary
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return String(hash, radix: 16)
     }
 
     /// Checks `program` the way its `flowforge run` will check itself (settings, users, the command on PATH
@@ -83,7 +100,7 @@ struct InstanceLauncher {
             FileIO.close(out.write)
             FileIO.close(err.write)
         }
-        return LaunchedInstance(name: name, reaper: try Spawn.child(run), logWriter: logWriter)
+        return LaunchedInstance(name: name, definition: definition(program), reaper: try Spawn.child(run), logWriter: logWriter)
     }
 }
 

@@ -61,12 +61,13 @@ struct UpCommand: ParsableCommand {
             try launcher.validate(program)
         }
         try Fleet.ensureLogDirectory(state: state)
-        FleetRecord(config: fleet.path, instances: fleet.instanceNames).write(state: state)
 
         // Two ups at once (systemd's and an operator's) would both find a name free and start it twice.
         // Released below (an attached up holds it only while starting); a throw ends the process, and the lock.
         let lock = try Fleet.lock(state: state)
+        let previous = FleetRecord.read(state: state)
         let live = Fleet.liveRuns(state: state)
+        FleetRecord.applied(fleet, previous: previous, kept: live.map(\.name), started: []).write(state: state)
         var started: [LaunchedInstance] = []
         var failed = false
         for (program, instance) in targets {
@@ -87,17 +88,8 @@ struct UpCommand: ParsableCommand {
             }
         }
         let ready = UpCommand.waitUntilLive(started, state: state, known: Set(live.map(\.socket)))
-        for instance in started {
-            switch ready[instance.name] {
-            case .live(let run)?: UpCommand.out("\(instance.name): started (run \(run.runID), pid \(run.workerPID))")
-            case .exited(let status)?:
-                failed = true
-                UpCommand.out("\(instance.name): FAILED: ended at once, flowforge run \(UpCommand.describe(status)); see flowforge logs \(instance.name)")
-            case nil:
-                failed = true
-                UpCommand.out("\(instance.name): did not answer on a control socket within \(Int(UpCommand.startTimeout)) s (pid \(instance.reaper.pid)); see flowforge logs \(instance.name)")
-            }
-        }
+        if !UpCommand.report(started, ready) { failed = true }
+        FleetRecord.applied(fleet, previous: previous, kept: live.map(\.name), started: started).write(state: state)
         Fleet.unlock(lock)
         guard foreground else {
             if failed { throw ExitCode(FlowForgeExitCode.internalFailure) }
@@ -136,6 +128,23 @@ struct UpCommand: ParsableCommand {
             if out.count < started.count { usleep(100_000) }
         }
         return out
+    }
+
+    /// One line per started instance: started, ended at once, or silent. Returns whether all of them run.
+    static func report(_ started: [LaunchedInstance], _ ready: [String: Readiness]) -> Bool {
+        var all = true
+        for instance in started {
+            switch ready[instance.name] {
+            case .live(let run)?: out("\(instance.name): started (run \(run.runID), pid \(run.workerPID))")
+            case .exited(let status)?:
+                all = false
+                out("\(instance.name): FAILED: ended at once, flowforge run \(describe(status)); see flowforge logs \(instance.name)")
+            case nil:
+                all = false
+                out("\(instance.name): did not answer on a control socket within \(Int(startTimeout)) s (pid \(instance.reaper.pid)); see flowforge logs \(instance.name)")
+            }
+        }
+        return all
     }
 
     static func describe(_ status: ExitStatus) -> String {

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 @Suite struct HelpTextTests {
-    static let commands = ["", "run", "up", "ps", "stop", "restart", "logs", "dashboard", "demo", "replay", "config", "config check", "config show"]
+    static let commands = ["", "run", "up", "ps", "stop", "restart", "update", "logs", "dashboard", "demo", "replay", "config", "config check", "config show"]
 
     private func help(_ command: String) throws -> String {
         let p = Process()

@@ -98,6 +98,75 @@ struct ProgramsTests {
         #expect(fleet.ps().map { $0.json["state"] as? String } == ["running", "running"])
     }
 
+    /// `update` (supervisorctl's): the edited file applied. An unchanged instance keeps its run and worker, a
+    /// removed one (instances lowered, program deleted) is stopped, a changed one is a new run, an added one
+    /// starts; a second update does nothing; a change to a section every program reads restarts them all.
+    @Test(.timeLimit(.minutes(2)))
+    func updateAppliesTheEditedFile() throws {
+        let fleet = try FleetSandbox(programs: """
+              keep:
+                command: ["sleep", "300"]
+                instances: 2
+              edit:
+                command: ["sleep", "301"]
+              drop:
+                command: ["sleep", "302"]
+            """)
+        defer { fleet.cleanUp() }
+        #expect(fleet.flowforge(["up", "--config", fleet.config]).code == 0)
+        func rows() -> [String: FleetSandbox.Row] {
+            Dictionary(fleet.ps().filter { $0.json["state"] as? String == "running" }.map { ($0.label, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+        func run(_ row: FleetSandbox.Row?) -> String? { row?.json["run_id"] as? String }
+        let before = rows()
+        #expect(before.keys.sorted() == ["drop:1", "edit:1", "keep:1", "keep:2"])
+        let same = fleet.flowforge(["update"])
+        #expect(same.code == 0 && same.out.contains("nothing to do"), "\(same.out)\(same.err)")
+        #expect(rows().mapValues(\.pid) == before.mapValues(\.pid))
+
+        try """
+            run:
+              grace: 1
+            programs:
+              keep:
+                command: ["sleep", "300"]
+              edit:
+                command: ["sleep", "301"]
+                max_cpu: 70
+              added:
+                command: ["sleep", "303"]
+            """.write(toFile: fleet.config, atomically: true, encoding: .utf8)
+        let update = fleet.flowforge(["update"])
+        #expect(update.code == 0, "\(update.out)\(update.err)")
+        for line in ["keep:1: unchanged", "keep:2: removed from", "drop:1: removed from", "edit:1: changed in", "edit:1: started", "added:1: started"] {
+            #expect(update.out.contains(line), "\(line): \(update.out)")
+        }
+        let after = rows()
+        #expect(after.keys.sorted() == ["added:1", "edit:1", "keep:1"], "\(after.keys)")
+        #expect(run(after["keep:1"]) == run(before["keep:1"]) && after["keep:1"]?.pid == before["keep:1"]?.pid)
+        #expect(run(after["edit:1"]) != nil && run(after["edit:1"]) != run(before["edit:1"]))
+        for gone in ["keep:2", "drop:1", "edit:1"] { #expect(kill(before[gone]?.pid ?? 0, 0) != 0, "\(gone)'s worker is gone") }
+        let again = fleet.flowforge(["update"])
+        #expect(again.code == 0 && again.out.contains("nothing to do"), "\(again.out)")
+
+        // A section every program reads: the instances it changes are restarted, not edit:1, whose own max_cpu
+        // wins over the file's.
+        try ("detection:\n  max_cpu: 60\n" + (try String(contentsOfFile: fleet.config, encoding: .utf8))).write(toFile: fleet.config, atomically: true, encoding: .utf8)
+        let global = fleet.flowforge(["update"])
+        #expect(global.code == 0, "\(global.out)\(global.err)")
+        for line in ["keep:1: changed in", "added:1: changed in", "edit:1: unchanged"] { #expect(global.out.contains(line), "\(line): \(global.out)") }
+        let last = rows()
+        #expect(run(last["keep:1"]) != run(after["keep:1"]) && run(last["added:1"]) != run(after["added:1"]))
+        #expect(run(last["edit:1"]) == run(after["edit:1"]))
+
+        // Bad config changes nothing.
+        let running = rows().mapValues(\.pid)
+        try "programs:\n  keep:\n    command: []\n".write(toFile: fleet.config, atomically: true, encoding: .utf8)
+        let bad = fleet.flowforge(["update"])
+        #expect(bad.code == 64, "\(bad.out)\(bad.err)")
+        #expect(rows().mapValues(\.pid) == running)
+    }
+
     /// A worker that ignores SIGTERM is SIGKILLed after --grace, not after the program's (longer) grace.
     @Test(.timeLimit(.minutes(2)))
     func stopGraceShortensTheProgramsGrace() throws {
