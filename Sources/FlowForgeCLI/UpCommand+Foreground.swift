@@ -9,14 +9,19 @@ extension UpCommand {
     /// to each started instance's reaper (each tears its worker's tree down with its program's grace, then
     /// exits), and returns once every reaper and log writer is gone. A second signal is passed on too: each
     /// reaper then skips the rest of its grace (SIGKILL to the tree now). Instances this `up` adopted are
-    /// not its to stop.
+    /// not its to stop; instances of the fleet that `restart --grace` or `update` started since (new runs,
+    /// from a shell) are: `systemctl stop flowforge-up` stops the fleet.
     struct Foreground {
         let signals: Int32
         let instances: [LaunchedInstance]
         let logWriters: [SpawnedProcess]
+        /// The state directory, where the later instances are found.
+        let state: String
+        /// The names of the instances that ran already when this `up` started.
+        let adopted: Set<String>
 
         func run() throws {
-            var reapers = Dictionary(uniqueKeysWithValues: instances.map { ($0.reaper.pidfd, $0) })
+            var reapers = Dictionary(uniqueKeysWithValues: instances.map { ($0.reaper.pidfd, $0.name) })
             var writers = Set(logWriters.map(\.pidfd))
             var stopping = false
             say("attached to \(instances.count) instance\(instances.count == 1 ? "" : "s"); SIGTERM stops them")
@@ -27,15 +32,19 @@ extension UpCommand {
                 _ = try? Poll.wait(&descriptors, timeoutMillis: 1000)
                 while let taken = SignalFD.read(signals) {
                     guard taken.signal != .child else { continue }
+                    if !stopping { reapers.merge(laterInstances(), uniquingKeysWith: { a, _ in a }) }
                     say("\(taken.signal)\(stopping ? " again: the reapers skip the rest of their grace" : ": stopping \(reapers.count) instance\(reapers.count == 1 ? "" : "s")")")
                     stopping = true
                     for fd in reapers.keys { _ = try? Pidfd.signal(fd, .terminate) }
                 }
-                for (fd, instance) in reapers {
-                    guard let status = try? Pidfd.exitStatus(fd, peek: false) else { continue }
+                for (fd, name) in reapers {
+                    // A later instance's reaper is not our child: its pidfd turns readable when it exits, with no
+                    // status for us to collect.
+                    let ended: String
+                    if let status = try? Pidfd.exitStatus(fd, peek: false) { ended = describe(status) } else if exited(fd) { ended = "stopped" } else { continue }
                     reapers[fd] = nil
                     FileIO.close(fd)
-                    say("\(instance.name): \(describe(status))")
+                    say("\(name): \(ended)")
                 }
                 for fd in writers where (try? Pidfd.exitStatus(fd, peek: false)) != nil {
                     writers.remove(fd)
@@ -43,6 +52,26 @@ extension UpCommand {
                 }
             }
             say("every instance it started has stopped")
+        }
+
+        /// Pinned reapers of the fleet's live instances (by fleet.json's names now) that this `up` neither started
+        /// nor adopted: those `restart --grace` or `update` started since.
+        private func laterInstances() -> [Int32: String] {
+            let names = Set(FleetRecord.read(state: state)?.instances ?? [])
+            let own = Set(instances.map(\.reaper.pid))
+            var out: [Int32: String] = [:]
+            for run in Fleet.liveRuns(state: state)
+            where names.contains(run.name) && !adopted.contains(run.name) && run.reaperPID > 0 && !own.contains(run.reaperPID) {
+                if let fd = Pidfd.open(run.reaperPID) { out[fd] = run.name }
+            }
+            return out
+        }
+
+        /// Whether the process behind `fd` is gone (a pidfd polls readable once its process exited).
+        private func exited(_ fd: Int32) -> Bool {
+            var descriptor = [PollDescriptor(fd: fd, events: .readable)]
+            _ = try? Poll.wait(&descriptor, timeoutMillis: 0)
+            return descriptor[0].revents.contains(.readable)
         }
 
         private func describe(_ status: ExitStatus) -> String {

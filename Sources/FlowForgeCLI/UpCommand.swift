@@ -20,9 +20,9 @@ struct UpCommand: ParsableCommand {
 
             Without --foreground, up returns once every started instance answers on its control socket (exit \
             0), or says which did not start (exit 111). With --foreground it stays attached and, on SIGTERM, \
-            SIGINT or SIGHUP, stops the instances it started (each reaper tears down its worker's tree with \
-            the program's grace) and exits once they are gone: the mode for systemd \
-            (config/flowforge-up.service).
+            SIGINT or SIGHUP, stops the instances it started, and those the fleet's restart or update started \
+            since (each reaper tears down its worker's tree with the program's grace), and exits once they \
+            are gone: the mode for systemd (config/flowforge-up.service). Instances it adopted are left alone.
 
             Bad config (an unknown key, a bad name, instances: 0, a command not found) exits 64 and starts \
             nothing.
@@ -96,7 +96,8 @@ struct UpCommand: ParsableCommand {
             return
         }
         let alive = started.filter { if case .exited? = ready[$0.name] { false } else { true } }
-        try Foreground(signals: signals, instances: alive, logWriters: started.map(\.logWriter)).run()
+        try Foreground(signals: signals, instances: alive, logWriters: started.map(\.logWriter), state: state,
+                       adopted: Set(live.map(\.name))).run()
     }
 
     /// One line on stdout, written at once (print's buffer would hold it back from a pipe or the journal

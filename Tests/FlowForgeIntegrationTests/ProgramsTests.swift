@@ -291,11 +291,21 @@ struct ProgramsTests {
         let up = fleet.start(["up", "--config", fleet.config, "--foreground"])
         try fleet.waitFor("three running instances") { fleet.ps().filter { $0.json["state"] as? String == "running" }.count == 3 }
         #expect(fleet.markedProcesses().count >= 3 * 4, "reapers, spawners, workers and log writers")
+        // Runs started from a shell since are the fleet's too: crawler:1 again as a new run, and an instance
+        // update adds. systemctl stop must stop them with the rest.
+        let replaced = fleet.flowforge(["restart", "crawler:1", "--grace", "0"])
+        #expect(replaced.code == 0, "\(replaced.out)\(replaced.err)")
+        try (try String(contentsOfFile: fleet.config, encoding: .utf8)).replacingOccurrences(of: "instances: 2", with: "instances: 3")
+            .write(toFile: fleet.config, atomically: true, encoding: .utf8)
+        let added = fleet.flowforge(["update"])
+        #expect(added.code == 0 && added.out.contains("consumer:3: started"), "\(added.out)\(added.err)")
+        #expect(fleet.liveSockets() == 4)
         kill(up.process.processIdentifier, SIGTERM)
         up.process.waitUntilExit()
         #expect(up.process.terminationStatus == 0, "\(up.output())")
-        #expect(fleet.markedProcesses().isEmpty, "left: \(fleet.markedProcesses())")
         #expect(fleet.liveSockets() == 0)
+        // The later instances' log writers are not up's children: they end once their runs' pipes close.
+        try fleet.waitFor("no process left", timeout: 10) { fleet.markedProcesses().isEmpty }
     }
 }
 
