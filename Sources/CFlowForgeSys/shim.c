@@ -364,6 +364,23 @@ void ffsys_seccomp_release(void *ctx) { seccomp_release(ctx); }
 
 // ---- sd_notify ----
 
+// A non-blocking, close-on-exec datagram socket at `addr`: bound with SO_PASSCRED on (`bind_it`), else connected.
+static int notify_socket(const struct sockaddr_un *addr, socklen_t len, int bind_it) {
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    int on = 1;
+    int rc = bind_it
+        ? (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0 ? -1 : bind(fd, (const struct sockaddr *)addr, len))
+        : connect(fd, (const struct sockaddr *)addr, len);
+    if (rc != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 int ffsys_notify_bind(const char *name) {
     struct sockaddr_un addr;
     memset(&addr, 0, sizeof addr);
@@ -371,17 +388,7 @@ int ffsys_notify_bind(const char *name) {
     size_t n = strlen(name);
     if (n == 0 || n + 1 > sizeof addr.sun_path) { errno = ENAMETOOLONG; return -1; }
     memcpy(addr.sun_path + 1, name, n); // sun_path[0] = 0: the abstract namespace
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) return -1;
-    int on = 1;
-    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0 ||
-        bind(fd, (struct sockaddr *)&addr, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) != 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
+    return notify_socket(&addr, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n), 1);
 }
 
 int ffsys_notify_connect(const char *address) {
@@ -392,16 +399,7 @@ int ffsys_notify_connect(const char *address) {
     if (n < 2 || n >= sizeof addr.sun_path || (address[0] != '/' && address[0] != '@')) { errno = EINVAL; return -1; }
     memcpy(addr.sun_path, address, n);
     if (address[0] == '@') addr.sun_path[0] = 0;
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) return -1;
-    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (address[0] == '/' ? 1 : 0));
-    if (connect(fd, (struct sockaddr *)&addr, len) != 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
+    return notify_socket(&addr, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (address[0] == '/' ? 1 : 0)), 0);
 }
 
 int ffsys_notify_receive(int fd, char *buf, int len, int32_t *pid, uint32_t *uid) {

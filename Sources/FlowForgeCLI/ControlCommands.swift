@@ -134,11 +134,11 @@ struct RestartCommand: ParsableCommand {
             }
             let ready = UpCommand.waitUntilLive(started, state: state, known: Set(selection.live.map(\.socket)))
             if !UpCommand.report(started, ready) { failed = true }
-            // The started instances run the file as it is now; the others keep the definitions they had.
+            // The started instances run the file as it is now; the others keep the definitions they had (a
+            // stopped one's is never read: update starts it afresh).
             let previous = FleetRecord.read(state: state)
             if previous?.config == fleet.path {
-                let running = Fleet.liveRuns(state: state).map(\.name).filter { name in !started.contains { $0.name == name } }
-                FleetRecord.applied(fleet, previous: previous, kept: running, started: started).write(state: state)
+                FleetRecord.applied(fleet, previous: previous, kept: fleet.instanceNames, started: started).write(state: state)
             }
         }
         if failed { throw ExitCode(FlowForgeExitCode.internalFailure) }

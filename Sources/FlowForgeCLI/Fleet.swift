@@ -47,8 +47,11 @@ struct FleetConfig {
     var instanceNames: [String] { programs.flatMap(\.instanceNames) }
 
     /// The instances `selectors` pick (NAME: all of a program's, NAME:N: that one; none: every instance).
+    /// Every instance the file defines, in file order.
+    var allInstances: [(program: Program, instance: Int)] { programs.flatMap { p in (1...p.instances).map { (program: p, instance: $0) } } }
+
     func instances(matching selectors: [String]) throws -> [(program: Program, instance: Int)] {
-        let all = programs.flatMap { p in (1...p.instances).map { (program: p, instance: $0) } }
+        let all = allInstances
         guard !selectors.isEmpty else { return all }
         var out: [(program: Program, instance: Int)] = []
         for selector in selectors {

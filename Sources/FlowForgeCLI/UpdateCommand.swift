@@ -119,10 +119,6 @@ struct UpdatePlan {
                 notes.append("\(run.name): left alone: started before its definition was recorded (flowforge restart \(run.name) --grace S applies the file)")
             }
         }
-        for program in fleet.programs {
-            for instance in 1...max(1, program.instances) where !running.contains("\(program.name):\(instance)") {
-                missing.append((program, instance))
-            }
-        }
+        missing = fleet.allInstances.filter { !running.contains("\($0.program.name):\($0.instance)") }
     }
 }

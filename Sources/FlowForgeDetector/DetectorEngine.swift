@@ -53,7 +53,8 @@ public struct DetectorEngine: Sendable {
     var lastMemory: Int64 = 0
     /// `oom_kill` of the worker's cgroup at the last sample (nil: not read yet in this generation).
     var oomKillsSeen: UInt64?
-    /// The process tree of the newest sample, for an incident opened between samples (the watchdog).
+    /// The process tree of the newest sample: an incident's evidence, also when it opens between samples (the
+    /// watchdog).
     var lastTree = ""
     // sd_notify state of the current generation (`notify(_:now:)`).
     var ready = false
@@ -328,7 +329,7 @@ public struct DetectorEngine: Sendable {
             out.append(.event(kind: .incidentClosed, fields: ["incident_id": incidentID(open.id), "outcome": "relapsed"]))
             incident = nil
         }
-        return out + open(verdict, tree: lastTree, now: now)
+        return out + open(verdict, now: now)
     }
 
     // MARK: sd_notify
@@ -401,7 +402,7 @@ public struct DetectorEngine: Sendable {
         .limit(.watchdog, reason: "watchdog: \(why); confidence 1.00", cpuPercent: cpu.latestPercent ?? 0, scores: lastVerdict)
     }
 
-    private mutating func open(_ verdict: Verdict, tree: String, now: UInt64) -> [Output] {
+    private mutating func open(_ verdict: Verdict, now: UInt64) -> [Output] {
         incidentSeq += 1
         let id = incidentSeq
         incident = Incident(id: id, generation: generation)
@@ -414,7 +415,7 @@ public struct DetectorEngine: Sendable {
             "entropy": FixedDecimal.format(verdict.entropy, digits: 2), "repetition": FixedDecimal.format(verdict.repetition, digits: 3),
             "confidence": FixedDecimal.format(verdict.confidence, digits: 3), "action": options.action(for: verdict.kind).rawValue,
             "last_lines": recentLines.joined(separator: "\n").utf8Prefix(4000), "cpu_series": series.utf8Prefix(1000),
-            "process_tree": tree.utf8Prefix(4000), "repeating": "\(verdict.repeatingRecords)",
+            "process_tree": lastTree.utf8Prefix(4000), "repeating": "\(verdict.repeatingRecords)",
             "memory_bytes": "\(lastMemory)",
         ]
         var out: [Output] = [.event(kind: .incidentOpened, fields: fields)]

@@ -68,7 +68,7 @@ public final class RunState: Sendable {
     }
 
     public var degraded: Bool { data.withLock { $0.degraded } }
-    /// The current generation's sd_notify state.
+    /// The current generation's sd_notify state (`notify` may still hold an earlier generation's: none said yet).
     public var notify: NotifyState { data.withLock { $0.notify.generation == $0.generation ? $0.notify : NotifyState() } }
 
     /// The reaper's pid, 0 until the reaper's welcome.
@@ -113,7 +113,6 @@ public final class RunState: Sendable {
                 d.generation = event.generation
                 d.workerAlive = true
                 d.workerStarted = (event.ts, event.wallNanos)
-                if d.notify.generation < event.generation { d.notify = NotifyState(generation: event.generation) }
             case EventKind.workerNotify.rawValue where event.generation >= d.notify.generation:
                 if d.notify.generation < event.generation { d.notify = NotifyState(generation: event.generation) }
                 if event.fields["ready"] == "1" { d.notify.ready = true }
