@@ -262,6 +262,27 @@ struct APIRouteTests {
         #expect(sink.received.isEmpty)
     }
 
+    /// openapi.yaml's `reason` pattern says which one-character reasons the server refuses as only whitespace:
+    /// every scalar that any definition of whitespace names, and its neighbours, both ways (schemathesis found
+    /// "\r" schema-valid and refused when the spec had only minLength).
+    @Test func reasonPatternIsTheServersIdeaOfWhitespace() async throws {
+        let pattern = try #require(OpenAPISpec.shared?.value(["components", "schemas", "ActionRequest", "properties", "reason", "pattern"]))
+        let regex = try NSRegularExpression(pattern: pattern)
+        let scalars = Array(0...0x21) + Array(0x7F...0xA1) + [0x1680, 0x180E, 0x3000, 0x3001, 0xFEFF, 0xFFFD] + Array(0x1FFF...0x2030)
+            + Array(0x205E...0x2070)
+        let sink = RecordingSink()
+        try await RouteFixture.withRouter(sink: sink) { client in
+            for value in scalars {
+                let reason = String(Character(try #require(Unicode.Scalar(UInt32(value)))))
+                let valid = regex.firstMatch(in: reason, range: NSRange(reason.startIndex..., in: reason)) != nil
+                let reply = try await client.send("POST", "/process/kill", headers: [("Authorization", "Bearer ffk-route-key"),
+                                                                                     ("Content-Type", "application/json")],
+                                                  body: reasonBody(reason))
+                #expect(valid ? reply.status == 202 : reply.status == 400, "U+\(String(value, radix: 16)): pattern \(valid ? "accepts" : "refuses"), server \(reply.status)")
+            }
+        }
+    }
+
     /// Without any key, the process endpoints are 503 whatever the request; the rest of the API works.
     @Test func withoutAKeyProcessActionsAre503() async throws {
         let sink = RecordingSink()
